@@ -1,0 +1,50 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/connection.js';
+import type { Config } from '../runtime/config.js';
+import { registerAuth, type ApiKey } from './auth.js';
+import { registerErrorHandling } from './errors.js';
+import { healthRoutes } from './health.js';
+import { orderRoutes } from './orders.js';
+
+export interface AppDeps {
+  db: Db;
+  temporal: Client;
+  config: Config;
+  keys: ApiKey[];
+  /** pino options, or false for a silent app (tests). */
+  logger?: boolean | { level: string };
+}
+
+export type App = FastifyInstance;
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: deps.config.logLevel },
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Ecommerce operations backbone', version: '0.1.0' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
+  });
+
+  registerAuth(app, deps.keys);
+  await app.register(healthRoutes(deps));
+  await app.register(orderRoutes(deps));
+  return app;
+}

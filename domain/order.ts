@@ -1,0 +1,50 @@
+/** Sales channels, in the order of their reservation priority (lower number wins). */
+export const channels = ['dtc', 'subscription', 'wholesale', 'marketplace'] as const;
+export type ChannelName = (typeof channels)[number];
+
+export interface Address {
+  name?: string;
+  line1?: string;
+  city?: string;
+  region?: string;
+  postalCode?: string;
+  /** ISO 3166-1 alpha-2 */
+  country: string;
+  lat: number;
+  lon: number;
+}
+
+export interface OrderLineInput {
+  lineNo: number;
+  sku: string;
+  qty: number;
+  unitPriceMinor: number;
+  discountMinor: number;
+  taxMinor: number;
+}
+
+/** An order as a system submits it; money in integer minor units. */
+export interface OrderInput {
+  orderId: string;
+  channel: ChannelName;
+  customerId: string;
+  currency: string;
+  shipTo: Address;
+  billingCountry?: string;
+  freightMinor: number;
+  promisedBy?: string;
+  lines: OrderLineInput[];
+}
+
+/** Merchandise after discounts, plus tax and freight: what the customer pays. */
+export function orderTotalMinor(order: Pick<OrderInput, 'lines' | 'freightMinor'>): number {
+  let total = order.freightMinor;
+  for (const line of order.lines) {
+    total += line.qty * line.unitPriceMinor - line.discountMinor + line.taxMinor;
+  }
+  return total;
+}
+
+export function orderWorkflowId(orderId: string): string {
+  return `order-${orderId}`;
+}

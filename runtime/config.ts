@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Policies {
+  /** Orders at or above this value (minor units) are held for review. */
+  riskHoldThresholdMinor: number;
+  /** Purchase orders above this value need finance approval. */
+  poApprovalLimitMinor: number;
+  /** Refunds above this value need finance approval. */
+  refundApprovalLimitMinor: number;
+  /** How long an allocation may wait for release before it expires. */
+  reservationExpiry: string;
+  /** Days after shipment in which a return is accepted. */
+  returnWindowDays: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset means: start embedded Postgres under dataDir. */
+  databaseUrl?: string;
+  /** Unset means: start the Temporal CLI dev server under dataDir. */
+  temporalAddress?: string;
+  temporalNamespace: string;
+  taskQueue: string;
+  temporalUiUrl: string;
+  apiKeys?: string;
+  dataDir: string;
+  logLevel: string;
+  policies: Policies;
+}
+
+function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(projectRoot, env.DATA_DIR ?? '.data');
+  return {
+    port: intFrom(env, 'PORT', 3000),
+    host: env.HOST ?? '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || undefined,
+    temporalAddress: env.TEMPORAL_ADDRESS || undefined,
+    temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'ops',
+    temporalUiUrl: env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
+    apiKeys: env.API_KEYS || undefined,
+    dataDir,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    policies: {
+      riskHoldThresholdMinor: intFrom(env, 'RISK_HOLD_THRESHOLD_MINOR', 100_000),
+      poApprovalLimitMinor: intFrom(env, 'PO_APPROVAL_LIMIT_MINOR', 500_000),
+      refundApprovalLimitMinor: intFrom(env, 'REFUND_APPROVAL_LIMIT_MINOR', 20_000),
+      reservationExpiry: env.RESERVATION_EXPIRY ?? '72h',
+      returnWindowDays: intFrom(env, 'RETURN_WINDOW_DAYS', 30),
+    },
+  };
+}

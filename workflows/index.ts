@@ -1,0 +1,1 @@
+export { orderRelease } from './order-release.js';
