@@ -1,0 +1,14 @@
+/** `npm run migrate`: brings the database of DATABASE_URL to the latest schema. */
+import { createDb } from '../db/connection.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { loadConfig } from '../runtime/config.js';
+import { embeddedDatabaseUrl, redact } from '../runtime/services.js';
+
+const url = loadConfig().databaseUrl ?? embeddedDatabaseUrl();
+const db = createDb(url, 1);
+try {
+  const applied = await migrateToLatest(db);
+  console.log(applied.length ? `applied to ${redact(url)}: ${applied.join(', ')}` : `${redact(url)} is up to date`);
+} finally {
+  await db.destroy();
+}

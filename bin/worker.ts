@@ -1,0 +1,41 @@
+/**
+ * `npm run worker`: one worker process against the configured Temporal and database
+ * (defaults: the dev server and embedded Postgres that `npm start` runs). Scale out by
+ * running more of these.
+ */
+import { Connection } from '@temporalio/client';
+import { createDb } from '../db/connection.js';
+import { loadConfig } from '../runtime/config.js';
+import { embeddedDatabaseUrl } from '../runtime/services.js';
+import { ensureSearchAttributes } from '../runtime/temporal.js';
+import { createWorker } from '../runtime/worker.js';
+
+const config = loadConfig();
+const address = config.temporalAddress ?? '127.0.0.1:7233';
+const db = createDb(config.databaseUrl ?? embeddedDatabaseUrl());
+
+// A freshly started cluster creates its namespace a moment after it accepts
+// connections: retry the registration until it exists.
+for (let attempt = 1; ; attempt++) {
+  try {
+    const connection = await Connection.connect({ address });
+    await ensureSearchAttributes(connection, config.temporalNamespace);
+    await connection.close();
+    break;
+  } catch (error) {
+    if (attempt >= 60) throw error;
+    console.warn(`[worker] waiting for Temporal namespace ${config.temporalNamespace} at ${address}: ${(error as Error).message}`);
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
+const { worker, connection } = await createWorker({
+  address,
+  namespace: config.temporalNamespace,
+  taskQueue: config.taskQueue,
+  deps: { db },
+});
+console.log(`[worker] polling task queue ${config.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);
+await worker.run();
+await connection.close();
+await db.destroy();

@@ -1,0 +1,99 @@
+/** What a test file needs from the shared test services: its own database, a worker, an API. */
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.js';
+import { buildApp, type App } from '../../api/app.js';
+import type { ApiKey, Role } from '../../api/auth.js';
+import { createDb, type Db } from '../../db/connection.js';
+import { loadConfig, type Config } from '../../runtime/config.js';
+import { ensureDatabase, withDatabase } from '../../runtime/postgres.js';
+
+export const uniqueId = (prefix = '') => `${prefix}${randomBytes(5).toString('hex')}`;
+
+export const testKeys: ApiKey[] = (['system', 'ops', 'buyer', 'finance', 'viewer'] as const).map((role) => ({
+  role,
+  key: `test-${role}-key`,
+}));
+export const authAs = (role: Role) => ({ authorization: `Bearer test-${role}-key` });
+
+/** A fresh, migrated database for one test file. */
+export async function createTestDatabase(): Promise<{ db: Db; url: string; name: string }> {
+  const name = `ops_test_${inject('runId')}_${randomBytes(4).toString('hex')}`;
+  await ensureDatabase(inject('pgServerUrl'), name, inject('templateDatabase'));
+  const url = withDatabase(inject('pgServerUrl'), name);
+  return { db: createDb(url, 20), url, name };
+}
+
+export interface TestStack {
+  db: Db;
+  databaseUrl: string;
+  config: Config;
+  client: Client;
+  app: App;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** Real database, real Temporal server, a real worker on its own task queue, and the API in process. */
+export async function startTestStack(overrides: Partial<Config> = {}): Promise<TestStack> {
+  const { db, url } = await createTestDatabase();
+  const taskQueue = uniqueId('tests-');
+  const config: Config = {
+    ...loadConfig({}),
+    taskQueue,
+    temporalAddress: inject('temporalAddress'),
+    databaseUrl: url,
+    logLevel: 'warn',
+    ...overrides,
+  };
+  const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities: createActivities({ db }),
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const client = new Client({ connection });
+  const app = await buildApp({ db, temporal: client, config, keys: testKeys, logger: false });
+  await app.ready();
+  return {
+    db,
+    databaseUrl: url,
+    config,
+    client,
+    app,
+    worker,
+    async stop() {
+      await app.close();
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** Polls until `probe` returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<Exclude<T, undefined>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value as Exclude<T, undefined>;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { parseApiKeys } from '../../api/auth.js';
+
+describe('parseApiKeys', () => {
+  it.each([
+    ['system:abcdefgh', [{ role: 'system', key: 'abcdefgh' }]],
+    [' ops:k1k1k1k1k1 , viewer:v:with:colons ', [{ role: 'ops', key: 'k1k1k1k1k1' }, { role: 'viewer', key: 'v:with:colons' }]],
+    ['', []],
+  ])('parses %j', (text, expected) => {
+    expect(parseApiKeys(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['admin:abcdefgh', /unknown role/],
+    ['abcdefgh', /unknown role/],
+    ['ops:short', /at least 8/],
+  ])('refuses %j', (text, message) => {
+    expect(() => parseApiKeys(text)).toThrow(message);
+  });
+});
