@@ -1,10 +1,12 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { Kysely } from 'kysely';
-import * as foundation from './migrations/0001_orders.js';
+import * as orders from './migrations/0001_orders.js';
+import * as ledger from './migrations/0002_ledger.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
-  '0001_orders': foundation,
+  '0001_orders': orders,
+  '0002_ledger': ledger,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,4 +1,4 @@
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -42,7 +42,211 @@ export interface OrderLinesTable {
   tax_minor: number;
 }
 
+/** Buckets inside a warehouse; never below zero. */
+export const stockBuckets = [
+  'available',
+  'allocated',
+  'inbound',
+  'quarantine',
+  'damaged',
+  'return_pending',
+  'in_transit',
+] as const;
+/** Outside accounts: where stock comes from and goes to. */
+export const outsideAccounts = ['supplier', 'customer', 'adjustment', 'scrap'] as const;
+export type StockBucket = (typeof stockBuckets)[number];
+export type OutsideAccount = (typeof outsideAccounts)[number];
+export type Bucket = StockBucket | OutsideAccount;
+
+export interface ItemsTable {
+  sku: string;
+  name: string;
+  uom: Generated<string>;
+  price_minor: number;
+  standard_cost_minor: number;
+  average_cost_minor: number;
+  requires_inspection: Generated<boolean>;
+  lot_tracked: Generated<boolean>;
+  substitutes: Generated<string[]>;
+  sku_class: Generated<'A' | 'B' | 'C'>;
+  safety_stock: Generated<number>;
+  active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface Zone {
+  code: string;
+  bins: string[];
+}
+
+export interface WarehousesTable {
+  code: string;
+  name: string;
+  lat: number;
+  lon: number;
+  freight_base_minor: number;
+  freight_per_km_minor: number;
+  daily_capacity: number;
+  zones: Json<Zone[]>;
+  active: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface SuppliersTable {
+  id: string;
+  name: string;
+  approved: Generated<boolean>;
+  default_lead_time_days: number;
+  created_at: CreatedAt;
+}
+
+export interface SupplierItemsTable {
+  supplier_id: string;
+  sku: string;
+  unit_cost_minor: number;
+  moq: Generated<number>;
+  pack_size: Generated<number>;
+  approved: Generated<boolean>;
+}
+
+export interface SupplierLanesTable {
+  supplier_id: string;
+  warehouse_code: string;
+  lead_time_days: number;
+}
+
+export type ShortagePolicy = 'backorder' | 'cancel_remainder' | 'wait';
+
+export interface ChannelsTable {
+  code: string;
+  name: string;
+  reservation_priority: number;
+  ats_buffer_qty: Generated<number>;
+  ats_buffer_pct: Generated<number>;
+  shortage_policy: Generated<ShortagePolicy>;
+  webhook_url: string | null;
+  updated_at: UpdatedAt;
+}
+
+export interface InventoryBalancesTable {
+  sku: string;
+  warehouse_code: string;
+  bucket: Bucket;
+  qty: number;
+  updated_at: UpdatedAt;
+}
+
+export interface InventoryOperationsTable {
+  idempotency_key: string;
+  kind: string;
+  payload_hash: string;
+  result: ColumnType<unknown, string | null, string | null>;
+  process: string | null;
+  step: string | null;
+  actor: string;
+  reason: string | null;
+  created_at: CreatedAt;
+}
+
+export interface InventoryMovementsTable {
+  id: Generated<number>;
+  operation_key: string;
+  leg: number;
+  sku: string;
+  qty: number;
+  from_warehouse: string;
+  from_bucket: Bucket;
+  to_warehouse: string;
+  to_bucket: Bucket;
+  created_at: CreatedAt;
+}
+
+export type ReservationStatus = 'active' | 'consumed' | 'released' | 'expired';
+
+export interface ReservationsTable {
+  id: Generated<number>;
+  order_id: string;
+  line_no: number;
+  sku: string;
+  warehouse_code: string;
+  channel: string;
+  priority: number;
+  qty: number;
+  consumed_qty: Generated<number>;
+  status: Generated<ReservationStatus>;
+  expires_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  operation_key: string;
+  resolved_by: string | null;
+  created_at: CreatedAt;
+  resolved_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+export interface LedgerRefusalsTable {
+  id: Generated<number>;
+  operation_key: string;
+  kind: string;
+  sku: string;
+  warehouse_code: string;
+  bucket: string;
+  requested: number;
+  on_hand: number;
+  process: string | null;
+  actor: string;
+  refused_at: CreatedAt;
+}
+
+export interface OutboxEventsTable {
+  id: Generated<number>;
+  tx_id: Generated<string>;
+  topic: string;
+  key: string;
+  payload: Json<unknown>;
+  created_at: CreatedAt;
+}
+
+export interface AccountsTable {
+  code: string;
+  name: string;
+  type: 'asset' | 'liability' | 'equity' | 'revenue' | 'expense';
+}
+
+export interface JournalEntriesTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  event_type: string;
+  reference: string;
+  memo: string | null;
+  payload_hash: string;
+  reverses_entry_id: number | null;
+  actor: string;
+  posted_at: CreatedAt;
+}
+
+export interface JournalLinesTable {
+  entry_id: number;
+  line_no: number;
+  account_code: string;
+  debit_minor: number;
+  credit_minor: number;
+}
+
 export interface Database {
   orders: OrdersTable;
   order_lines: OrderLinesTable;
+  items: ItemsTable;
+  warehouses: WarehousesTable;
+  suppliers: SuppliersTable;
+  supplier_items: SupplierItemsTable;
+  supplier_lanes: SupplierLanesTable;
+  channels: ChannelsTable;
+  inventory_balances: InventoryBalancesTable;
+  inventory_operations: InventoryOperationsTable;
+  inventory_movements: InventoryMovementsTable;
+  reservations: ReservationsTable;
+  ledger_refusals: LedgerRefusalsTable;
+  outbox_events: OutboxEventsTable;
+  accounts: AccountsTable;
+  journal_entries: JournalEntriesTable;
+  journal_lines: JournalLinesTable;
 }

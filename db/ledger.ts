@@ -1,0 +1,669 @@
+/**
+ * The inventory ledger. Every business movement is one transaction that claims its
+ * idempotency key, moves quantities between buckets with conditional statements, writes
+ * one movement row per leg and, when sellable stock changed, an outbox event.
+ * Replaying a key returns the first result and moves nothing.
+ */
+import { createHash } from 'node:crypto';
+import { sql, type Transaction } from 'kysely';
+import { availableToSell } from '../domain/availability.js';
+import type { Db } from './connection.js';
+import { postEntry, type JournalLineInput } from './journal.js';
+import { outsideAccounts, type Bucket, type Database, type ReservationStatus, type StockBucket } from './schema.js';
+
+export type Tx = Transaction<Database>;
+
+/** Who and what caused a movement; the key comes from the workflow id and step, never a clock. */
+export interface OperationContext {
+  key: string;
+  actor: string;
+  process?: string;
+  step?: string;
+  reason?: string;
+}
+
+export interface Place {
+  warehouse: string;
+  bucket: Bucket;
+}
+
+export interface Leg {
+  sku: string;
+  qty: number;
+  from: Place;
+  to: Place;
+}
+
+export type LedgerErrorCode =
+  | 'insufficient_stock'
+  | 'idempotency_conflict'
+  | 'reservation_not_active'
+  | 'unknown_reference'
+  | 'invalid_movement';
+
+/** A movement the ledger refuses; nothing of it was written. */
+export class LedgerError extends Error {
+  constructor(
+    readonly code: LedgerErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'LedgerError';
+  }
+}
+
+export type Applied<R> = R & { replayed: boolean };
+
+const isOutside = (bucket: Bucket) => (outsideAccounts as readonly string[]).includes(bucket);
+
+function payloadHash(kind: string, payload: unknown): string {
+  return createHash('sha256').update(kind).update(JSON.stringify(payload)).digest('hex');
+}
+
+/**
+ * Runs `apply` once per idempotency key. A second call with the same key and payload
+ * returns the stored result; with another payload it is refused. A refusal rolls back
+ * everything, so a key that failed for lack of stock can succeed later.
+ */
+export async function runOperation<R extends object>(
+  db: Db,
+  ctx: OperationContext,
+  kind: string,
+  payload: unknown,
+  apply: (tx: Tx) => Promise<R>,
+): Promise<Applied<R>> {
+  const hash = payloadHash(kind, payload);
+  try {
+    return await db.transaction().execute(async (tx) => {
+      const claimed = await tx
+        .insertInto('inventory_operations')
+        .values({
+          idempotency_key: ctx.key,
+          kind,
+          payload_hash: hash,
+          result: null,
+          process: ctx.process ?? null,
+          step: ctx.step ?? null,
+          actor: ctx.actor,
+          reason: ctx.reason ?? null,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .returning('idempotency_key')
+        .executeTakeFirst();
+      if (!claimed) {
+        const first = await tx
+          .selectFrom('inventory_operations')
+          .select(['kind', 'payload_hash', 'result'])
+          .where('idempotency_key', '=', ctx.key)
+          .executeTakeFirstOrThrow();
+        if (first.kind !== kind || first.payload_hash !== hash) {
+          throw new LedgerError('idempotency_conflict', `key ${ctx.key} was already used for a different ${first.kind}`, {
+            key: ctx.key,
+            firstKind: first.kind,
+          });
+        }
+        return { ...(first.result as R), replayed: true };
+      }
+      const result = await apply(tx);
+      await tx
+        .updateTable('inventory_operations')
+        .set({ result: JSON.stringify(result) })
+        .where('idempotency_key', '=', ctx.key)
+        .execute();
+      return { ...result, replayed: false };
+    });
+  } catch (error) {
+    if (error instanceof InsufficientStock) {
+      await db
+        .insertInto('ledger_refusals')
+        .values({
+          operation_key: ctx.key,
+          kind,
+          sku: error.sku,
+          warehouse_code: error.warehouse,
+          bucket: error.bucket,
+          requested: error.requested,
+          on_hand: error.onHand,
+          process: ctx.process ?? null,
+          actor: ctx.actor,
+        })
+        .execute();
+      throw new LedgerError(
+        'insufficient_stock',
+        `${error.sku} at ${error.warehouse}: ${error.bucket} has ${error.onHand}, ${error.requested} needed`,
+        { sku: error.sku, warehouse: error.warehouse, bucket: error.bucket, requested: error.requested, onHand: error.onHand },
+      );
+    }
+    if ((error as { code?: string }).code === '23503') {
+      throw new LedgerError('unknown_reference', `unknown sku, warehouse or channel: ${(error as Error & { detail?: string }).detail ?? ''}`);
+    }
+    throw error;
+  }
+}
+
+class InsufficientStock extends Error {
+  constructor(
+    readonly sku: string,
+    readonly warehouse: string,
+    readonly bucket: Bucket,
+    readonly requested: number,
+    readonly onHand: number,
+  ) {
+    super('insufficient stock');
+  }
+}
+
+/**
+ * Row locks are taken in one order everywhere: by sku, warehouse, then this rank, so
+ * `available` comes first (the partial reserve locks it before deciding how much to take).
+ */
+const lockRank: Record<Bucket, string> = Object.fromEntries(
+  (['available', 'allocated', 'inbound', 'quarantine', 'damaged', 'return_pending', 'in_transit', 'supplier', 'customer', 'adjustment', 'scrap'] as const).map(
+    (bucket, index) => [bucket, String(index).padStart(2, '0')],
+  ),
+) as Record<Bucket, string>;
+
+/**
+ * Applies legs inside an operation. Net changes per (sku, warehouse, bucket) are applied
+ * in one global order, so two operations never wait on each other's rows in a cycle;
+ * a decrease of a stock bucket is one conditional UPDATE that refuses to go below zero.
+ */
+export async function applyLegs(tx: Tx, operationKey: string, legs: Leg[]): Promise<void> {
+  if (legs.length === 0) return;
+  const net = new Map<string, { sku: string; warehouse: string; bucket: Bucket; delta: number }>();
+  const add = (sku: string, place: Place, delta: number) => {
+    const id = `${sku}\u0000${place.warehouse}\u0000${lockRank[place.bucket]}`;
+    const entry = net.get(id) ?? { sku, warehouse: place.warehouse, bucket: place.bucket, delta: 0 };
+    entry.delta += delta;
+    net.set(id, entry);
+  };
+  for (const leg of legs) {
+    if (!Number.isSafeInteger(leg.qty) || leg.qty <= 0) {
+      throw new LedgerError('invalid_movement', `quantity must be a positive integer, got ${leg.qty}`);
+    }
+    if (leg.from.warehouse === leg.to.warehouse && leg.from.bucket === leg.to.bucket) {
+      throw new LedgerError('invalid_movement', `a leg must move between two places (${leg.from.bucket})`);
+    }
+    add(leg.sku, leg.from, -leg.qty);
+    add(leg.sku, leg.to, leg.qty);
+  }
+  const changes = [...net.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, change]) => change);
+  for (const { sku, warehouse, bucket, delta } of changes) {
+    if (delta === 0) continue;
+    if (delta < 0 && !isOutside(bucket)) {
+      const updated = await sql`
+        update inventory_balances set qty = qty + ${delta}, updated_at = now()
+        where sku = ${sku} and warehouse_code = ${warehouse} and bucket = ${bucket} and qty >= ${-delta}`.execute(tx);
+      if (Number(updated.numAffectedRows ?? 0) === 0) {
+        const current = await tx
+          .selectFrom('inventory_balances')
+          .select('qty')
+          .where('sku', '=', sku)
+          .where('warehouse_code', '=', warehouse)
+          .where('bucket', '=', bucket)
+          .executeTakeFirst();
+        throw new InsufficientStock(sku, warehouse, bucket, -delta, current?.qty ?? 0);
+      }
+    } else {
+      await sql`
+        insert into inventory_balances (sku, warehouse_code, bucket, qty) values (${sku}, ${warehouse}, ${bucket}, ${delta})
+        on conflict (sku, warehouse_code, bucket)
+        do update set qty = inventory_balances.qty + excluded.qty, updated_at = now()`.execute(tx);
+    }
+  }
+  await tx
+    .insertInto('inventory_movements')
+    .values(
+      legs.map((leg, index) => ({
+        operation_key: operationKey,
+        leg: index + 1,
+        sku: leg.sku,
+        qty: leg.qty,
+        from_warehouse: leg.from.warehouse,
+        from_bucket: leg.from.bucket,
+        to_warehouse: leg.to.warehouse,
+        to_bucket: leg.to.bucket,
+      })),
+    )
+    .execute();
+  const sellableChanged = [...new Set(changes.filter((c) => c.bucket === 'available' && c.delta !== 0).map((c) => c.sku))];
+  if (sellableChanged.length) await publishAvailability(tx, sellableChanged);
+}
+
+/**
+ * Writes one `availability.changed` event per sku, in the transaction that moved the
+ * stock: the total available and each channel's available-to-sell at that commit.
+ */
+async function publishAvailability(tx: Tx, skus: string[]): Promise<void> {
+  const [totals, channels] = await Promise.all([
+    sql<{ sku: string; safety_stock: number; available: number }>`
+      select i.sku, i.safety_stock, coalesce(sum(b.qty), 0)::bigint as available
+      from items i left join inventory_balances b on b.sku = i.sku and b.bucket = 'available'
+      where i.sku = any(${skus}) group by i.sku, i.safety_stock order by i.sku`.execute(tx),
+    tx.selectFrom('channels').select(['code', 'ats_buffer_qty', 'ats_buffer_pct']).orderBy('code').execute(),
+  ]);
+  await tx
+    .insertInto('outbox_events')
+    .values(
+      totals.rows.map((row) => ({
+        topic: 'availability.changed',
+        key: row.sku,
+        payload: JSON.stringify({
+          sku: row.sku,
+          available: row.available,
+          ats: Object.fromEntries(
+            channels.map((c) => [
+              c.code,
+              availableToSell(row.available, row.safety_stock, { bufferQty: c.ats_buffer_qty, bufferPct: c.ats_buffer_pct }),
+            ]),
+          ),
+        }),
+      })),
+    )
+    .execute();
+}
+
+/** A plain movement of stock between places, for the business functions below and for tests. */
+export function move(db: Db, ctx: OperationContext, kind: string, legs: Leg[]): Promise<Applied<{ legs: number }>> {
+  return runOperation(db, ctx, kind, legs, async (tx) => {
+    await applyLegs(tx, ctx.key, legs);
+    return { legs: legs.length };
+  });
+}
+
+// ---------------------------------------------------------------- reservations
+
+export interface ReserveLine {
+  lineNo: number;
+  sku: string;
+  warehouse: string;
+  qty: number;
+}
+
+export interface ReserveRequest {
+  orderId: string;
+  channel: string;
+  /** ISO time after which an unreleased allocation expires. */
+  expiresAt?: string;
+  /** Reserve what is there when stock is short, instead of refusing the whole request. */
+  allowPartial: boolean;
+  lines: ReserveLine[];
+}
+
+export interface ReservedLine {
+  lineNo: number;
+  sku: string;
+  warehouse: string;
+  requested: number;
+  reserved: number;
+  reservationId: number | null;
+}
+
+/**
+ * Moves available → allocated for the lines of one order, all in one transaction, so
+ * two lines for the same sku are checked together against one figure. With
+ * `allowPartial`, short lines take what is left (in line order) instead of failing.
+ */
+export function reserve(db: Db, ctx: OperationContext, request: ReserveRequest): Promise<Applied<{ lines: ReservedLine[] }>> {
+  return runOperation(db, ctx, 'reserve', request, async (tx) => {
+    const channel = await tx
+      .selectFrom('channels')
+      .select('reservation_priority')
+      .where('code', '=', request.channel)
+      .executeTakeFirst();
+    if (!channel) throw new LedgerError('unknown_reference', `unknown channel ${request.channel}`);
+
+    const granted = request.lines.map((line) => ({ ...line, reserved: line.qty }));
+    if (request.allowPartial) {
+      // Lock the rows first (in the same order applyLegs uses) and share what is there.
+      const rows = await sql<{ sku: string; warehouse_code: string; qty: number }>`
+        select sku, warehouse_code, qty from inventory_balances
+        where bucket = 'available'
+          and (sku, warehouse_code) in (select * from unnest(${request.lines.map((l) => l.sku)}::text[], ${request.lines.map((l) => l.warehouse)}::text[]))
+        order by sku collate "C", warehouse_code collate "C" for update`.execute(tx);
+      const left = new Map(rows.rows.map((r) => [`${r.sku}\u0000${r.warehouse_code}`, r.qty]));
+      for (const line of granted) {
+        const place = `${line.sku}\u0000${line.warehouse}`;
+        line.reserved = Math.min(line.qty, left.get(place) ?? 0);
+        left.set(place, (left.get(place) ?? 0) - line.reserved);
+      }
+    }
+    const taken = granted.filter((line) => line.reserved > 0);
+    await applyLegs(
+      tx,
+      ctx.key,
+      taken.map((line) => ({
+        sku: line.sku,
+        qty: line.reserved,
+        from: { warehouse: line.warehouse, bucket: 'available' },
+        to: { warehouse: line.warehouse, bucket: 'allocated' },
+      })),
+    );
+    const ids = taken.length
+      ? await tx
+          .insertInto('reservations')
+          .values(
+            taken.map((line) => ({
+              order_id: request.orderId,
+              line_no: line.lineNo,
+              sku: line.sku,
+              warehouse_code: line.warehouse,
+              channel: request.channel,
+              priority: channel.reservation_priority,
+              qty: line.reserved,
+              expires_at: request.expiresAt ?? null,
+              operation_key: ctx.key,
+            })),
+          )
+          .returning(['id', 'line_no'])
+          .execute()
+      : [];
+    return {
+      lines: granted.map((line) => ({
+        lineNo: line.lineNo,
+        sku: line.sku,
+        warehouse: line.warehouse,
+        requested: line.qty,
+        reserved: line.reserved,
+        reservationId: ids.find((r) => r.line_no === line.lineNo)?.id ?? null,
+      })),
+    };
+  });
+}
+
+export interface ResolvedReservation {
+  reservationId: number;
+  sku: string;
+  warehouse: string;
+  qty: number;
+}
+
+/**
+ * Ends active reservations and returns their unconsumed units to available. The
+ * conditional update on `status = 'active'` makes release, expiry and consumption
+ * race safely: exactly one of them resolves a reservation.
+ */
+export function releaseReservations(
+  db: Db,
+  ctx: OperationContext,
+  target: { reservationIds: number[] } | { orderId: string },
+  outcome: Extract<ReservationStatus, 'released' | 'expired'> = 'released',
+): Promise<Applied<{ resolved: ResolvedReservation[] }>> {
+  return runOperation(db, ctx, outcome === 'released' ? 'release' : 'expire', { target, outcome }, async (tx) => {
+    let query = tx
+      .updateTable('reservations')
+      .set({ status: outcome, resolved_by: ctx.key, resolved_at: sql<Date>`now()` })
+      .where('status', '=', 'active');
+    query = 'orderId' in target ? query.where('order_id', '=', target.orderId) : query.where('id', 'in', target.reservationIds);
+    const rows = await query
+      .returning(['id', 'sku', 'warehouse_code', sql<number>`qty - consumed_qty`.as('remaining')])
+      .execute();
+    if ('reservationIds' in target && rows.length !== new Set(target.reservationIds).size) {
+      const missing = target.reservationIds.filter((id) => !rows.some((r) => r.id === id));
+      throw new LedgerError('reservation_not_active', `reservation ${missing.join(', ')} is not active`, { reservationIds: missing });
+    }
+    const resolved = rows
+      .map((r) => ({ reservationId: r.id, sku: r.sku, warehouse: r.warehouse_code, qty: Number(r.remaining) }))
+      .sort((a, b) => a.reservationId - b.reservationId);
+    await applyLegs(
+      tx,
+      ctx.key,
+      resolved
+        .filter((r) => r.qty > 0)
+        .map((r) => ({
+          sku: r.sku,
+          qty: r.qty,
+          from: { warehouse: r.warehouse, bucket: 'allocated' as const },
+          to: { warehouse: r.warehouse, bucket: 'available' as const },
+        })),
+    );
+    return { resolved };
+  });
+}
+
+/** Ships units of a reservation: allocated → customer. Partial for a short pick; fully consumed ends it. */
+export function consumeReservation(
+  db: Db,
+  ctx: OperationContext,
+  request: { reservationId: number; qty: number },
+): Promise<Applied<{ reservationId: number; sku: string; warehouse: string; consumed: number; remaining: number; status: ReservationStatus }>> {
+  return runOperation(db, ctx, 'consume', request, async (tx) => {
+    if (!Number.isSafeInteger(request.qty) || request.qty <= 0) {
+      throw new LedgerError('invalid_movement', `quantity must be a positive integer, got ${request.qty}`);
+    }
+    const row = await sql<{ sku: string; warehouse_code: string; qty: number; consumed_qty: number; status: ReservationStatus }>`
+      update reservations set
+        consumed_qty = consumed_qty + ${request.qty},
+        status = case when consumed_qty + ${request.qty} = qty then 'consumed' else status end,
+        resolved_by = case when consumed_qty + ${request.qty} = qty then ${ctx.key} else null end,
+        resolved_at = case when consumed_qty + ${request.qty} = qty then now() else null end
+      where id = ${request.reservationId} and status = 'active' and consumed_qty + ${request.qty} <= qty
+      returning sku, warehouse_code, qty, consumed_qty, status`.execute(tx);
+    const updated = row.rows[0];
+    if (!updated) {
+      const current = await tx
+        .selectFrom('reservations')
+        .select(['status', 'qty', 'consumed_qty'])
+        .where('id', '=', request.reservationId)
+        .executeTakeFirst();
+      if (!current) throw new LedgerError('unknown_reference', `no reservation ${request.reservationId}`);
+      throw new LedgerError(
+        'reservation_not_active',
+        current.status === 'active'
+          ? `reservation ${request.reservationId} has ${current.qty - current.consumed_qty} left, ${request.qty} asked`
+          : `reservation ${request.reservationId} is ${current.status}`,
+        { status: current.status },
+      );
+    }
+    await applyLegs(tx, ctx.key, [
+      {
+        sku: updated.sku,
+        qty: request.qty,
+        from: { warehouse: updated.warehouse_code, bucket: 'allocated' },
+        to: { warehouse: updated.warehouse_code, bucket: 'customer' },
+      },
+    ]);
+    return {
+      reservationId: request.reservationId,
+      sku: updated.sku,
+      warehouse: updated.warehouse_code,
+      consumed: request.qty,
+      remaining: updated.qty - updated.consumed_qty,
+      status: updated.status,
+    };
+  });
+}
+
+/** Active reservations whose expiry has passed, oldest first: stale allocations. */
+export function staleReservations(db: Db, now: Date = new Date()) {
+  return db
+    .selectFrom('reservations')
+    .selectAll()
+    .where('status', '=', 'active')
+    .where('expires_at', '<', now)
+    .orderBy('expires_at')
+    .execute();
+}
+
+// ---------------------------------------------------------------- stock arriving and leaving
+
+/** Expected units on a purchase order: supplier → inbound. */
+export function expectInbound(db: Db, ctx: OperationContext, request: { sku: string; warehouse: string; qty: number }) {
+  return move(db, ctx, 'expect_inbound', [
+    { sku: request.sku, qty: request.qty, from: { warehouse: request.warehouse, bucket: 'supplier' }, to: { warehouse: request.warehouse, bucket: 'inbound' } },
+  ]);
+}
+
+/** Expected units that will not come: inbound → supplier. */
+export function cancelInbound(db: Db, ctx: OperationContext, request: { sku: string; warehouse: string; qty: number }) {
+  return move(db, ctx, 'cancel_inbound', [
+    { sku: request.sku, qty: request.qty, from: { warehouse: request.warehouse, bucket: 'inbound' }, to: { warehouse: request.warehouse, bucket: 'supplier' } },
+  ]);
+}
+
+export interface ReceiveRequest {
+  sku: string;
+  warehouse: string;
+  qty: number;
+  /** Goods needing inspection go to quarantine. */
+  into: Extract<StockBucket, 'available' | 'quarantine'>;
+  /** How many of the units were expected (shrink inbound by this much). */
+  fromInbound: number;
+  unitCostMinor: number;
+  /** Freight, duty and the like allocated to these units, in total. */
+  landedCostMinor: number;
+}
+
+/**
+ * Goods arrive: inbound (what was expected) and supplier (the rest) → available or
+ * quarantine. The item's average cost takes in the units at their cost plus landed cost.
+ */
+export function receive(db: Db, ctx: OperationContext, request: ReceiveRequest) {
+  return runOperation(db, ctx, 'receive', request, async (tx) => {
+    if (request.fromInbound < 0 || request.fromInbound > request.qty) {
+      throw new LedgerError('invalid_movement', `fromInbound must be between 0 and ${request.qty}`);
+    }
+    if (!Number.isSafeInteger(request.unitCostMinor) || request.unitCostMinor < 0 || !Number.isSafeInteger(request.landedCostMinor) || request.landedCostMinor < 0) {
+      throw new LedgerError('invalid_movement', 'costs must be non-negative integers (minor units)');
+    }
+    const cost = await updateAverageCost(tx, request.sku, request.qty, request.qty * request.unitCostMinor + request.landedCostMinor);
+    const to: Place = { warehouse: request.warehouse, bucket: request.into };
+    const legs: Leg[] = [];
+    if (request.fromInbound > 0) legs.push({ sku: request.sku, qty: request.fromInbound, from: { warehouse: request.warehouse, bucket: 'inbound' }, to });
+    if (request.qty > request.fromInbound) {
+      legs.push({ sku: request.sku, qty: request.qty - request.fromInbound, from: { warehouse: request.warehouse, bucket: 'supplier' }, to });
+    }
+    await applyLegs(tx, ctx.key, legs);
+    return { ...cost, valueMinor: request.qty * request.unitCostMinor + request.landedCostMinor };
+  });
+}
+
+/** Units the company owns of a sku, everywhere: every stock bucket but inbound. */
+async function ownedUnits(tx: Tx, sku: string): Promise<number> {
+  const row = await tx
+    .selectFrom('inventory_balances')
+    .select(sql<number>`coalesce(sum(qty), 0)::bigint`.as('qty'))
+    .where('sku', '=', sku)
+    .where('bucket', 'in', ['available', 'allocated', 'quarantine', 'damaged', 'return_pending', 'in_transit'])
+    .executeTakeFirstOrThrow();
+  return Number(row.qty);
+}
+
+/** Moving average: (old units × old average + new value) ÷ all units, rounded half up to the minor unit. */
+async function updateAverageCost(tx: Tx, sku: string, qty: number, valueMinor: number) {
+  const item = await tx.selectFrom('items').select('average_cost_minor').where('sku', '=', sku).forUpdate().executeTakeFirst();
+  if (!item) throw new LedgerError('unknown_reference', `unknown sku ${sku}`);
+  const owned = await ownedUnits(tx, sku);
+  const averageCostMinor = Math.round((owned * item.average_cost_minor + valueMinor) / (owned + qty));
+  await tx.updateTable('items').set({ average_cost_minor: averageCostMinor, updated_at: new Date() }).where('sku', '=', sku).execute();
+  return { previousAverageCostMinor: item.average_cost_minor, averageCostMinor };
+}
+
+/** Inspection of quarantined units: accepted → available, rejected → damaged. */
+export function inspect(db: Db, ctx: OperationContext, request: { sku: string; warehouse: string; accepted: number; rejected: number }) {
+  const legs: Leg[] = [];
+  const from: Place = { warehouse: request.warehouse, bucket: 'quarantine' };
+  if (request.accepted > 0) legs.push({ sku: request.sku, qty: request.accepted, from, to: { warehouse: request.warehouse, bucket: 'available' } });
+  if (request.rejected > 0) legs.push({ sku: request.sku, qty: request.rejected, from, to: { warehouse: request.warehouse, bucket: 'damaged' } });
+  if (legs.length === 0) throw new LedgerError('invalid_movement', 'an inspection accepts or rejects at least one unit');
+  return move(db, ctx, 'inspect', legs);
+}
+
+/** Stock leaves a warehouse for another: available (origin) → in_transit (destination). */
+export function transferOut(db: Db, ctx: OperationContext, request: { sku: string; from: string; to: string; qty: number }) {
+  if (request.from === request.to) throw new LedgerError('invalid_movement', 'a transfer needs two different warehouses');
+  return move(db, ctx, 'transfer_out', [
+    { sku: request.sku, qty: request.qty, from: { warehouse: request.from, bucket: 'available' }, to: { warehouse: request.to, bucket: 'in_transit' } },
+  ]);
+}
+
+/** A transfer arrives: received units → available; units that never came → adjustment (lost in transit). */
+export function transferIn(db: Db, ctx: OperationContext, request: { sku: string; warehouse: string; received: number; lost: number }) {
+  const from: Place = { warehouse: request.warehouse, bucket: 'in_transit' };
+  const legs: Leg[] = [];
+  if (request.received > 0) legs.push({ sku: request.sku, qty: request.received, from, to: { warehouse: request.warehouse, bucket: 'available' } });
+  if (request.lost > 0) legs.push({ sku: request.sku, qty: request.lost, from, to: { warehouse: request.warehouse, bucket: 'adjustment' } });
+  if (legs.length === 0) throw new LedgerError('invalid_movement', 'a transfer receipt needs received or lost units');
+  return move(db, ctx, 'transfer_in', legs);
+}
+
+/** A customer's return arrives: customer → return_pending. */
+export function returnReceive(db: Db, ctx: OperationContext, request: { sku: string; warehouse: string; qty: number }) {
+  return move(db, ctx, 'return_receive', [
+    { sku: request.sku, qty: request.qty, from: { warehouse: request.warehouse, bucket: 'customer' }, to: { warehouse: request.warehouse, bucket: 'return_pending' } },
+  ]);
+}
+
+export type Disposition = 'restock' | 'refurbish' | 'damaged' | 'scrap' | 'vendor_return';
+const dispositionTarget: Record<Disposition, Bucket> = {
+  restock: 'available',
+  refurbish: 'quarantine',
+  damaged: 'damaged',
+  scrap: 'scrap',
+  vendor_return: 'supplier',
+};
+
+/** Units leave a holding bucket (return_pending, quarantine or damaged) by their disposition. */
+export function dispose(
+  db: Db,
+  ctx: OperationContext,
+  request: { sku: string; warehouse: string; qty: number; from: Extract<StockBucket, 'return_pending' | 'quarantine' | 'damaged'>; disposition: Disposition },
+) {
+  return move(db, ctx, 'dispose', [
+    {
+      sku: request.sku,
+      qty: request.qty,
+      from: { warehouse: request.warehouse, bucket: request.from },
+      to: { warehouse: request.warehouse, bucket: dispositionTarget[request.disposition] },
+    },
+  ]);
+}
+
+/**
+ * Counted stock differs from the books: adjustment ↔ available, and the value at
+ * average cost posted between inventory asset and write-offs in the same transaction.
+ */
+export function adjust(
+  db: Db,
+  ctx: OperationContext,
+  request: { sku: string; warehouse: string; delta: number; reasonCode: string },
+) {
+  return runOperation(db, ctx, 'adjust', request, async (tx) => {
+    if (!Number.isSafeInteger(request.delta) || request.delta === 0) {
+      throw new LedgerError('invalid_movement', 'an adjustment moves a non-zero whole number of units');
+    }
+    const item = await tx.selectFrom('items').select('average_cost_minor').where('sku', '=', request.sku).executeTakeFirst();
+    if (!item) throw new LedgerError('unknown_reference', `unknown sku ${request.sku}`);
+    const qty = Math.abs(request.delta);
+    const shelf: Place = { warehouse: request.warehouse, bucket: 'available' };
+    const outside: Place = { warehouse: request.warehouse, bucket: 'adjustment' };
+    await applyLegs(tx, ctx.key, [
+      request.delta > 0 ? { sku: request.sku, qty, from: outside, to: shelf } : { sku: request.sku, qty, from: shelf, to: outside },
+    ]);
+    const valueMinor = qty * item.average_cost_minor;
+    let entryId: number | null = null;
+    if (valueMinor > 0) {
+      const lines: JournalLineInput[] =
+        request.delta > 0
+          ? [
+              { account: '1300', debitMinor: valueMinor },
+              { account: '5200', creditMinor: valueMinor },
+            ]
+          : [
+              { account: '5200', debitMinor: valueMinor },
+              { account: '1300', creditMinor: valueMinor },
+            ];
+      const entry = await postEntry(tx, {
+        key: `${ctx.key}:journal`,
+        eventType: 'inventory.adjusted',
+        reference: `${request.sku}@${request.warehouse}`,
+        memo: request.reasonCode,
+        actor: ctx.actor,
+        lines,
+      });
+      entryId = entry.entryId;
+    }
+    return { sku: request.sku, warehouse: request.warehouse, delta: request.delta, valueMinor, journalEntryId: entryId };
+  });
+}
