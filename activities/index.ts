@@ -1,5 +1,7 @@
 import type { Db } from '../db/connection.js';
+import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderActivities } from './orders.js';
+import { createTaskActivities } from './tasks.js';
 
 export interface ActivityDeps {
   db: Db;
@@ -9,6 +11,8 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createOrderActivities(deps),
+    ...createTaskActivities(deps),
+    ...createInventoryAdjustmentActivities(deps),
   };
 }
 

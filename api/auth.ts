@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -20,6 +20,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     role?: Role;
+    /** Who is calling, for audit: the role and a short fingerprint of the key. */
+    actor?: string;
   }
 }
 
@@ -69,6 +71,7 @@ export function registerAuth(app: FastifyInstance, keys: ApiKey[]): void {
     const role = roleOf(keys, match[1]!);
     if (!role) throw new ApiError(401, 'unauthorized', 'unknown API key');
     request.role = role;
+    request.actor = `${role}/${createHash('sha256').update(match[1]!).digest('hex').slice(0, 8)}`;
     if (config?.roles && !config.roles.includes(role)) {
       throw new ApiError(403, 'forbidden', `role ${role} may not call ${request.method} ${request.routeOptions.url}`, {
         allowed: config.roles,

@@ -2,11 +2,13 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely/migrati
 import type { Kysely } from 'kysely';
 import * as orders from './migrations/0001_orders.js';
 import * as ledger from './migrations/0002_ledger.js';
+import * as tasks from './migrations/0003_tasks_adjustments.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
   '0001_orders': orders,
   '0002_ledger': ledger,
+  '0003_tasks_adjustments': tasks,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

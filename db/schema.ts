@@ -231,7 +231,60 @@ export interface JournalLinesTable {
   credit_minor: number;
 }
 
+export interface TasksTable {
+  id: string;
+  kind: string;
+  reference: string;
+  workflow_id: string;
+  role: string;
+  status: Generated<'open' | 'done' | 'cancelled'>;
+  priority: Generated<'normal' | 'high'>;
+  title: string;
+  reason: string;
+  details: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+  escalated_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  closed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  closed_by: string | null;
+  outcome: string | null;
+}
+
+export interface ExceptionsTable {
+  id: string;
+  kind: string;
+  reference: string;
+  workflow_id: string | null;
+  owner_role: string;
+  message: string;
+  details: Json<Record<string, unknown>>;
+  status: Generated<'open' | 'resolved'>;
+  raised_at: CreatedAt;
+  resolved_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+export interface InventoryAdjustmentsTable {
+  id: string;
+  sku: string;
+  warehouse_code: string;
+  kind: 'delta' | 'count';
+  reason_code: string;
+  counted_qty: number | null;
+  expected_qty: number | null;
+  delta: number | null;
+  value_minor: number | null;
+  status: string;
+  requested_by: string;
+  decided_by: string | null;
+  decision_reason: string | null;
+  decided_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: CreatedAt;
+  posted_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
 export interface Database {
+  tasks: TasksTable;
+  exceptions: ExceptionsTable;
+  inventory_adjustments: InventoryAdjustmentsTable;
   orders: OrdersTable;
   order_lines: OrderLinesTable;
   items: ItemsTable;

@@ -14,6 +14,12 @@ export interface Policies {
   reservationExpiry: string;
   /** Days after shipment in which a return is accepted. */
   returnWindowDays: number;
+  /** A stock adjustment worth more than this (units × average cost) needs approval. */
+  adjustmentApprovalValueMinor: number;
+  /** A counted variance above this percentage of the books needs approval. */
+  adjustmentApprovalPct: number;
+  /** How long an adjustment waits for approval before it lapses. */
+  adjustmentApprovalTimeout: string;
 }
 
 export interface Config {
@@ -61,6 +67,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refundApprovalLimitMinor: intFrom(env, 'REFUND_APPROVAL_LIMIT_MINOR', 20_000),
       reservationExpiry: env.RESERVATION_EXPIRY ?? '72h',
       returnWindowDays: intFrom(env, 'RETURN_WINDOW_DAYS', 30),
+      adjustmentApprovalValueMinor: intFrom(env, 'ADJUSTMENT_APPROVAL_VALUE_MINOR', 50_000),
+      adjustmentApprovalPct: intFrom(env, 'ADJUSTMENT_APPROVAL_PCT', 10),
+      adjustmentApprovalTimeout: env.ADJUSTMENT_APPROVAL_TIMEOUT ?? '7d',
     },
   };
 }

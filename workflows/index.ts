@@ -1,1 +1,2 @@
+export { inventoryAdjustment } from './inventory-adjustment.js';
 export { orderRelease } from './order-release.js';

@@ -1,0 +1,99 @@
+import type { Db } from '../db/connection.js';
+import { adjust } from '../db/ledger.js';
+import { adjustmentApproval, type AdjustmentPolicy } from '../domain/adjustment.js';
+import { ledgerCall } from './failures.js';
+
+export interface AdjustmentInput {
+  adjustmentId: string;
+  sku: string;
+  warehouse: string;
+  reasonCode: string;
+  /** Either a change in units… */
+  delta?: number;
+  /** …or what was counted on the shelf (available + allocated). */
+  countedQty?: number;
+  requestedBy: string;
+  policy: AdjustmentPolicy;
+}
+
+export interface AdjustmentEvaluation {
+  expected: number;
+  delta: number;
+  valueMinor: number;
+  needsApproval: boolean;
+  reasons: string[];
+}
+
+export function createInventoryAdjustmentActivities({ db }: { db: Db }) {
+  return {
+    /** Works out the variance against the books and whether it needs approval; records the request once. */
+    async evaluateAdjustment(input: AdjustmentInput): Promise<AdjustmentEvaluation> {
+      const item = await db.selectFrom('items').select('average_cost_minor').where('sku', '=', input.sku).executeTakeFirstOrThrow();
+      const shelf = await db
+        .selectFrom('inventory_balances')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('qty'), eb.lit(0)).as('qty'))
+        .where('sku', '=', input.sku)
+        .where('warehouse_code', '=', input.warehouse)
+        .where('bucket', 'in', ['available', 'allocated'])
+        .executeTakeFirstOrThrow();
+      const expected = Number(shelf.qty);
+      const delta = input.countedQty !== undefined ? input.countedQty - expected : (input.delta ?? 0);
+      const approval = adjustmentApproval({ expected, delta, unitCostMinor: item.average_cost_minor }, input.policy);
+      await db
+        .insertInto('inventory_adjustments')
+        .values({
+          id: input.adjustmentId,
+          sku: input.sku,
+          warehouse_code: input.warehouse,
+          kind: input.countedQty !== undefined ? 'count' : 'delta',
+          reason_code: input.reasonCode,
+          counted_qty: input.countedQty ?? null,
+          expected_qty: expected,
+          delta,
+          value_minor: approval.valueMinor,
+          status: 'evaluated',
+          requested_by: input.requestedBy,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+      return { expected, delta, ...approval };
+    },
+
+    /** Posts the adjustment through the ledger (movement and journal entry, once per adjustment id). */
+    async postAdjustment(input: { adjustmentId: string; sku: string; warehouse: string; delta: number; reasonCode: string; actor: string }) {
+      const result = await ledgerCall(() =>
+        adjust(
+          db,
+          {
+            key: `adjustment-${input.adjustmentId}`,
+            actor: input.actor,
+            process: `adjustment-${input.adjustmentId}`,
+            step: 'post',
+            reason: input.reasonCode,
+          },
+          { sku: input.sku, warehouse: input.warehouse, delta: input.delta, reasonCode: input.reasonCode },
+        ),
+      );
+      return { valueMinor: result.valueMinor, journalEntryId: result.journalEntryId };
+    },
+
+    async recordAdjustmentStatus(input: {
+      adjustmentId: string;
+      status: string;
+      decidedBy?: string;
+      decisionReason?: string;
+      decidedAt?: string;
+      posted?: boolean;
+    }): Promise<void> {
+      await db
+        .updateTable('inventory_adjustments')
+        .set({
+          status: input.status,
+          ...(input.decidedBy ? { decided_by: input.decidedBy, decision_reason: input.decisionReason ?? null, decided_at: input.decidedAt ?? null } : {}),
+          ...(input.posted ? { posted_at: new Date() } : {}),
+        })
+        .where('id', '=', input.adjustmentId)
+        .execute();
+    },
+  };
+}

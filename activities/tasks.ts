@@ -1,0 +1,87 @@
+import type { Db } from '../db/connection.js';
+
+export interface TaskInput {
+  id: string;
+  kind: string;
+  reference: string;
+  workflowId: string;
+  role: string;
+  title: string;
+  reason: string;
+  details?: Record<string, unknown>;
+}
+
+export interface ExceptionInput {
+  id: string;
+  kind: string;
+  reference: string;
+  workflowId?: string;
+  ownerRole: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** The human queue and the exception list, written by processes; every write is idempotent by id. */
+export function createTaskActivities({ db }: { db: Db }) {
+  return {
+    async openTask(task: TaskInput): Promise<void> {
+      await db
+        .insertInto('tasks')
+        .values({
+          id: task.id,
+          kind: task.kind,
+          reference: task.reference,
+          workflow_id: task.workflowId,
+          role: task.role,
+          title: task.title,
+          reason: task.reason,
+          details: JSON.stringify(task.details ?? {}),
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    },
+
+    async escalateTask(id: string): Promise<void> {
+      await db
+        .updateTable('tasks')
+        .set({ priority: 'high', escalated_at: new Date() })
+        .where('id', '=', id)
+        .where('escalated_at', 'is', null)
+        .execute();
+    },
+
+    async closeTask(id: string, closedBy: string, outcome: string): Promise<void> {
+      await db
+        .updateTable('tasks')
+        .set({ status: outcome === 'cancelled' ? 'cancelled' : 'done', closed_at: new Date(), closed_by: closedBy, outcome })
+        .where('id', '=', id)
+        .where('status', '=', 'open')
+        .execute();
+    },
+
+    async raiseException(exception: ExceptionInput): Promise<void> {
+      await db
+        .insertInto('exceptions')
+        .values({
+          id: exception.id,
+          kind: exception.kind,
+          reference: exception.reference,
+          workflow_id: exception.workflowId ?? null,
+          owner_role: exception.ownerRole,
+          message: exception.message,
+          details: JSON.stringify(exception.details ?? {}),
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    },
+
+    async resolveException(id: string): Promise<void> {
+      await db
+        .updateTable('exceptions')
+        .set({ status: 'resolved', resolved_at: new Date() })
+        .where('id', '=', id)
+        .where('status', '=', 'open')
+        .execute();
+    },
+  };
+}

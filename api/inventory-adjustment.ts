@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import {
+  adjustmentViewQuery,
+  adjustmentWorkflowId,
+  type AdjustmentView,
+  decideAdjustmentUpdate,
+  inventoryAdjustment,
+  submitAdjustmentUpdate,
+} from '../workflows/inventory-adjustment.js';
+import type { AppDeps } from './app.js';
+import { sendDecision } from './decisions.js';
+import { badRequest, conflict, notFound } from './errors.js';
+
+const adjustmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
+
+const adjustmentBody = z
+  .object({
+    adjustmentId,
+    sku: z.string().min(1).max(40),
+    warehouse: z.string().min(1).max(16),
+    reasonCode: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/, 'a lower_snake_case code such as cycle_count or damaged_on_shelf'),
+    delta: z.number().int().min(-1_000_000).max(1_000_000).refine((d) => d !== 0, 'a delta of 0 moves nothing').optional(),
+    countedQty: z.number().int().min(0).max(10_000_000).optional(),
+  })
+  .refine((body) => (body.delta === undefined) !== (body.countedQty === undefined), {
+    message: 'give exactly one of delta (a change in units) or countedQty (a cycle count)',
+    path: ['delta'],
+  });
+
+const decisionBody = z.object({
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().trim().min(3, 'say why, in a few words').max(500),
+});
+
+export const inventoryAdjustmentRoutes =
+  ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.post(
+      '/inventory/adjustments',
+      {
+        config: { roles: ['ops', 'system'] },
+        schema: {
+          summary: 'Adjust stock or record a cycle count; large variances wait for approval',
+          body: adjustmentBody,
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const [item, warehouse] = await Promise.all([
+          db.selectFrom('items').select('sku').where('sku', '=', body.sku).executeTakeFirst(),
+          db.selectFrom('warehouses').select('code').where('code', '=', body.warehouse).executeTakeFirst(),
+        ]);
+        const unknown = [!item && { path: 'sku', message: `unknown sku ${body.sku}` }, !warehouse && { path: 'warehouse', message: `unknown warehouse ${body.warehouse}` }].filter(Boolean);
+        if (unknown.length) throw badRequest(unknown.map((u) => (u as { message: string }).message).join('; '), unknown);
+
+        const workflowId = adjustmentWorkflowId(body.adjustmentId);
+        const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+        const start = new WithStartWorkflowOperation(inventoryAdjustment, {
+          workflowId,
+          taskQueue: config.taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { requestHash },
+          args: [
+            {
+              ...body,
+              requestedBy: request.actor!,
+              policy: { approvalValueMinor: config.policies.adjustmentApprovalValueMinor, approvalPct: config.policies.adjustmentApprovalPct },
+              approvalTimeout: config.policies.adjustmentApprovalTimeout,
+            },
+          ],
+        });
+        let view: AdjustmentView;
+        try {
+          view = await temporal.workflow.executeUpdateWithStart(submitAdjustmentUpdate, { startWorkflowOperation: start });
+        } catch (error) {
+          // The adjustment already ran to its end: answer with what it came to.
+          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+          view = await temporal.workflow.getHandle(workflowId).query(adjustmentViewQuery);
+        }
+        const described = await temporal.workflow.getHandle(workflowId).describe();
+        if (described.memo?.requestHash !== requestHash) {
+          throw conflict('duplicate_adjustment_id', `adjustment ${body.adjustmentId} was already submitted with different content`);
+        }
+        return reply.code(view.status === 'awaiting_approval' ? 202 : 200).send({ ...view, workflowId });
+      },
+    );
+
+    app.get(
+      '/inventory/adjustments/:id',
+      { schema: { summary: 'An adjustment: its record and the state of its process', params: z.object({ id: adjustmentId }) } },
+      async (request) => {
+        const record = await db.selectFrom('inventory_adjustments').selectAll().where('id', '=', request.params.id).executeTakeFirst();
+        if (!record) throw notFound(`adjustment ${request.params.id}`);
+        const view = await temporal.workflow.getHandle(adjustmentWorkflowId(request.params.id)).query(adjustmentViewQuery);
+        return {
+          adjustmentId: record.id,
+          sku: record.sku,
+          warehouse: record.warehouse_code,
+          kind: record.kind,
+          reasonCode: record.reason_code,
+          countedQty: record.counted_qty,
+          expected: record.expected_qty,
+          delta: record.delta,
+          valueMinor: record.value_minor,
+          status: record.status,
+          requestedBy: record.requested_by,
+          decidedBy: record.decided_by,
+          decisionReason: record.decision_reason,
+          decidedAt: record.decided_at,
+          postedAt: record.posted_at,
+          process: view,
+        };
+      },
+    );
+
+    app.post(
+      '/inventory/adjustments/:id/decision',
+      {
+        config: { roles: ['ops', 'finance'] },
+        schema: {
+          summary: 'Approve or reject an adjustment waiting for approval (409 when it is not waiting)',
+          params: z.object({ id: adjustmentId }),
+          body: decisionBody,
+        },
+      },
+      async (request) => {
+        return sendDecision(
+          temporal.workflow.getHandle(adjustmentWorkflowId(request.params.id)),
+          decideAdjustmentUpdate,
+          [{ ...request.body, actor: request.actor! }],
+          `adjustment ${request.params.id}`,
+        );
+      },
+    );
+  };
