@@ -1,16 +1,19 @@
+import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
-import { createOrderActivities } from './orders.js';
+import { createOrderReleaseActivities } from './order-release.js';
 import { createTaskActivities } from './tasks.js';
 
 export interface ActivityDeps {
   db: Db;
+  /** For activities that nudge other processes (stock arrived for backorders). */
+  temporal?: Client;
 }
 
 /** Every activity the worker registers, built from its dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createOrderActivities(deps),
+    ...createOrderReleaseActivities(deps),
     ...createTaskActivities(deps),
     ...createInventoryAdjustmentActivities(deps),
   };

@@ -7,8 +7,14 @@ import type { Db } from '../db/connection.js';
 import type { Config } from '../runtime/config.js';
 import { registerAuth, type ApiKey } from './auth.js';
 import { registerErrorHandling } from './errors.js';
+import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
+import { inventoryRoutes } from './inventory.js';
+import { journalRoutes } from './journal.js';
+import { masterDataRoutes } from './master-data.js';
+import { inventoryAdjustmentRoutes } from './inventory-adjustment.js';
 import { orderRoutes } from './orders.js';
+import { taskRoutes } from './tasks.js';
 
 export interface AppDeps {
   db: Db;
@@ -47,5 +53,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerAuth(app, deps.keys);
   await app.register(healthRoutes(deps));
   await app.register(orderRoutes(deps));
+  await app.register(masterDataRoutes(deps));
+  await app.register(inventoryRoutes(deps));
+  await app.register(eventRoutes(deps));
+  await app.register(journalRoutes(deps));
+  await app.register(inventoryAdjustmentRoutes(deps));
+  await app.register(taskRoutes(deps));
   return app;
 }

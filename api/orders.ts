@@ -1,12 +1,19 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import { channels, orderTotalMinor, orderWorkflowId, type OrderInput } from '../domain/order.js';
-import { orderRelease, orderViewQuery, type OrderView } from '../workflows/order-release.js';
-import { Channel, CustomerId, SkuCount, ValueMinor } from '../workflows/search-attributes.js';
+import {
+  cancelOrderUpdate,
+  holdDecisionUpdate,
+  orderRelease,
+  orderViewQuery,
+  submitOrderUpdate,
+  type OrderView,
+} from '../workflows/order-release.js';
+import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../workflows/search-attributes.js';
 import type { AppDeps } from './app.js';
+import { sendDecision } from './decisions.js';
 import { conflict, notFound } from './errors.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -71,12 +78,11 @@ function fingerprint(order: OrderInput): string {
   return createHash('sha256').update(JSON.stringify(order)).digest('hex');
 }
 
-const startedOrder = z.object({
-  orderId: z.string(),
-  workflowId: z.string(),
-  created: z.boolean().describe('false when this order id was already submitted with the same content'),
-  status: z.string(),
+const decisionBody = z.object({
+  decision: z.enum(['approve', 'reject']),
+  reason: z.string().trim().min(3, 'say why, in a few words').max(500),
 });
+const cancelBody = z.object({ reason: z.string().trim().min(3, 'say why, in a few words').max(500) });
 
 export const orderRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
@@ -87,38 +93,82 @@ export const orderRoutes =
         config: { roles: ['system', 'ops'] },
         schema: {
           summary: 'Submit an order; starts its order-release process (idempotent on orderId)',
+          description:
+            'Answers once the order is checked against the item master and screened for risk: `rejected` with the problems, `on_hold` with the rules that fired, or on its way to stock. A repeat of the same order starts nothing (200, created false); the same id with other content is 409.',
           body: orderBody,
-          response: { 201: startedOrder, 200: startedOrder },
         },
       },
       async (request, reply) => {
         const order = normalize(request.body);
         const workflowId = orderWorkflowId(order.orderId);
         const requestHash = fingerprint(order);
-        try {
-          await temporal.workflow.start(orderRelease, {
-            workflowId,
-            taskQueue: config.taskQueue,
-            args: [order],
-            memo: { requestHash },
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            typedSearchAttributes: [
-              { key: Channel, value: order.channel },
-              { key: CustomerId, value: order.customerId },
-              { key: SkuCount, value: new Set(order.lines.map((l) => l.sku)).size },
-              { key: ValueMinor, value: orderTotalMinor(order) },
-            ],
-          });
-          return reply.code(201).send({ orderId: order.orderId, workflowId, created: true, status: 'received' });
-        } catch (error) {
-          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        const handle = temporal.workflow.getHandle(workflowId);
+
+        const existing = await handle.describe().catch((error) => {
+          if (error instanceof WorkflowNotFoundError) return undefined;
+          throw error;
+        });
+        if (existing) {
+          if (existing.memo?.requestHash !== requestHash) {
+            throw conflict('duplicate_order_id', `order ${order.orderId} was already submitted with different content`);
+          }
+          return reply.code(200).send({ ...(await handle.query(orderViewQuery)), workflowId, created: false });
         }
-        const existing = await temporal.workflow.getHandle(workflowId).describe();
-        if (existing.memo?.requestHash !== requestHash) {
-          throw conflict('duplicate_order_id', `order ${order.orderId} was already submitted with different content`);
-        }
-        const row = await db.selectFrom('orders').select('status').where('id', '=', order.orderId).executeTakeFirst();
-        return reply.code(200).send({ orderId: order.orderId, workflowId, created: false, status: row?.status ?? 'received' });
+
+        const start = new WithStartWorkflowOperation(orderRelease, {
+          workflowId,
+          taskQueue: config.taskQueue,
+          args: [order, config.policies.order],
+          memo: { requestHash },
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: ProcessStatus, value: 'received' },
+            { key: Channel, value: order.channel },
+            { key: CustomerId, value: order.customerId },
+            { key: SkuCount, value: new Set(order.lines.map((l) => l.sku)).size },
+            { key: ValueMinor, value: orderTotalMinor(order) },
+          ],
+        });
+        const view = await temporal.workflow.executeUpdateWithStart(submitOrderUpdate, { startWorkflowOperation: start });
+        return reply.code(201).send({ ...view, workflowId, created: true });
+      },
+    );
+
+    app.get(
+      '/orders',
+      {
+        schema: {
+          summary: 'Orders, newest first, from the order records',
+          querystring: z.object({
+            status: z.string().max(40).optional(),
+            customerId: id.optional(),
+            limit: z.coerce.number().int().min(1).max(500).default(50),
+          }),
+        },
+      },
+      async (request) => {
+        let query = db
+          .selectFrom('orders')
+          .select(['id', 'channel', 'customer_id', 'status', 'status_reason', 'total_minor', 'currency', 'created_at', 'updated_at'])
+          .orderBy('created_at', 'desc')
+          .limit(request.query.limit);
+        if (request.query.status) query = query.where('status', '=', request.query.status);
+        if (request.query.customerId) query = query.where('customer_id', '=', request.query.customerId);
+        const rows = await query.execute();
+        return {
+          orders: rows.map((r) => ({
+            orderId: r.id,
+            channel: r.channel,
+            customerId: r.customer_id,
+            status: r.status,
+            statusReason: r.status_reason,
+            totalMinor: r.total_minor,
+            currency: r.currency,
+            createdAt: r.created_at,
+            updatedAt: r.updated_at,
+          })),
+        };
       },
     );
 
@@ -126,7 +176,7 @@ export const orderRoutes =
       '/orders/:id',
       {
         schema: {
-          summary: 'An order: its record in the ledger database and the live state of its process',
+          summary: 'An order: its record in the database and the live state of its process',
           params: z.object({ id }),
         },
       },
@@ -140,9 +190,7 @@ export const orderRoutes =
         let process: OrderView | null = null;
         let processError: string | undefined;
         try {
-          process = await temporal.withDeadline(Date.now() + 3_000, () =>
-            temporal.workflow.getHandle(workflowId).query(orderViewQuery),
-          );
+          process = await temporal.withDeadline(Date.now() + 3_000, () => temporal.workflow.getHandle(workflowId).query(orderViewQuery));
         } catch (error) {
           if (error instanceof WorkflowNotFoundError && !row) throw notFound(`order ${orderId}`);
           processError = (error as Error).message;
@@ -162,8 +210,13 @@ export const orderRoutes =
                 billingCountry: row.billing_country,
                 freightMinor: row.freight_minor,
                 totalMinor: row.total_minor,
+                hold: row.hold,
+                routing: row.routing,
+                problems: row.problems,
                 createdAt: row.created_at,
                 updatedAt: row.updated_at,
+                releasedAt: row.released_at,
+                closedAt: row.closed_at,
                 lines: lines.map((l) => ({
                   lineNo: l.line_no,
                   sku: l.sku,
@@ -171,6 +224,10 @@ export const orderRoutes =
                   unitPriceMinor: l.unit_price_minor,
                   discountMinor: l.discount_minor,
                   taxMinor: l.tax_minor,
+                  allocated: l.allocated_qty,
+                  backordered: l.backordered_qty,
+                  cancelled: l.cancelled_qty,
+                  shipped: l.shipped_qty,
                 })),
               }
             : null,
@@ -178,5 +235,43 @@ export const orderRoutes =
           processError,
         };
       },
+    );
+
+    app.post(
+      '/orders/:id/hold-decision',
+      {
+        config: { roles: ['ops'] },
+        schema: {
+          summary: 'Approve or reject an order on hold (409 when it is not on hold)',
+          params: z.object({ id }),
+          body: decisionBody,
+        },
+      },
+      async (request) =>
+        sendDecision(
+          temporal.workflow.getHandle(orderWorkflowId(request.params.id)),
+          holdDecisionUpdate,
+          [{ ...request.body, actor: request.actor! }],
+          `order ${request.params.id}`,
+        ),
+    );
+
+    app.post(
+      '/orders/:id/cancel',
+      {
+        config: { roles: ['ops', 'system'] },
+        schema: {
+          summary: 'Cancel an order before it ships; every reservation is released (409 once shipped or closed)',
+          params: z.object({ id }),
+          body: cancelBody,
+        },
+      },
+      async (request) =>
+        sendDecision(
+          temporal.workflow.getHandle(orderWorkflowId(request.params.id)),
+          cancelOrderUpdate,
+          [{ reason: request.body.reason, actor: request.actor! }],
+          `order ${request.params.id}`,
+        ),
     );
   };

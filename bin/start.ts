@@ -4,6 +4,7 @@ import { buildApp } from '../api/app.js';
 import { localApiKeys, parseApiKeys } from '../api/auth.js';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
+import { seedDemo } from '../runtime/seed.js';
 import { startServices } from '../runtime/services.js';
 import { createWorker } from '../runtime/worker.js';
 
@@ -13,18 +14,19 @@ const keys = config.apiKeys ? parseApiKeys(config.apiKeys) : localApiKeys(config
 
 const services = await startServices(config, log);
 const db = createDb(services.databaseUrl);
+if (process.env.SEED_DEMO !== 'false') await seedDemo(db, log);
+
+const clientConnection = await Connection.connect({ address: services.temporalAddress });
+const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
 
 log('bundling workflows and starting the worker');
 const { worker, connection: workerConnection } = await createWorker({
   address: services.temporalAddress,
   namespace: config.temporalNamespace,
   taskQueue: config.taskQueue,
-  deps: { db },
+  deps: { db, temporal },
 });
 const workerRun = worker.run();
-
-const clientConnection = await Connection.connect({ address: services.temporalAddress });
-const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
 const app = await buildApp({ db, temporal, config: { ...config, temporalUiUrl: services.temporalUiUrl }, keys, logger: { level: 'warn' } });
 await app.listen({ port: config.port, host: config.host });
 

@@ -3,7 +3,7 @@
  * (defaults: the dev server and embedded Postgres that `npm start` runs). Scale out by
  * running more of these.
  */
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { embeddedDatabaseUrl } from '../runtime/services.js';
@@ -16,11 +16,11 @@ const db = createDb(config.databaseUrl ?? embeddedDatabaseUrl());
 
 // A freshly started cluster creates its namespace a moment after it accepts
 // connections: retry the registration until it exists.
+let clientConnection: Connection;
 for (let attempt = 1; ; attempt++) {
   try {
-    const connection = await Connection.connect({ address });
-    await ensureSearchAttributes(connection, config.temporalNamespace);
-    await connection.close();
+    clientConnection = await Connection.connect({ address });
+    await ensureSearchAttributes(clientConnection, config.temporalNamespace);
     break;
   } catch (error) {
     if (attempt >= 60) throw error;
@@ -33,9 +33,10 @@ const { worker, connection } = await createWorker({
   address,
   namespace: config.temporalNamespace,
   taskQueue: config.taskQueue,
-  deps: { db },
+  deps: { db, temporal: new Client({ connection: clientConnection, namespace: config.temporalNamespace }) },
 });
 console.log(`[worker] polling task queue ${config.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);
 await worker.run();
 await connection.close();
+await clientConnection.close();
 await db.destroy();

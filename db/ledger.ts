@@ -6,10 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
-import { availableToSell } from '../domain/availability.js';
 import type { Db } from './connection.js';
 import { postEntry, type JournalLineInput } from './journal.js';
-import { outsideAccounts, type Bucket, type Database, type ReservationStatus, type StockBucket } from './schema.js';
+import { type Bucket, type Database, type ReservationStatus, type StockBucket } from './schema.js';
 
 export type Tx = Transaction<Database>;
 
@@ -54,8 +53,6 @@ export class LedgerError extends Error {
 }
 
 export type Applied<R> = R & { replayed: boolean };
-
-const isOutside = (bucket: Bucket) => (outsideAccounts as readonly string[]).includes(bucket);
 
 function payloadHash(kind: string, payload: unknown): string {
   return createHash('sha256').update(kind).update(JSON.stringify(payload)).digest('hex');
@@ -114,70 +111,55 @@ export async function runOperation<R extends object>(
       return { ...result, replayed: false };
     });
   } catch (error) {
-    if (error instanceof InsufficientStock) {
-      await db
-        .insertInto('ledger_refusals')
-        .values({
-          operation_key: ctx.key,
-          kind,
-          sku: error.sku,
-          warehouse_code: error.warehouse,
-          bucket: error.bucket,
-          requested: error.requested,
-          on_hand: error.onHand,
-          process: ctx.process ?? null,
-          actor: ctx.actor,
-        })
-        .execute();
-      throw new LedgerError(
-        'insufficient_stock',
-        `${error.sku} at ${error.warehouse}: ${error.bucket} has ${error.onHand}, ${error.requested} needed`,
-        { sku: error.sku, warehouse: error.warehouse, bucket: error.bucket, requested: error.requested, onHand: error.onHand },
-      );
-    }
-    if ((error as { code?: string }).code === '23503') {
-      throw new LedgerError('unknown_reference', `unknown sku, warehouse or channel: ${(error as Error & { detail?: string }).detail ?? ''}`);
-    }
-    throw error;
-  }
-}
-
-class InsufficientStock extends Error {
-  constructor(
-    readonly sku: string,
-    readonly warehouse: string,
-    readonly bucket: Bucket,
-    readonly requested: number,
-    readonly onHand: number,
-  ) {
-    super('insufficient stock');
+    throw await asLedgerError(db, ctx, kind, error);
   }
 }
 
 /**
- * Row locks are taken in one order everywhere: by sku, warehouse, then this rank, so
- * `available` comes first (the partial reserve locks it before deciding how much to take).
+ * Refusals raised by the ledger's SQL (see the 0005 migration) become LedgerErrors; a
+ * refusal for lack of stock is also kept in ledger_refusals for the exception queue.
  */
-const lockRank: Record<Bucket, string> = Object.fromEntries(
-  (['available', 'allocated', 'inbound', 'quarantine', 'damaged', 'return_pending', 'in_transit', 'supplier', 'customer', 'adjustment', 'scrap'] as const).map(
-    (bucket, index) => [bucket, String(index).padStart(2, '0')],
-  ),
-) as Record<Bucket, string>;
+async function asLedgerError(db: Db, ctx: OperationContext, kind: string, error: unknown): Promise<unknown> {
+  const { code, detail } = error as { code?: string; detail?: string };
+  if (code === 'L0001') {
+    const refused = JSON.parse(detail!) as { sku: string; warehouse: string; bucket: string; requested: number; onHand: number };
+    await db
+      .insertInto('ledger_refusals')
+      .values({
+        operation_key: ctx.key,
+        kind,
+        sku: refused.sku,
+        warehouse_code: refused.warehouse,
+        bucket: refused.bucket,
+        requested: refused.requested,
+        on_hand: refused.onHand,
+        process: ctx.process ?? null,
+        actor: ctx.actor,
+      })
+      .execute();
+    return new LedgerError(
+      'insufficient_stock',
+      `${refused.sku} at ${refused.warehouse}: ${refused.bucket} has ${refused.onHand}, ${refused.requested} needed`,
+      refused,
+    );
+  }
+  if (code === 'L0002') {
+    const conflict = JSON.parse(detail!) as { key: string; firstKind: string };
+    return new LedgerError('idempotency_conflict', `key ${conflict.key} was already used for a different ${conflict.firstKind}`, conflict);
+  }
+  if (code === 'L0003') return new LedgerError('unknown_reference', `unknown channel: ${detail}`);
+  if (code === '23503') return new LedgerError('unknown_reference', `unknown sku, warehouse or channel: ${detail ?? ''}`);
+  return error;
+}
 
 /**
- * Applies legs inside an operation. Net changes per (sku, warehouse, bucket) are applied
- * in one global order, so two operations never wait on each other's rows in a cycle;
- * a decrease of a stock bucket is one conditional UPDATE that refuses to go below zero.
+ * Applies legs inside an operation: net changes per (sku, warehouse, bucket) in one global
+ * lock order, conditional decreases that refuse to go below zero, one movement row per
+ * leg, and an availability event per sku whose available stock changed — all in the
+ * database function `ledger_apply_legs` (0005 migration), in one round trip.
  */
 export async function applyLegs(tx: Tx, operationKey: string, legs: Leg[]): Promise<void> {
   if (legs.length === 0) return;
-  const net = new Map<string, { sku: string; warehouse: string; bucket: Bucket; delta: number }>();
-  const add = (sku: string, place: Place, delta: number) => {
-    const id = `${sku}\u0000${place.warehouse}\u0000${lockRank[place.bucket]}`;
-    const entry = net.get(id) ?? { sku, warehouse: place.warehouse, bucket: place.bucket, delta: 0 };
-    entry.delta += delta;
-    net.set(id, entry);
-  };
   for (const leg of legs) {
     if (!Number.isSafeInteger(leg.qty) || leg.qty <= 0) {
       throw new LedgerError('invalid_movement', `quantity must be a positive integer, got ${leg.qty}`);
@@ -185,83 +167,8 @@ export async function applyLegs(tx: Tx, operationKey: string, legs: Leg[]): Prom
     if (leg.from.warehouse === leg.to.warehouse && leg.from.bucket === leg.to.bucket) {
       throw new LedgerError('invalid_movement', `a leg must move between two places (${leg.from.bucket})`);
     }
-    add(leg.sku, leg.from, -leg.qty);
-    add(leg.sku, leg.to, leg.qty);
   }
-  const changes = [...net.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, change]) => change);
-  for (const { sku, warehouse, bucket, delta } of changes) {
-    if (delta === 0) continue;
-    if (delta < 0 && !isOutside(bucket)) {
-      const updated = await sql`
-        update inventory_balances set qty = qty + ${delta}, updated_at = now()
-        where sku = ${sku} and warehouse_code = ${warehouse} and bucket = ${bucket} and qty >= ${-delta}`.execute(tx);
-      if (Number(updated.numAffectedRows ?? 0) === 0) {
-        const current = await tx
-          .selectFrom('inventory_balances')
-          .select('qty')
-          .where('sku', '=', sku)
-          .where('warehouse_code', '=', warehouse)
-          .where('bucket', '=', bucket)
-          .executeTakeFirst();
-        throw new InsufficientStock(sku, warehouse, bucket, -delta, current?.qty ?? 0);
-      }
-    } else {
-      await sql`
-        insert into inventory_balances (sku, warehouse_code, bucket, qty) values (${sku}, ${warehouse}, ${bucket}, ${delta})
-        on conflict (sku, warehouse_code, bucket)
-        do update set qty = inventory_balances.qty + excluded.qty, updated_at = now()`.execute(tx);
-    }
-  }
-  await tx
-    .insertInto('inventory_movements')
-    .values(
-      legs.map((leg, index) => ({
-        operation_key: operationKey,
-        leg: index + 1,
-        sku: leg.sku,
-        qty: leg.qty,
-        from_warehouse: leg.from.warehouse,
-        from_bucket: leg.from.bucket,
-        to_warehouse: leg.to.warehouse,
-        to_bucket: leg.to.bucket,
-      })),
-    )
-    .execute();
-  const sellableChanged = [...new Set(changes.filter((c) => c.bucket === 'available' && c.delta !== 0).map((c) => c.sku))];
-  if (sellableChanged.length) await publishAvailability(tx, sellableChanged);
-}
-
-/**
- * Writes one `availability.changed` event per sku, in the transaction that moved the
- * stock: the total available and each channel's available-to-sell at that commit.
- */
-async function publishAvailability(tx: Tx, skus: string[]): Promise<void> {
-  const [totals, channels] = await Promise.all([
-    sql<{ sku: string; safety_stock: number; available: number }>`
-      select i.sku, i.safety_stock, coalesce(sum(b.qty), 0)::bigint as available
-      from items i left join inventory_balances b on b.sku = i.sku and b.bucket = 'available'
-      where i.sku = any(${skus}) group by i.sku, i.safety_stock order by i.sku`.execute(tx),
-    tx.selectFrom('channels').select(['code', 'ats_buffer_qty', 'ats_buffer_pct']).orderBy('code').execute(),
-  ]);
-  await tx
-    .insertInto('outbox_events')
-    .values(
-      totals.rows.map((row) => ({
-        topic: 'availability.changed',
-        key: row.sku,
-        payload: JSON.stringify({
-          sku: row.sku,
-          available: row.available,
-          ats: Object.fromEntries(
-            channels.map((c) => [
-              c.code,
-              availableToSell(row.available, row.safety_stock, { bufferQty: c.ats_buffer_qty, bufferPct: c.ats_buffer_pct }),
-            ]),
-          ),
-        }),
-      })),
-    )
-    .execute();
+  await sql`select ledger_apply_legs(${operationKey}, ${JSON.stringify(legs)}::jsonb)`.execute(tx);
 }
 
 /** A plain movement of stock between places, for the business functions below and for tests. */
@@ -289,6 +196,8 @@ export interface ReserveRequest {
   /** Reserve what is there when stock is short, instead of refusing the whole request. */
   allowPartial: boolean;
   lines: ReserveLine[];
+  /** Kept with the result, so a replay returns why the caller chose these lines (e.g. the routing). */
+  annotation?: unknown;
 }
 
 export interface ReservedLine {
@@ -301,75 +210,30 @@ export interface ReservedLine {
 }
 
 /**
- * Moves available → allocated for the lines of one order, all in one transaction, so
- * two lines for the same sku are checked together against one figure. With
- * `allowPartial`, short lines take what is left (in line order) instead of failing.
+ * Moves available → allocated for the lines of one order in one database call
+ * (`ledger_reserve`, 0005 migration), so two lines for the same sku are checked together
+ * against one figure. With `allowPartial`, short lines take what is left (in line order)
+ * instead of failing.
  */
-export function reserve(db: Db, ctx: OperationContext, request: ReserveRequest): Promise<Applied<{ lines: ReservedLine[] }>> {
-  return runOperation(db, ctx, 'reserve', request, async (tx) => {
-    const channel = await tx
-      .selectFrom('channels')
-      .select('reservation_priority')
-      .where('code', '=', request.channel)
-      .executeTakeFirst();
-    if (!channel) throw new LedgerError('unknown_reference', `unknown channel ${request.channel}`);
-
-    const granted = request.lines.map((line) => ({ ...line, reserved: line.qty }));
-    if (request.allowPartial) {
-      // Lock the rows first (in the same order applyLegs uses) and share what is there.
-      const rows = await sql<{ sku: string; warehouse_code: string; qty: number }>`
-        select sku, warehouse_code, qty from inventory_balances
-        where bucket = 'available'
-          and (sku, warehouse_code) in (select * from unnest(${request.lines.map((l) => l.sku)}::text[], ${request.lines.map((l) => l.warehouse)}::text[]))
-        order by sku collate "C", warehouse_code collate "C" for update`.execute(tx);
-      const left = new Map(rows.rows.map((r) => [`${r.sku}\u0000${r.warehouse_code}`, r.qty]));
-      for (const line of granted) {
-        const place = `${line.sku}\u0000${line.warehouse}`;
-        line.reserved = Math.min(line.qty, left.get(place) ?? 0);
-        left.set(place, (left.get(place) ?? 0) - line.reserved);
-      }
+export async function reserve(
+  db: Db,
+  ctx: OperationContext,
+  request: ReserveRequest,
+): Promise<Applied<{ lines: ReservedLine[]; annotation?: unknown }>> {
+  for (const line of request.lines) {
+    if (!Number.isSafeInteger(line.qty) || line.qty <= 0) {
+      throw new LedgerError('invalid_movement', `quantity must be a positive integer, got ${line.qty}`);
     }
-    const taken = granted.filter((line) => line.reserved > 0);
-    await applyLegs(
-      tx,
-      ctx.key,
-      taken.map((line) => ({
-        sku: line.sku,
-        qty: line.reserved,
-        from: { warehouse: line.warehouse, bucket: 'available' },
-        to: { warehouse: line.warehouse, bucket: 'allocated' },
-      })),
-    );
-    const ids = taken.length
-      ? await tx
-          .insertInto('reservations')
-          .values(
-            taken.map((line) => ({
-              order_id: request.orderId,
-              line_no: line.lineNo,
-              sku: line.sku,
-              warehouse_code: line.warehouse,
-              channel: request.channel,
-              priority: channel.reservation_priority,
-              qty: line.reserved,
-              expires_at: request.expiresAt ?? null,
-              operation_key: ctx.key,
-            })),
-          )
-          .returning(['id', 'line_no'])
-          .execute()
-      : [];
-    return {
-      lines: granted.map((line) => ({
-        lineNo: line.lineNo,
-        sku: line.sku,
-        warehouse: line.warehouse,
-        requested: line.qty,
-        reserved: line.reserved,
-        reservationId: ids.find((r) => r.line_no === line.lineNo)?.id ?? null,
-      })),
-    };
-  });
+  }
+  try {
+    const { rows } = await sql<{ outcome: { replayed: boolean; result: { lines: ReservedLine[]; annotation?: unknown } } }>`
+      select ledger_reserve(${ctx.key}, ${payloadHash('reserve', request)}, ${ctx.actor}, ${ctx.process ?? null},
+        ${ctx.step ?? null}, ${JSON.stringify(request)}::jsonb) as outcome`.execute(db);
+    const { replayed, result } = rows[0]!.outcome;
+    return { ...result, replayed };
+  } catch (error) {
+    throw await asLedgerError(db, ctx, 'reserve', error);
+  }
 }
 
 export interface ResolvedReservation {
@@ -387,10 +251,12 @@ export interface ResolvedReservation {
 export function releaseReservations(
   db: Db,
   ctx: OperationContext,
-  target: { reservationIds: number[] } | { orderId: string },
+  /** `strict`: every listed reservation must still be active (default); otherwise the active ones are resolved. */
+  target: { reservationIds: number[]; strict?: boolean } | { orderId: string },
   outcome: Extract<ReservationStatus, 'released' | 'expired'> = 'released',
 ): Promise<Applied<{ resolved: ResolvedReservation[] }>> {
   return runOperation(db, ctx, outcome === 'released' ? 'release' : 'expire', { target, outcome }, async (tx) => {
+    if ('reservationIds' in target && target.reservationIds.length === 0) return { resolved: [] };
     let query = tx
       .updateTable('reservations')
       .set({ status: outcome, resolved_by: ctx.key, resolved_at: sql<Date>`now()` })
@@ -399,7 +265,7 @@ export function releaseReservations(
     const rows = await query
       .returning(['id', 'sku', 'warehouse_code', sql<number>`qty - consumed_qty`.as('remaining')])
       .execute();
-    if ('reservationIds' in target && rows.length !== new Set(target.reservationIds).size) {
+    if ('reservationIds' in target && target.strict !== false && rows.length !== new Set(target.reservationIds).size) {
       const missing = target.reservationIds.filter((id) => !rows.some((r) => r.id === id));
       throw new LedgerError('reservation_not_active', `reservation ${missing.join(', ')} is not active`, { reservationIds: missing });
     }
@@ -521,6 +387,9 @@ export interface ReceiveRequest {
  */
 export function receive(db: Db, ctx: OperationContext, request: ReceiveRequest) {
   return runOperation(db, ctx, 'receive', request, async (tx) => {
+    if (!Number.isSafeInteger(request.qty) || request.qty <= 0) {
+      throw new LedgerError('invalid_movement', `quantity must be a positive integer, got ${request.qty}`);
+    }
     if (request.fromInbound < 0 || request.fromInbound > request.qty) {
       throw new LedgerError('invalid_movement', `fromInbound must be between 0 and ${request.qty}`);
     }
@@ -552,7 +421,9 @@ async function ownedUnits(tx: Tx, sku: string): Promise<number> {
 
 /** Moving average: (old units × old average + new value) ÷ all units, rounded half up to the minor unit. */
 async function updateAverageCost(tx: Tx, sku: string, qty: number, valueMinor: number) {
-  const item = await tx.selectFrom('items').select('average_cost_minor').where('sku', '=', sku).forUpdate().executeTakeFirst();
+  // NO KEY UPDATE: a plain FOR UPDATE would conflict with the KEY SHARE lock that every
+  // movement row's foreign key takes on the item, and deadlock against concurrent movements.
+  const item = await tx.selectFrom('items').select('average_cost_minor').where('sku', '=', sku).forNoKeyUpdate().executeTakeFirst();
   if (!item) throw new LedgerError('unknown_reference', `unknown sku ${sku}`);
   const owned = await ownedUnits(tx, sku);
   const averageCostMinor = Math.round((owned * item.average_cost_minor + valueMinor) / (owned + qty));
@@ -642,6 +513,7 @@ export function adjust(
       request.delta > 0 ? { sku: request.sku, qty, from: outside, to: shelf } : { sku: request.sku, qty, from: shelf, to: outside },
     ]);
     const valueMinor = qty * item.average_cost_minor;
+    if (!Number.isSafeInteger(valueMinor)) throw new LedgerError('invalid_movement', `adjustment value ${qty} × ${item.average_cost_minor} exceeds 2^53 minor units`);
     let entryId: number | null = null;
     if (valueMinor > 0) {
       const lines: JournalLineInput[] =

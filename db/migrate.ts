@@ -3,12 +3,16 @@ import type { Kysely } from 'kysely';
 import * as orders from './migrations/0001_orders.js';
 import * as ledger from './migrations/0002_ledger.js';
 import * as tasks from './migrations/0003_tasks_adjustments.js';
+import * as orderRelease from './migrations/0004_order_release.js';
+import * as ledgerFunctions from './migrations/0005_ledger_functions.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
   '0001_orders': orders,
   '0002_ledger': ledger,
   '0003_tasks_adjustments': tasks,
+  '0004_order_release': orderRelease,
+  '0005_ledger_functions': ledgerFunctions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -28,6 +28,11 @@ export interface OrdersTable {
   total_minor: number;
   promised_by: ColumnType<Date | null, Date | string | null, Date | string | null>;
   status_reason: string | null;
+  hold: ColumnType<unknown, string | null, string | null>;
+  routing: ColumnType<unknown, string | null, string | null>;
+  problems: ColumnType<unknown, string | null, string | null>;
+  released_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  closed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -40,6 +45,10 @@ export interface OrderLinesTable {
   unit_price_minor: number;
   discount_minor: number;
   tax_minor: number;
+  allocated_qty: Generated<number>;
+  backordered_qty: Generated<number>;
+  cancelled_qty: Generated<number>;
+  shipped_qty: Generated<number>;
 }
 
 /** Buckets inside a warehouse; never below zero. */

@@ -3,15 +3,14 @@ import { fileURLToPath } from 'node:url';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+import type { OrderPolicy } from '../workflows/order-release.js';
+
 export interface Policies {
-  /** Orders at or above this value (minor units) are held for review. */
-  riskHoldThresholdMinor: number;
+  order: OrderPolicy;
   /** Purchase orders above this value need finance approval. */
   poApprovalLimitMinor: number;
   /** Refunds above this value need finance approval. */
   refundApprovalLimitMinor: number;
-  /** How long an allocation may wait for release before it expires. */
-  reservationExpiry: string;
   /** Days after shipment in which a return is accepted. */
   returnWindowDays: number;
   /** A stock adjustment worth more than this (units × average cost) needs approval. */
@@ -48,6 +47,12 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   return value;
 }
 
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = env[name] || fallback;
+  if (!/^\d+(ms|s|m|h|d)$/.test(value)) throw new Error(`${name} must be a duration like 90s, 15m, 4h or 14d, got "${value}"`);
+  return value;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(projectRoot, env.DATA_DIR ?? '.data');
   return {
@@ -62,14 +67,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     logLevel: env.LOG_LEVEL ?? 'info',
     policies: {
-      riskHoldThresholdMinor: intFrom(env, 'RISK_HOLD_THRESHOLD_MINOR', 100_000),
+      order: {
+        risk: {
+          holdValueMinor: intFrom(env, 'RISK_HOLD_THRESHOLD_MINOR', 100_000),
+          newCustomerValueMinor: intFrom(env, 'RISK_NEW_CUSTOMER_THRESHOLD_MINOR', 30_000),
+          velocityMaxOrders: intFrom(env, 'RISK_VELOCITY_MAX_ORDERS', 5),
+          velocityWindowHours: intFrom(env, 'RISK_VELOCITY_WINDOW_HOURS', 24),
+          holdCountryMismatch: env.RISK_HOLD_COUNTRY_MISMATCH !== 'false',
+          blockedCustomers: (env.RISK_BLOCKED_CUSTOMERS ?? '').split(',').map((c) => c.trim()).filter(Boolean),
+        },
+        priceTolerancePct: intFrom(env, 'PRICE_TOLERANCE_PCT', 2),
+        holdEscalateAfter: duration(env, 'HOLD_ESCALATE_AFTER', '4h'),
+        holdAutoCancelAfter: duration(env, 'HOLD_AUTO_CANCEL_AFTER', '48h'),
+        reservationExpiry: duration(env, 'RESERVATION_EXPIRY', '72h'),
+        backorderDeadline: duration(env, 'BACKORDER_DEADLINE', '14d'),
+        backorderRecheck: duration(env, 'BACKORDER_RECHECK', '6h'),
+      },
       poApprovalLimitMinor: intFrom(env, 'PO_APPROVAL_LIMIT_MINOR', 500_000),
       refundApprovalLimitMinor: intFrom(env, 'REFUND_APPROVAL_LIMIT_MINOR', 20_000),
-      reservationExpiry: env.RESERVATION_EXPIRY ?? '72h',
       returnWindowDays: intFrom(env, 'RETURN_WINDOW_DAYS', 30),
       adjustmentApprovalValueMinor: intFrom(env, 'ADJUSTMENT_APPROVAL_VALUE_MINOR', 50_000),
       adjustmentApprovalPct: intFrom(env, 'ADJUSTMENT_APPROVAL_PCT', 10),
-      adjustmentApprovalTimeout: env.ADJUSTMENT_APPROVAL_TIMEOUT ?? '7d',
+      adjustmentApprovalTimeout: duration(env, 'ADJUSTMENT_APPROVAL_TIMEOUT', '7d'),
     },
   };
 }

@@ -134,6 +134,7 @@ export async function inventoryAdjustment(input: AdjustmentWorkflowInput): Promi
     });
     view.journalEntryId = posted.journalEntryId;
     await setStatus(AdjustmentStatus.posted, { posted: true });
+    if (evaluation.delta > 0) await activities.wakeBackorders([input.sku]);
   } catch (error) {
     // A refusal by the ledger (the shelf holds fewer units than the books can give up) ends the adjustment.
     if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;

@@ -1,52 +1,382 @@
-import { defineQuery, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { Allocation, AllocationResult, OrderLineState } from '../activities/order-release.js';
+import type { OrderProblem } from '../domain/order-validation.js';
 import { orderTotalMinor, type OrderInput } from '../domain/order.js';
-import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from './search-attributes.js';
+import { screenRisk, type RiskFlag, type RiskRules } from '../domain/risk.js';
+import { HoldReason, ProcessStatus, Warehouses } from './search-attributes.js';
 
 export const OrderStatus = {
   received: 'received',
-  recorded: 'recorded',
+  rejected: 'rejected',
+  onHold: 'on_hold',
+  allocating: 'allocating',
+  backordered: 'backordered',
+  released: 'released',
+  cancelled: 'cancelled',
 } as const;
 export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
 
-export interface OrderTimelineEntry {
-  at: string;
-  status: OrderStatus;
-  note?: string;
+/** Policies the API passes at start, so a running order keeps the rules it began with. */
+export interface OrderPolicy {
+  risk: RiskRules;
+  priceTolerancePct: number;
+  /** A held order's task rises in priority and shows as an exception after this… */
+  holdEscalateAfter: string;
+  /** …and the order is cancelled when nobody decided by this (from the start of the hold). */
+  holdAutoCancelAfter: string;
+  /** An allocation held back from fulfillment (the `wait` policy) expires after this. */
+  reservationExpiry: string;
+  /** How long a backordered line waits for stock before it is cancelled with notice. */
+  backorderDeadline: string;
+  /** Without news of stock, look again this often while backordered. */
+  backorderRecheck: string;
+}
+
+export interface Decision {
+  decision: 'approve' | 'reject';
+  reason: string;
+  actor: string;
+}
+
+export interface CancelRequest {
+  reason: string;
+  actor: string;
+}
+
+export interface OrderLineView extends OrderLineState {
+  sku: string;
+  ordered: number;
+  allocations: Allocation[];
 }
 
 export interface OrderView {
   orderId: string;
   status: OrderStatus;
-  timeline: OrderTimelineEntry[];
+  channel: string;
+  customerId: string;
+  valueMinor: number;
+  lines: OrderLineView[];
+  problems?: OrderProblem[];
+  hold?: { flags: RiskFlag[]; since: string; escalated: boolean; decision?: Decision & { at: string } };
+  routing?: AllocationResult['routing'][];
+  cancellation?: CancelRequest & { at: string };
+  timeline: { at: string; status: OrderStatus; note?: string }[];
 }
 
+/** Answers once the order is checked and screened: rejected, on hold, or on its way to stock. */
+export const submitOrderUpdate = defineUpdate<OrderView>('submit');
+export const holdDecisionUpdate = defineUpdate<OrderView, [Decision]>('holdDecision');
+export const cancelOrderUpdate = defineUpdate<OrderView, [CancelRequest]>('cancel');
+export const stockArrivedSignal = defineSignal('stockArrived');
 export const orderViewQuery = defineQuery<OrderView>('orderView');
 
-const { recordOrder, setOrderStatus } = proxyActivities<Activities>({
+const activities = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
+  retry: { maximumInterval: '30 seconds' },
 });
 
-export async function orderRelease(order: OrderInput): Promise<OrderView> {
-  const view: OrderView = { orderId: order.orderId, status: OrderStatus.received, timeline: [] };
-  setHandler(orderViewQuery, () => view);
+const terminal: OrderStatus[] = [OrderStatus.rejected, OrderStatus.cancelled];
 
+export async function orderRelease(order: OrderInput, policy: OrderPolicy): Promise<OrderView> {
+  const workflowId = workflowInfo().workflowId;
+  const view: OrderView = {
+    orderId: order.orderId,
+    status: OrderStatus.received,
+    channel: order.channel,
+    customerId: order.customerId,
+    valueMinor: orderTotalMinor(order),
+    lines: order.lines.map((l) => ({ lineNo: l.lineNo, sku: l.sku, ordered: l.qty, allocated: 0, backordered: 0, cancelled: 0, shipped: 0, allocations: [] })),
+    timeline: [{ at: new Date().toISOString(), status: OrderStatus.received }],
+  };
+  let cancelRequest: CancelRequest | undefined;
+  let stockNudged = false;
+  /** Reservation ids per successful allocation, undone in reverse on cancel. */
+  const compensations: number[][] = [];
+  /** Reservations not yet handed to fulfillment (they can expire). */
+  let heldReservations: number[] = [];
+  let screened = false;
+
+  setHandler(orderViewQuery, () => view);
+  setHandler(submitOrderUpdate, async () => {
+    await condition(() => screened);
+    return view;
+  });
+  setHandler(stockArrivedSignal, () => {
+    stockNudged = true;
+  });
+  setHandler(
+    holdDecisionUpdate,
+    async (decision) => {
+      view.hold!.decision = { ...decision, at: new Date().toISOString() };
+      await condition(() => view.status !== OrderStatus.onHold);
+      return view;
+    },
+    {
+      validator: (decision) => {
+        if (view.status !== OrderStatus.onHold || view.hold?.decision) {
+          throw ApplicationFailure.nonRetryable(`order ${order.orderId} is ${view.status}, not on hold`, 'not_on_hold');
+        }
+        if (!decision.reason.trim()) throw ApplicationFailure.nonRetryable('a decision needs a reason', 'reason_required');
+      },
+    },
+  );
+  setHandler(
+    cancelOrderUpdate,
+    async (request) => {
+      cancelRequest = request;
+      await condition(() => terminal.includes(view.status));
+      return view;
+    },
+    {
+      validator: (request) => {
+        if (!request.reason.trim()) throw ApplicationFailure.nonRetryable('a cancellation needs a reason', 'reason_required');
+        if (terminal.includes(view.status)) {
+          throw ApplicationFailure.nonRetryable(`order ${order.orderId} is already ${view.status}`, 'not_cancellable');
+        }
+        if (view.lines.some((l) => l.shipped > 0)) {
+          throw ApplicationFailure.nonRetryable(`order ${order.orderId} has shipped`, 'already_shipped');
+        }
+        if (cancelRequest) throw ApplicationFailure.nonRetryable(`order ${order.orderId} is being cancelled`, 'not_cancellable');
+      },
+    },
+  );
+
+  const lineStates = (): OrderLineState[] =>
+    view.lines.map(({ lineNo, allocated, backordered, cancelled, shipped }) => ({ lineNo, allocated, backordered, cancelled, shipped }));
   const moveTo = (status: OrderStatus, note?: string) => {
     view.status = status;
     view.timeline.push({ at: new Date().toISOString(), status, note });
     upsertSearchAttributes([{ key: ProcessStatus, value: status }]);
   };
 
-  upsertSearchAttributes([
-    { key: Channel, value: order.channel },
-    { key: CustomerId, value: order.customerId },
-    { key: SkuCount, value: new Set(order.lines.map((l) => l.sku)).size },
-    { key: ValueMinor, value: orderTotalMinor(order) },
-  ]);
-  moveTo(OrderStatus.received);
+  /** Compensation: every reservation of the order back to available, newest first. */
+  const cancelOrder = async (request: CancelRequest): Promise<OrderView> => {
+    for (const [index, reservationIds] of [...compensations.entries()].reverse()) {
+      await activities.releaseOrderReservations({
+        orderId: order.orderId,
+        key: `${workflowId}:compensate:${index + 1}`,
+        reservationIds,
+        outcome: 'released',
+        actor: request.actor,
+        reason: request.reason,
+      });
+    }
+    for (const line of view.lines) {
+      line.cancelled = line.ordered - line.shipped;
+      line.allocated = 0;
+      line.backordered = 0;
+    }
+    view.cancellation = { ...request, at: new Date().toISOString() };
+    if (view.hold && !view.hold.decision) await activities.closeTask(`${workflowId}:hold`, request.actor, 'cancelled');
+    // The record is written before the status moves, so whoever waited for the cancel reads it done.
+    await activities.recordOrderState({ orderId: order.orderId, status: OrderStatus.cancelled, reason: request.reason, lines: lineStates(), hold: view.hold, closed: true });
+    moveTo(OrderStatus.cancelled, request.reason);
+    return view;
+  };
 
-  await recordOrder(order);
-  moveTo(OrderStatus.recorded);
-  await setOrderStatus(order.orderId, OrderStatus.recorded);
-  return view;
+  // 1. Capture and validate.
+  const captured = await activities.captureOrder(order, policy.risk.velocityWindowHours, policy.priceTolerancePct);
+  if (captured.problems.length) {
+    view.problems = captured.problems;
+    for (const line of view.lines) line.cancelled = line.ordered;
+    moveTo(OrderStatus.rejected, captured.problems.map((p) => p.detail).join('; '));
+    screened = true;
+    await activities.recordOrderState({ orderId: order.orderId, status: view.status, reason: view.timeline.at(-1)!.note, problems: view.problems, lines: lineStates(), closed: true });
+    return view;
+  }
+
+  // 2. Risk screen; a flagged order waits for a person.
+  const flags = screenRisk(order, captured.facts, policy.risk);
+  if (flags.length) {
+    view.hold = { flags, since: new Date().toISOString(), escalated: false };
+    moveTo(OrderStatus.onHold, flags.map((f) => f.rule).join(', '));
+    upsertSearchAttributes([{ key: HoldReason, value: flags.map((f) => f.rule).join(',') }]);
+    await activities.openTask({
+      id: `${workflowId}:hold`,
+      kind: 'order_hold',
+      reference: order.orderId,
+      workflowId,
+      role: 'ops',
+      title: `Review order ${order.orderId} (${view.valueMinor} ${order.currency} minor units, customer ${order.customerId})`,
+      reason: flags.map((f) => f.detail).join('; '),
+      details: { flags, channel: order.channel, customerId: order.customerId, valueMinor: view.valueMinor },
+    });
+    await activities.recordOrderState({ orderId: order.orderId, status: view.status, reason: view.timeline.at(-1)!.note, hold: view.hold });
+    screened = true;
+
+    const decided = () => view.hold!.decision !== undefined || cancelRequest !== undefined;
+    const holdStarted = Date.now();
+    if (!(await condition(decided, policy.holdEscalateAfter))) {
+      view.hold.escalated = true;
+      await activities.escalateTask(`${workflowId}:hold`);
+      await activities.raiseException({
+        id: `${workflowId}:hold-escalated`,
+        kind: 'hold_escalated',
+        reference: order.orderId,
+        workflowId,
+        ownerRole: 'ops',
+        message: `order ${order.orderId} has waited on hold since ${view.hold.since} without a decision`,
+        details: { flags },
+      });
+      const left = Math.max(0, holdStarted + msOf(policy.holdAutoCancelAfter) - Date.now());
+      if (!(await condition(decided, left))) {
+        return cancelOrder({ reason: `hold not decided within ${policy.holdAutoCancelAfter}: cancelled automatically`, actor: 'system' });
+      }
+    }
+    if (view.hold.escalated) await activities.resolveException(`${workflowId}:hold-escalated`);
+    if (cancelRequest) return cancelOrder(cancelRequest);
+    const decision = view.hold.decision!;
+    await activities.closeTask(`${workflowId}:hold`, decision.actor, decision.decision);
+    if (decision.decision === 'reject') {
+      for (const line of view.lines) line.cancelled = line.ordered;
+      await activities.recordOrderState({ orderId: order.orderId, status: OrderStatus.rejected, reason: decision.reason, hold: view.hold, lines: lineStates(), closed: true });
+      moveTo(OrderStatus.rejected, `hold rejected by ${decision.actor}: ${decision.reason}`);
+      return view;
+    }
+    await activities.recordOrderState({ orderId: order.orderId, status: OrderStatus.allocating, reason: `hold approved: ${decision.reason}`, hold: view.hold });
+  }
+  screened = true;
+  if (cancelRequest) return cancelOrder(cancelRequest);
+
+  // 3. Route and reserve; short lines follow the channel's shortage policy.
+  moveTo(OrderStatus.allocating, view.hold ? `hold approved by ${view.hold.decision!.actor}` : undefined);
+  const backorderDeadline = Date.now() + msOf(policy.backorderDeadline);
+  const releaseWhole = captured.shortagePolicy === 'wait';
+  let heldSince = 0;
+  for (let attempt = 1; ; attempt++) {
+    const needs = view.lines
+      .map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: l.ordered - l.allocated - l.cancelled - l.shipped }))
+      .filter((l) => l.qty > 0);
+    if (needs.length === 0) break;
+
+    const result = await activities.allocateOrder({
+      orderId: order.orderId,
+      attempt,
+      channel: order.channel,
+      shipTo: order.shipTo,
+      lines: needs,
+      allowPartial: !releaseWhole,
+      expiresAt: new Date(Date.now() + msOf(policy.reservationExpiry)).toISOString(),
+      actor: 'system',
+    });
+    view.routing = [...(view.routing ?? []), result.routing];
+    if (result.allocations.length) {
+      compensations.push(result.allocations.map((a) => a.reservationId));
+      heldReservations.push(...result.allocations.map((a) => a.reservationId));
+      if (heldSince === 0) heldSince = Date.now();
+    }
+    for (const allocation of result.allocations) {
+      const line = view.lines.find((l) => l.lineNo === allocation.lineNo)!;
+      line.allocated += allocation.qty;
+      line.allocations.push(allocation);
+    }
+    if (result.allocations.length) {
+      upsertSearchAttributes([{ key: Warehouses, value: [...new Set(view.lines.flatMap((l) => l.allocations.map((a) => a.warehouse)))] }]);
+    }
+    if (cancelRequest) return cancelOrder(cancelRequest);
+    for (const line of view.lines) line.backordered = line.ordered - line.allocated - line.cancelled - line.shipped;
+    const short = view.lines.reduce((n, l) => n + l.backordered, 0);
+    if (short === 0) break;
+
+    if (captured.shortagePolicy === 'cancel_remainder') {
+      for (const line of view.lines) {
+        line.cancelled += line.backordered;
+        line.backordered = 0;
+      }
+      if (view.lines.every((l) => l.cancelled === l.ordered)) {
+        return cancelOrder({ reason: 'no stock for any line; channel policy cancels the remainder', actor: 'system' });
+      }
+      break;
+    }
+
+    // Backorder: the allocated part goes to fulfillment now; `wait`: it is held until the order is whole.
+    if (!releaseWhole && heldReservations.length) {
+      await activities.releaseToFulfillment({
+        reservationIds: heldReservations,
+        state: { orderId: order.orderId, status: OrderStatus.backordered, reason: `${short} units wait for stock`, lines: lineStates(), routing: view.routing, released: true },
+      });
+      heldReservations = [];
+      heldSince = 0;
+    }
+    if (view.status !== OrderStatus.backordered) {
+      moveTo(OrderStatus.backordered, `${short} units wait for stock`);
+      await activities.recordOrderState({ orderId: order.orderId, status: view.status, reason: view.timeline.at(-1)!.note, lines: lineStates(), routing: view.routing });
+    }
+
+    const heldUntil = heldSince ? heldSince + msOf(policy.reservationExpiry) : Infinity;
+    const wakeAt = Math.min(Date.now() + msOf(policy.backorderRecheck), backorderDeadline, heldUntil);
+    stockNudged = false;
+    await condition(() => stockNudged || cancelRequest !== undefined, Math.max(0, wakeAt - Date.now()));
+    if (cancelRequest) return cancelOrder(cancelRequest);
+
+    if (Date.now() >= heldUntil) {
+      // A held partial allocation expired: give the units back and wait for the whole order again.
+      await activities.releaseOrderReservations({
+        orderId: order.orderId,
+        key: `${workflowId}:expire:${attempt}`,
+        reservationIds: heldReservations,
+        outcome: 'expired',
+        actor: 'system',
+        reason: `allocation held longer than ${policy.reservationExpiry}`,
+      });
+      for (const line of view.lines) {
+        line.allocations = line.allocations.filter((a) => !heldReservations.includes(a.reservationId));
+        line.allocated = line.allocations.reduce((n, a) => n + a.qty, 0);
+      }
+      heldReservations = [];
+      heldSince = 0;
+      view.timeline.push({ at: new Date().toISOString(), status: view.status, note: 'held allocation expired and was released' });
+    }
+    if (Date.now() >= backorderDeadline) {
+      const cancelled = view.lines.reduce((n, l) => n + (l.ordered - l.allocated - l.cancelled - l.shipped), 0);
+      for (const line of view.lines) {
+        line.cancelled = line.ordered - line.allocated - line.shipped;
+        line.backordered = 0;
+      }
+      await activities.raiseException({
+        id: `${workflowId}:backorder-cancelled`,
+        kind: 'backorder_cancelled',
+        reference: order.orderId,
+        workflowId,
+        ownerRole: 'ops',
+        message: `${cancelled} backordered units of order ${order.orderId} cancelled: no stock within ${policy.backorderDeadline}`,
+        details: { lines: lineStates() },
+      });
+      if (view.lines.every((l) => l.allocated === 0 && l.shipped === 0)) {
+        return cancelOrder({ reason: `no stock within ${policy.backorderDeadline}`, actor: 'system' });
+      }
+      break;
+    }
+  }
+
+  // 4. Release to fulfillment.
+  await activities.releaseToFulfillment({
+    reservationIds: heldReservations,
+    state: { orderId: order.orderId, status: OrderStatus.released, lines: lineStates(), routing: view.routing, released: true },
+  });
+  moveTo(OrderStatus.released);
+  heldReservations = [];
+
+  // Fulfillment (shipments) is not built yet: the order stays open so it can be cancelled until it ships.
+  await condition(() => cancelRequest !== undefined);
+  return cancelOrder(cancelRequest!);
+}
+
+/** Duration strings of the policy ('90s', '15m', '4h', '14d') in milliseconds. */
+export function msOf(duration: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(duration.trim());
+  if (!match) throw ApplicationFailure.nonRetryable(`bad duration ${duration}`, 'bad_policy');
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
 }

@@ -143,7 +143,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       resolved_by text references inventory_operations(idempotency_key),
       created_at timestamptz not null default now(),
       resolved_at timestamptz,
-      unique (operation_key, line_no),
+      unique (operation_key, line_no, sku, warehouse_code),
       check ((status = 'active') = (resolved_by is null))
     )`);
   await run(sql`create index reservations_order_idx on reservations (order_id, line_no)`);

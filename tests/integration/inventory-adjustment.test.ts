@@ -71,8 +71,8 @@ describe('stock adjustments and cycle counts', () => {
 
     const late = await stack.app.inject({ method: 'POST', url, headers: authAs('finance'), payload: { decision: 'reject', reason: 'changed my mind' } });
     expect(late.statusCode).toBe(409);
+    // Not waiting any more: refused by the process, or by Temporal once the process has ended.
     expect(late.json().error.code).toBe('not_waiting');
-    expect(late.json().error.message).toContain('has finished');
 
     const record = await stack.app.inject({ method: 'GET', url: `/inventory/adjustments/${adjustmentId}`, headers: authAs('viewer') });
     expect(record.json()).toMatchObject({ status: 'posted', decisionReason: 'recount confirms', countedQty: 70, expected: 100 });

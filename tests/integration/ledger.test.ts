@@ -172,12 +172,11 @@ describe('average cost', () => {
 });
 
 describe('outbox', () => {
-  it('writes an availability event with each channel’s available-to-sell in the moving transaction', async () => {
+  it('writes an availability event with the new available total in the moving transaction', async () => {
     const [sku, wh] = [await addItem(db, undefined, { safety_stock: 2 }), await addWarehouse(db)];
     await stock(db, sku, wh, 22);
     const events = await db.selectFrom('outbox_events').selectAll().where('key', '=', sku).orderBy('id').execute();
     expect(events).toHaveLength(1);
-    // marketplace keeps a 10% buffer: 20 sellable − ceil(2) = 18
-    expect(events[0]!.payload).toMatchObject({ sku, available: 22, ats: { dtc: 20, marketplace: 18 } });
+    expect(events[0]!.payload).toEqual({ sku, available: 22 });
   });
 });

@@ -36,10 +36,12 @@ export default async function setup(project: TestProject) {
   if (serverUrl) {
     log(`PostgreSQL from DATABASE_URL`);
   } else {
-    const dir = path.join(projectRoot, '.data', 'test-pg');
+    // A cluster of its own per run, so two test runs on one checkout never share a server.
+    const dir = path.join(projectRoot, '.data', `test-pg-${runId}`);
     const port = await freePort();
     log(`starting embedded PostgreSQL for tests (${dir}, port ${port})`);
     const server = await startEmbeddedPostgres(dir, port);
+    stops.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
     stops.push(server.stop);
     serverUrl = server.serverUrl;
   }

@@ -48,16 +48,16 @@ export async function startTestStack(overrides: Partial<Config> = {}): Promise<T
     logLevel: 'warn',
     ...overrides,
   };
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ db }),
+    activities: createActivities({ db, temporal: client }),
   });
   const running = worker.run();
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const client = new Client({ connection });
   const app = await buildApp({ db, temporal: client, config, keys: testKeys, logger: false });
   await app.ready();
   return {

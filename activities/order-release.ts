@@ -1,0 +1,302 @@
+import type { Client } from '@temporalio/client';
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.js';
+import { LedgerError, releaseReservations, reserve, type ReserveLine } from '../db/ledger.js';
+import { orderTotalMinor, orderWorkflowId, type OrderInput } from '../domain/order.js';
+import { validateOrder, type OrderProblem } from '../domain/order-validation.js';
+import type { RiskFacts } from '../domain/risk.js';
+import { routeOrder, type RoutePlan } from '../domain/routing.js';
+import type { ShortagePolicy } from '../db/schema.js';
+import { ledgerCall } from './failures.js';
+
+export interface CapturedOrder {
+  problems: OrderProblem[];
+  facts: RiskFacts;
+  shortagePolicy: ShortagePolicy;
+}
+
+export interface AllocationRequest {
+  orderId: string;
+  attempt: number;
+  channel: string;
+  shipTo: { lat: number; lon: number };
+  /** What each line still needs. */
+  lines: { lineNo: number; sku: string; qty: number }[];
+  /** All or nothing (the `wait` policy), or whatever is there. */
+  allowPartial: boolean;
+  expiresAt?: string;
+  actor: string;
+}
+
+export interface Allocation {
+  lineNo: number;
+  sku: string;
+  warehouse: string;
+  qty: number;
+  reservationId: number;
+}
+
+export interface AllocationResult {
+  allocations: Allocation[];
+  routing: Pick<RoutePlan, 'split' | 'scores' | 'reason'> & { substituted: { lineNo: number; sku: string; substitute: string; qty: number }[] };
+}
+
+export interface OrderLineState {
+  lineNo: number;
+  allocated: number;
+  backordered: number;
+  cancelled: number;
+  shipped: number;
+}
+
+export interface OrderStateUpdate {
+  orderId: string;
+  status: string;
+  reason?: string;
+  lines?: OrderLineState[];
+  hold?: unknown;
+  routing?: unknown;
+  problems?: unknown;
+  released?: boolean;
+  closed?: boolean;
+}
+
+export const stockArrivedSignalName = 'stockArrived';
+
+export function createOrderReleaseActivities({ db, temporal }: { db: Db; temporal?: Client }) {
+  async function recordOrderState(update: OrderStateUpdate): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable('orders')
+        .set({
+          status: update.status,
+          status_reason: update.reason ?? null,
+          updated_at: new Date(),
+          ...(update.hold !== undefined ? { hold: JSON.stringify(update.hold) } : {}),
+          ...(update.routing !== undefined ? { routing: JSON.stringify(update.routing) } : {}),
+          ...(update.problems !== undefined ? { problems: JSON.stringify(update.problems) } : {}),
+          ...(update.released ? { released_at: new Date() } : {}),
+          ...(update.closed ? { closed_at: new Date() } : {}),
+        })
+        .where('id', '=', update.orderId)
+        .execute();
+      for (const line of update.lines ?? []) {
+        await tx
+          .updateTable('order_lines')
+          .set({ allocated_qty: line.allocated, backordered_qty: line.backordered, cancelled_qty: line.cancelled, shipped_qty: line.shipped })
+          .where('order_id', '=', update.orderId)
+          .where('line_no', '=', line.lineNo)
+          .execute();
+      }
+    });
+  }
+
+  return {
+    recordOrderState,
+
+    /**
+     * Writes the order once, checks it against the item master, and gathers what the
+     * risk rules need to know about the customer.
+     */
+    async captureOrder(order: OrderInput, velocityWindowHours: number, priceTolerancePct: number): Promise<CapturedOrder> {
+      await db.transaction().execute(async (tx) => {
+        const inserted = await tx
+          .insertInto('orders')
+          .values({
+            id: order.orderId,
+            workflow_id: orderWorkflowId(order.orderId),
+            channel: order.channel,
+            customer_id: order.customerId,
+            currency: order.currency,
+            status: 'received',
+            ship_to: JSON.stringify(order.shipTo),
+            billing_country: order.billingCountry ?? null,
+            freight_minor: order.freightMinor,
+            total_minor: orderTotalMinor(order),
+            promised_by: order.promisedBy ?? null,
+          })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (!inserted) return;
+        await tx
+          .insertInto('order_lines')
+          .values(
+            order.lines.map((line) => ({
+              order_id: order.orderId,
+              line_no: line.lineNo,
+              sku: line.sku,
+              qty: line.qty,
+              unit_price_minor: line.unitPriceMinor,
+              discount_minor: line.discountMinor,
+              tax_minor: line.taxMinor,
+            })),
+          )
+          .execute();
+      });
+      const skus = [...new Set(order.lines.map((l) => l.sku))];
+      const [items, history, channel] = await Promise.all([
+        db.selectFrom('items').select(['sku', 'price_minor', 'active']).where('sku', 'in', skus).execute(),
+        sql<{ previous: number; recent: number }>`
+          select count(*)::int as previous,
+            count(*) filter (where created_at > now() - make_interval(hours => ${velocityWindowHours}))::int as recent
+          from orders where customer_id = ${order.customerId} and id <> ${order.orderId}
+            and created_at <= (select created_at from orders where id = ${order.orderId})`.execute(db),
+        db.selectFrom('channels').select('shortage_policy').where('code', '=', order.channel).executeTakeFirst(),
+      ]);
+      const catalog = new Map(items.map((i) => [i.sku, { priceMinor: i.price_minor, active: i.active }]));
+      const counts = history.rows[0]!;
+      return {
+        problems: validateOrder(order, catalog, priceTolerancePct),
+        // The order itself counts toward its customer's velocity.
+        facts: { previousOrders: counts.previous, ordersInWindow: counts.recent + 1 },
+        shortagePolicy: channel?.shortage_policy ?? 'backorder',
+      };
+    },
+
+    /**
+     * Routes what the lines still need to warehouses with stock, substituting where the
+     * item master allows, and reserves it in one ledger operation. A retry of the same
+     * attempt returns what the first one reserved.
+     */
+    async allocateOrder(request: AllocationRequest): Promise<AllocationResult> {
+      const key = `${orderWorkflowId(request.orderId)}:allocate:${request.attempt}`;
+      const first = await db.selectFrom('inventory_operations').select('result').where('idempotency_key', '=', key).executeTakeFirst();
+      if (first) return toAllocationResult(first.result as StoredAllocation);
+
+      const skus = [...new Set(request.lines.map((l) => l.sku))];
+      const substitutesBySku = new Map(
+        (await db.selectFrom('items').select(['sku', 'substitutes']).where('sku', 'in', skus).execute()).map((i) => [i.sku, i.substitutes]),
+      );
+      const allSkus = [...new Set([...skus, ...[...substitutesBySku.values()].flat()])];
+      const [sites, stock] = await Promise.all([
+        db.selectFrom('warehouses').select(['code', 'lat', 'lon']).where('active', '=', true).execute(),
+        db
+          .selectFrom('inventory_balances')
+          .select(['sku', 'warehouse_code', 'qty'])
+          .where('bucket', '=', 'available')
+          .where('sku', 'in', allSkus)
+          .where('qty', '>', 0)
+          .execute(),
+      ]);
+      const available = new Map(stock.map((b) => [`${b.sku}@${b.warehouse_code}`, b.qty]));
+      const plan = routeOrder(request.lines, request.shipTo, sites, available);
+
+      // Shortfalls go to a substitute the item master names, from what the first plan left.
+      const substituted: AllocationResult['routing']['substituted'] = [];
+      const units = [...plan.units];
+      const take = (unit: { sku: string; warehouse: string; qty: number }) =>
+        available.set(`${unit.sku}@${unit.warehouse}`, (available.get(`${unit.sku}@${unit.warehouse}`) ?? 0) - unit.qty);
+      plan.units.forEach(take);
+      for (const short of plan.short) {
+        let need = short.qty;
+        for (const substitute of substitutesBySku.get(short.sku) ?? []) {
+          if (need === 0) break;
+          const alt = routeOrder([{ lineNo: short.lineNo, sku: substitute, qty: need }], request.shipTo, sites, available);
+          for (const unit of alt.units) {
+            units.push(unit);
+            take(unit);
+            substituted.push({ lineNo: short.lineNo, sku: short.sku, substitute, qty: unit.qty });
+            need -= unit.qty;
+          }
+        }
+      }
+      const lines: ReserveLine[] = units.map((u) => ({ lineNo: u.lineNo, sku: u.sku, warehouse: u.warehouse, qty: u.qty }));
+      if (!request.allowPartial && units.reduce((n, u) => n + u.qty, 0) < request.lines.reduce((n, l) => n + l.qty, 0)) {
+        return { allocations: [], routing: { split: plan.split, scores: plan.scores, reason: 'the whole order is not available yet', substituted: [] } };
+      }
+      const routing = { split: plan.split, scores: plan.scores, reason: plan.reason, substituted };
+      if (lines.length === 0) return { allocations: [], routing };
+      try {
+        const reserved = await reserve(
+          db,
+          { key, actor: request.actor, process: orderWorkflowId(request.orderId), step: `allocate:${request.attempt}` },
+          { orderId: request.orderId, channel: request.channel, expiresAt: request.expiresAt, allowPartial: request.allowPartial, lines, annotation: routing },
+        );
+        return toAllocationResult(reserved as StoredAllocation);
+      } catch (error) {
+        // A twin attempt (an activity retried while the first still ran) already reserved: use its result.
+        if (error instanceof LedgerError && error.code === 'idempotency_conflict') {
+          const stored = await db.selectFrom('inventory_operations').select('result').where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+          return toAllocationResult(stored.result as StoredAllocation);
+        }
+        if (error instanceof LedgerError && error.code === 'insufficient_stock' && !request.allowPartial) {
+          return { allocations: [], routing: { ...routing, reason: 'the whole order is not available yet' } };
+        }
+        throw error;
+      }
+    },
+
+    /** Returns reservations to available: compensation on cancel, or expiry of a held allocation. */
+    async releaseOrderReservations(request: { orderId: string; key: string; reservationIds: number[]; outcome: 'released' | 'expired'; actor: string; reason: string }) {
+      const result = await ledgerCall(() =>
+        releaseReservations(
+          db,
+          { key: request.key, actor: request.actor, process: orderWorkflowId(request.orderId), step: request.key.split(':').pop(), reason: request.reason },
+          { reservationIds: request.reservationIds, strict: false },
+          request.outcome,
+        ),
+      );
+      return { released: result.resolved.reduce((n, r) => n + r.qty, 0) };
+    },
+
+    /** Hands allocated units to fulfillment: their reservations no longer expire by timer. */
+    async releaseToFulfillment(request: { reservationIds: number[]; state: OrderStateUpdate }): Promise<void> {
+      if (request.reservationIds.length) {
+        await db.updateTable('reservations').set({ expires_at: null }).where('id', 'in', request.reservationIds).where('status', '=', 'active').execute();
+      }
+      await recordOrderState(request.state);
+    },
+
+    /**
+     * Stock arrived for these skus: nudge the backordered orders that can now get some,
+     * in reservation priority (channel, then order age), so the first in line is served first.
+     */
+    async wakeBackorders(skus: string[]): Promise<{ woken: string[] }> {
+      if (!temporal || skus.length === 0) return { woken: [] };
+      const waiting = await sql<{ order_id: string; sku: string; backordered_qty: number }>`
+        select l.order_id, l.sku, l.backordered_qty from order_lines l
+        join orders o on o.id = l.order_id
+        join channels c on c.code = o.channel
+        where l.sku = any(${skus}) and l.backordered_qty > 0 and o.status = 'backordered'
+        order by c.reservation_priority, o.created_at, l.order_id`.execute(db);
+      const stock = await db
+        .selectFrom('inventory_balances')
+        .select(['sku', (eb) => eb.fn.sum<number>('qty').as('qty')])
+        .where('bucket', '=', 'available')
+        .where('sku', 'in', skus)
+        .groupBy('sku')
+        .execute();
+      const left = new Map(stock.map((s) => [s.sku, Number(s.qty)]));
+      const woken = new Set<string>();
+      for (const line of waiting.rows) {
+        const there = left.get(line.sku) ?? 0;
+        if (there <= 0) continue;
+        left.set(line.sku, there - line.backordered_qty);
+        woken.add(line.order_id);
+      }
+      for (const orderId of woken) {
+        await temporal.workflow
+          .getHandle(orderWorkflowId(orderId))
+          .signal(stockArrivedSignalName)
+          .catch(() => {});
+      }
+      return { woken: [...woken] };
+    },
+  };
+}
+
+/** The reserve operation's stored result, with the routing that chose it as its annotation. */
+interface StoredAllocation {
+  lines: { lineNo: number; sku: string; warehouse: string; reserved: number; reservationId: number | null }[];
+  annotation: AllocationResult['routing'];
+}
+
+function toAllocationResult(stored: StoredAllocation): AllocationResult {
+  return {
+    allocations: stored.lines
+      .filter((l) => l.reserved > 0 && l.reservationId !== null)
+      .map((l) => ({ lineNo: l.lineNo, sku: l.sku, warehouse: l.warehouse, qty: l.reserved, reservationId: l.reservationId! })),
+    routing: stored.annotation,
+  };
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { staleReservations } from '../db/ledger.js';
+import type { AppDeps } from './app.js';
+
+const ageSeconds = (since: Date, now: Date) => Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000));
+
+export const taskRoutes =
+  ({ db, config }: AppDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    const historyUrl = (workflowId: string | null) =>
+      workflowId ? `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/${workflowId}` : null;
+
+    app.get(
+      '/tasks',
+      {
+        schema: {
+          summary: 'The human queue: decisions processes wait for, escalated first, then oldest',
+          querystring: z.object({
+            status: z.enum(['open', 'done', 'cancelled']).default('open'),
+            kind: z.string().max(40).optional(),
+            role: z.string().max(20).optional(),
+            limit: z.coerce.number().int().min(1).max(500).default(100),
+          }),
+        },
+      },
+      async (request) => {
+        let query = db
+          .selectFrom('tasks')
+          .selectAll()
+          .where('status', '=', request.query.status)
+          .orderBy('priority', 'desc')
+          .orderBy('created_at')
+          .limit(request.query.limit);
+        if (request.query.kind) query = query.where('kind', '=', request.query.kind);
+        if (request.query.role) query = query.where('role', '=', request.query.role);
+        const now = new Date();
+        const rows = await query.execute();
+        return {
+          tasks: rows.map((t) => ({
+            id: t.id,
+            kind: t.kind,
+            reference: t.reference,
+            role: t.role,
+            status: t.status,
+            priority: t.priority,
+            title: t.title,
+            reason: t.reason,
+            details: t.details,
+            createdAt: t.created_at,
+            ageSeconds: ageSeconds(t.created_at, now),
+            escalatedAt: t.escalated_at,
+            closedAt: t.closed_at,
+            closedBy: t.closed_by,
+            outcome: t.outcome,
+            workflowId: t.workflow_id,
+            temporalUiUrl: historyUrl(t.workflow_id),
+          })),
+        };
+      },
+    );
+
+    app.get(
+      '/exceptions',
+      {
+        schema: {
+          summary: 'What needs attention: escalations raised by processes, stale allocations, stock movements the ledger refused',
+          querystring: z.object({
+            kind: z.string().max(40).optional(),
+            limit: z.coerce.number().int().min(1).max(500).default(100),
+          }),
+        },
+      },
+      async (request) => {
+        const now = new Date();
+        const [raised, stale, refused] = await Promise.all([
+          db.selectFrom('exceptions').selectAll().where('status', '=', 'open').orderBy('raised_at').limit(request.query.limit).execute(),
+          staleReservations(db, now),
+          db
+            .selectFrom('ledger_refusals')
+            .selectAll()
+            .where('refused_at', '>', new Date(now.getTime() - 7 * 86_400_000))
+            .orderBy('refused_at', 'desc')
+            .limit(request.query.limit)
+            .execute(),
+        ]);
+        const exceptions = [
+          ...raised.map((e) => ({
+            id: e.id,
+            kind: e.kind,
+            reference: e.reference,
+            ownerRole: e.owner_role,
+            message: e.message,
+            details: e.details,
+            since: e.raised_at,
+            ageSeconds: ageSeconds(e.raised_at, now),
+            temporalUiUrl: historyUrl(e.workflow_id),
+          })),
+          ...stale.map((r) => ({
+            id: `stale-allocation:${r.id}`,
+            kind: 'stale_allocation',
+            reference: r.order_id,
+            ownerRole: 'ops',
+            message: `${r.qty - r.consumed_qty} × ${r.sku} at ${r.warehouse_code} allocated to order ${r.order_id} past its expiry`,
+            details: { reservationId: r.id, sku: r.sku, warehouse: r.warehouse_code, expiresAt: r.expires_at },
+            since: r.expires_at!,
+            ageSeconds: ageSeconds(r.expires_at!, now),
+            temporalUiUrl: historyUrl(`order-${r.order_id}`),
+          })),
+          ...refused.map((r) => ({
+            id: `ledger-refusal:${r.id}`,
+            kind: 'negative_inventory_refused',
+            reference: r.operation_key,
+            ownerRole: 'ops',
+            message: `${r.kind} refused: ${r.sku} at ${r.warehouse_code} has ${r.on_hand} ${r.bucket}, ${r.requested} needed`,
+            details: { sku: r.sku, warehouse: r.warehouse_code, bucket: r.bucket, requested: r.requested, onHand: r.on_hand, process: r.process },
+            since: r.refused_at,
+            ageSeconds: ageSeconds(r.refused_at, now),
+            temporalUiUrl: historyUrl(r.process),
+          })),
+        ]
+          .filter((e) => !request.query.kind || e.kind === request.query.kind)
+          .sort((a, b) => b.ageSeconds - a.ageSeconds)
+          .slice(0, request.query.limit);
+        return { exceptions };
+      },
+    );
+  };

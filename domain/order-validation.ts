@@ -1,0 +1,34 @@
+/** An order checked against the item master before anything is reserved. */
+import type { OrderInput } from './order.js';
+
+export interface CatalogItem {
+  priceMinor: number;
+  active: boolean;
+}
+
+export interface OrderProblem {
+  lineNo?: number;
+  problem: 'unknown_sku' | 'inactive_sku' | 'price_mismatch' | 'empty_order';
+  detail: string;
+}
+
+/** Unknown or inactive SKUs, and unit prices off the list price by more than `tolerancePct`. */
+export function validateOrder(order: OrderInput, catalog: Map<string, CatalogItem>, tolerancePct: number): OrderProblem[] {
+  if (order.lines.length === 0) return [{ problem: 'empty_order', detail: 'the order has no lines' }];
+  const problems: OrderProblem[] = [];
+  for (const line of order.lines) {
+    const item = catalog.get(line.sku);
+    if (!item) {
+      problems.push({ lineNo: line.lineNo, problem: 'unknown_sku', detail: `line ${line.lineNo}: unknown sku ${line.sku}` });
+    } else if (!item.active) {
+      problems.push({ lineNo: line.lineNo, problem: 'inactive_sku', detail: `line ${line.lineNo}: sku ${line.sku} is not sold` });
+    } else if (Math.abs(line.unitPriceMinor - item.priceMinor) * 100 > item.priceMinor * tolerancePct) {
+      problems.push({
+        lineNo: line.lineNo,
+        problem: 'price_mismatch',
+        detail: `line ${line.lineNo}: unit price ${line.unitPriceMinor} differs from list price ${item.priceMinor} by more than ${tolerancePct}%`,
+      });
+    }
+  }
+  return problems;
+}
