@@ -56,7 +56,7 @@ export function routeOrder(
   available: Map<string, number>,
 ): RoutePlan {
   const left = new Map(available);
-  const at = (sku: string, warehouse: string) => left.get(`${sku}@${warehouse}`) ?? 0;
+  const at = (sku: string, warehouse: string) => Math.max(0, left.get(`${sku}@${warehouse}`) ?? 0);
   const needBySku = new Map<string, number>();
   for (const line of lines) needBySku.set(line.sku, (needBySku.get(line.sku) ?? 0) + line.qty);
 

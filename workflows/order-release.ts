@@ -254,23 +254,29 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
   const backorderDeadline = Date.now() + msOf(policy.backorderDeadline);
   const releaseWhole = captured.shortagePolicy === 'wait';
   let heldSince = 0;
-  for (let attempt = 1; ; attempt++) {
+  let attempt = 0;
+  /** After a held allocation expired, others get a turn: no new reservation until stock news or the next look. */
+  let allocateNow = true;
+  for (;;) {
     const needs = view.lines
       .map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: l.ordered - l.allocated - l.cancelled - l.shipped }))
       .filter((l) => l.qty > 0);
     if (needs.length === 0) break;
 
-    const result = await activities.allocateOrder({
-      orderId: order.orderId,
-      attempt,
-      channel: order.channel,
-      shipTo: order.shipTo,
-      lines: needs,
-      allowPartial: !releaseWhole,
-      expiresAt: new Date(Date.now() + msOf(policy.reservationExpiry)).toISOString(),
-      actor: 'system',
-    });
-    view.routing = [...(view.routing ?? []), result.routing];
+    const result = allocateNow
+      ? await activities.allocateOrder({
+          orderId: order.orderId,
+          attempt: ++attempt,
+          channel: order.channel,
+          shipTo: order.shipTo,
+          lines: needs,
+          allowPartial: true,
+          expiresAt: new Date(Date.now() + msOf(policy.reservationExpiry)).toISOString(),
+          actor: 'system',
+        })
+      : { allocations: [], routing: undefined };
+    allocateNow = true;
+    if (result.routing) view.routing = [...(view.routing ?? []), result.routing];
     if (result.allocations.length) {
       compensations.push(result.allocations.map((a) => a.reservationId));
       heldReservations.push(...result.allocations.map((a) => a.reservationId));
@@ -333,10 +339,13 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
       for (const line of view.lines) {
         line.allocations = line.allocations.filter((a) => !heldReservations.includes(a.reservationId));
         line.allocated = line.allocations.reduce((n, a) => n + a.qty, 0);
+        line.backordered = line.ordered - line.allocated - line.cancelled - line.shipped;
       }
       heldReservations = [];
       heldSince = 0;
       view.timeline.push({ at: new Date().toISOString(), status: view.status, note: 'held allocation expired and was released' });
+      allocateNow = stockNudged;
+      await activities.recordOrderState({ orderId: order.orderId, status: view.status, reason: 'held allocation expired', lines: lineStates() });
     }
     if (Date.now() >= backorderDeadline) {
       const cancelled = view.lines.reduce((n, l) => n + (l.ordered - l.allocated - l.cancelled - l.shipped), 0);

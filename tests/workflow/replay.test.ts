@@ -1,0 +1,95 @@
+/**
+ * Recorded histories of real processes replay against the current workflow code, so a
+ * change that would break processes already running fails here first.
+ * `RECORD_HISTORIES=1 npx vitest run tests/workflow/replay.test.ts` records them afresh
+ * (only when a change to the processes is meant to be incompatible and versioned).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { addItem, addWarehouse, stock } from '../support/fixtures.js';
+import { authAs, eventually, startTestStack, uniqueId } from '../support/stack.js';
+
+const folder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
+const recording = process.env.RECORD_HISTORIES === '1';
+
+/** Histories are kept in the JSON form the Temporal CLI and UI export (`<workflowId>.json` names the scenario). */
+function save(name: string, workflowId: string, history: Parameters<typeof historyToJSON>[0]) {
+  fs.mkdirSync(folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, `${name}.json`), JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }, null, 1));
+}
+
+describe.runIf(recording)('record histories', () => {
+  it('runs each scenario on the real stack and saves its history', async () => {
+    const stack = await startTestStack();
+    try {
+      const post = (url: string, payload: object, role: Parameters<typeof authAs>[0] = 'system') =>
+        stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });
+      const order = async (sku: string, qty: number, extra: object = {}) => {
+        const body = { orderId: uniqueId('ord-'), channel: 'dtc', customerId: uniqueId('cust-'), shipTo: { country: 'US', lat: 40.7, lon: -74 }, lines: [{ sku, qty, unitPriceMinor: 2_000 }], ...extra };
+        await post('/orders', body);
+        return body.orderId;
+      };
+      const settled = (orderId: string, status: string) =>
+        eventually(
+          async () => ((await stack.db.selectFrom('orders').select('status').where('id', '=', orderId).executeTakeFirst())?.status === status ? true : undefined),
+          20_000,
+          `order ${orderId} to be ${status}`,
+        );
+
+      const sku = await addItem(stack.db, undefined, { price_minor: 2_000 });
+      const [near, far] = [await addWarehouse(stack.db, undefined, { lat: 40.7, lon: -74 }), await addWarehouse(stack.db, undefined, { lat: 34, lon: -118 })];
+      await stock(stack.db, sku, near, 10);
+      await stock(stack.db, sku, far, 10);
+      const saved: Record<string, string> = {};
+
+      // 14 × 2000 stays under the new-customer hold threshold.
+      saved['order-split-release'] = await order(sku, 14);
+      await settled(saved['order-split-release'], 'released');
+
+      saved['order-hold-approve'] = await order(sku, 1, { freightMinor: 100_000 });
+      await settled(saved['order-hold-approve'], 'on_hold');
+      await post(`/orders/${saved['order-hold-approve']}/hold-decision`, { decision: 'approve', reason: 'known customer' }, 'ops');
+      await settled(saved['order-hold-approve'], 'released');
+
+      saved['order-cancel-after-allocation'] = await order(sku, 2);
+      await settled(saved['order-cancel-after-allocation'], 'released');
+      await post(`/orders/${saved['order-cancel-after-allocation']}/cancel`, { reason: 'customer changed their mind' }, 'ops');
+
+      // 5 units are left by now: 6 puts one on backorder.
+      saved['order-backorder-filled'] = await order(sku, 6);
+      await settled(saved['order-backorder-filled'], 'backordered');
+      const adjustmentId = uniqueId('adj-');
+      await post('/inventory/adjustments', { adjustmentId, sku, warehouse: near, reasonCode: 'found_stock', delta: 10 }, 'ops');
+      await post(`/inventory/adjustments/${adjustmentId}/decision`, { decision: 'approve', reason: 'pallet found' }, 'finance');
+      await settled(saved['order-backorder-filled'], 'released');
+
+      for (const [name, orderId] of Object.entries(saved)) {
+        const history = await stack.client.workflow.getHandle(`order-${orderId}`).fetchHistory();
+        save(name, `order-${orderId}`, history);
+      }
+      const adjustment = await stack.client.workflow.getHandle(`adjustment-${adjustmentId}`).fetchHistory();
+      save('adjustment-approved', `adjustment-${adjustmentId}`, adjustment);
+    } finally {
+      await stack.stop();
+    }
+  }, 120_000);
+});
+
+describe.skipIf(recording)('replay of recorded histories', () => {
+  const files = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.json')).sort() : [];
+
+  it('has recorded histories of each process', () => {
+    expect(files).toEqual(
+      expect.arrayContaining(['adjustment-approved.json', 'order-backorder-filled.json', 'order-cancel-after-allocation.json', 'order-hold-approve.json', 'order-split-release.json']),
+    );
+  });
+
+  it.each(files)('%s replays against the current workflow code', async (file) => {
+    const { workflowId, history } = JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8'));
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, historyFromJSON(history), workflowId);
+  });
+});
