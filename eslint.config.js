@@ -40,4 +40,14 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The ops console's script runs in the browser as a classic script, without a build step.
+    files: ['api/console/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'sessionStorage', 'fetch', 'URL', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

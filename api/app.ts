@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
 import type { Config } from '../runtime/config.js';
 import { registerAuth, type ApiKey } from './auth.js';
+import { consoleRoutes } from './console.js';
 import { registerErrorHandling } from './errors.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
@@ -59,5 +60,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(journalRoutes(deps));
   await app.register(inventoryAdjustmentRoutes(deps));
   await app.register(taskRoutes(deps));
+  await app.register(consoleRoutes(deps));
   return app;
 }

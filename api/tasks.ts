@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { staleReservations } from '../db/ledger.js';
@@ -29,7 +30,8 @@ export const taskRoutes =
           .selectFrom('tasks')
           .selectAll()
           .where('status', '=', request.query.status)
-          .orderBy('priority', 'desc')
+          // Escalated ('high') first, then oldest.
+          .orderBy(sql`case when priority = 'high' then 0 else 1 end`)
           .orderBy('created_at')
           .limit(request.query.limit);
         if (request.query.kind) query = query.where('kind', '=', request.query.kind);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { Db } from '../../db/connection.js';
 import { checkLedger } from '../../db/ledger-check.js';
+import { journalEntries, postEntry, reverseEntry, trialBalance } from '../../db/journal.js';
 import {
   adjust,
   consumeReservation,
@@ -178,5 +179,37 @@ describe('outbox', () => {
     const events = await db.selectFrom('outbox_events').selectAll().where('key', '=', sku).orderBy('id').execute();
     expect(events).toHaveLength(1);
     expect(events[0]!.payload).toEqual({ sku, available: 22 });
+  });
+});
+
+describe('financial journal', () => {
+  it('posts once per key, refuses other lines under the same key, and reverses by a new entry', async () => {
+    const key = uniqueId('event-');
+    const lines = [
+      { account: '1100', debitMinor: 10_650 },
+      { account: '4000', creditMinor: 9_000 },
+      { account: '2200', creditMinor: 720 },
+      { account: '4100', creditMinor: 930 },
+    ];
+    const first = await postEntry(db, { key, eventType: 'test.sale', reference: key, actor: 'test', lines });
+    const again = await postEntry(db, { key, eventType: 'test.sale', reference: key, actor: 'test', lines });
+    expect(again).toEqual({ entryId: first.entryId, replayed: true });
+    await expect(
+      postEntry(db, { key, eventType: 'test.sale', reference: key, actor: 'test', lines: [lines[0]!, { account: '4000', creditMinor: 10_650 }] }),
+    ).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    await expect(
+      postEntry(db, { key: uniqueId(), eventType: 'test', reference: key, actor: 'test', lines: [{ account: '1100', debitMinor: 5 }, { account: '4000', creditMinor: 4 }] }),
+    ).rejects.toMatchObject({ code: 'unbalanced_entry' });
+
+    const reversal = await reverseEntry(db, first.entryId, `${key}:reversal`, 'test', 'entered twice by mistake');
+    const entries = await journalEntries(db, { reference: key, limit: 10 });
+    expect(entries.map((e) => e.eventType).sort()).toEqual(['test.sale', 'test.sale.reversed']);
+    const reversed = entries.find((e) => e.id === reversal.entryId)!;
+    expect(reversed.reversesEntryId).toBe(first.entryId);
+    expect(reversed.lines).toEqual(lines.map((l) => (l.debitMinor ? { account: l.account, debitMinor: 0, creditMinor: l.debitMinor } : { account: l.account, debitMinor: l.creditMinor, creditMinor: 0 })));
+    const net = new Map<string, number>();
+    for (const entry of entries) for (const l of entry.lines) net.set(l.account, (net.get(l.account) ?? 0) + l.debitMinor - l.creditMinor);
+    expect([...net.values()].every((v) => v === 0)).toBe(true);
+    expect((await trialBalance(db)).balanced).toBe(true);
   });
 });
