@@ -7,12 +7,6 @@ import type { OrderPolicy } from '../workflows/order-release.js';
 
 export interface Policies {
   order: OrderPolicy;
-  /** Purchase orders above this value need finance approval. */
-  poApprovalLimitMinor: number;
-  /** Refunds above this value need finance approval. */
-  refundApprovalLimitMinor: number;
-  /** Days after shipment in which a return is accepted. */
-  returnWindowDays: number;
   /** A stock adjustment worth more than this (units × average cost) needs approval. */
   adjustmentApprovalValueMinor: number;
   /** A counted variance above this percentage of the books needs approval. */
@@ -83,9 +77,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         backorderDeadline: duration(env, 'BACKORDER_DEADLINE', '14d'),
         backorderRecheck: duration(env, 'BACKORDER_RECHECK', '6h'),
       },
-      poApprovalLimitMinor: intFrom(env, 'PO_APPROVAL_LIMIT_MINOR', 500_000),
-      refundApprovalLimitMinor: intFrom(env, 'REFUND_APPROVAL_LIMIT_MINOR', 20_000),
-      returnWindowDays: intFrom(env, 'RETURN_WINDOW_DAYS', 30),
       adjustmentApprovalValueMinor: intFrom(env, 'ADJUSTMENT_APPROVAL_VALUE_MINOR', 50_000),
       adjustmentApprovalPct: intFrom(env, 'ADJUSTMENT_APPROVAL_PCT', 10),
       adjustmentApprovalTimeout: duration(env, 'ADJUSTMENT_APPROVAL_TIMEOUT', '7d'),
