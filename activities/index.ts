@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderReleaseActivities } from './order-release.js';
+import { createShipmentActivities } from './shipment.js';
 import { createTaskActivities } from './tasks.js';
 
 export interface ActivityDeps {
@@ -14,6 +15,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createOrderReleaseActivities(deps),
+    ...createShipmentActivities(deps),
     ...createTaskActivities(deps),
     ...createInventoryAdjustmentActivities(deps),
   };

@@ -15,6 +15,7 @@ import { journalRoutes } from './journal.js';
 import { masterDataRoutes } from './master-data.js';
 import { inventoryAdjustmentRoutes } from './inventory-adjustment.js';
 import { orderRoutes } from './orders.js';
+import { shipmentRoutes } from './shipments.js';
 import { taskRoutes } from './tasks.js';
 
 export interface AppDeps {
@@ -54,6 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerAuth(app, deps.keys);
   await app.register(healthRoutes(deps));
   await app.register(orderRoutes(deps));
+  await app.register(shipmentRoutes(deps));
   await app.register(masterDataRoutes(deps));
   await app.register(inventoryRoutes(deps));
   await app.register(eventRoutes(deps));

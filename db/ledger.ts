@@ -288,11 +288,14 @@ export function releaseReservations(
   });
 }
 
-/** Ships units of a reservation: allocated → customer. Partial for a short pick; fully consumed ends it. */
+/**
+ * Units of a reservation leave: shipped (allocated → customer), or not found on the
+ * shelf at picking (allocated → adjustment, `lost`). Partial is fine; fully consumed ends it.
+ */
 export function consumeReservation(
   db: Db,
   ctx: OperationContext,
-  request: { reservationId: number; qty: number },
+  request: { reservationId: number; qty: number; lost?: boolean },
 ): Promise<Applied<{ reservationId: number; sku: string; warehouse: string; consumed: number; remaining: number; status: ReservationStatus }>> {
   return runOperation(db, ctx, 'consume', request, async (tx) => {
     if (!Number.isSafeInteger(request.qty) || request.qty <= 0) {
@@ -327,7 +330,7 @@ export function consumeReservation(
         sku: updated.sku,
         qty: request.qty,
         from: { warehouse: updated.warehouse_code, bucket: 'allocated' },
-        to: { warehouse: updated.warehouse_code, bucket: 'customer' },
+        to: { warehouse: updated.warehouse_code, bucket: request.lost ? 'adjustment' : 'customer' },
       },
     ]);
     return {

@@ -5,6 +5,7 @@ import * as ledger from './migrations/0002_ledger.js';
 import * as tasks from './migrations/0003_tasks_adjustments.js';
 import * as orderRelease from './migrations/0004_order_release.js';
 import * as ledgerFunctions from './migrations/0005_ledger_functions.js';
+import * as fulfillment from './migrations/0006_fulfillment.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '0003_tasks_adjustments': tasks,
   '0004_order_release': orderRelease,
   '0005_ledger_functions': ledgerFunctions,
+  '0006_fulfillment': fulfillment,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -290,7 +290,101 @@ export interface InventoryAdjustmentsTable {
   posted_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 
+export interface ShipmentsTable {
+  id: string;
+  order_id: string;
+  warehouse_code: string;
+  workflow_id: string;
+  status: string;
+  ship_by: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  carrier: string | null;
+  tracking: string | null;
+  freight_cost_minor: number | null;
+  journal_entry_id: number | null;
+  created_at: CreatedAt;
+  picked_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  packed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  shipped_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  closed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  updated_at: UpdatedAt;
+}
+
+export interface ShipmentLinesTable {
+  shipment_id: string;
+  line_no: number;
+  sku: string;
+  reservation_id: number;
+  qty: number;
+  picked_qty: number | null;
+  shipped_qty: Generated<number>;
+}
+
+export interface PurchaseOrdersTable {
+  id: string;
+  workflow_id: string;
+  supplier_id: string;
+  warehouse_code: string;
+  currency: string;
+  status: string;
+  status_reason: string | null;
+  value_minor: number;
+  expected_at: ColumnType<Date, Date | string, Date | string>;
+  confirmed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_by: string;
+  approval: ColumnType<unknown, string | null, string | null>;
+  issued_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  acknowledged_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  closed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface PurchaseOrderLinesTable {
+  po_id: string;
+  line_no: number;
+  sku: string;
+  ordered_qty: number;
+  unit_cost_minor: number;
+  confirmed_qty: number | null;
+  received_qty: Generated<number>;
+  accepted_qty: Generated<number>;
+  rejected_qty: Generated<number>;
+  cancelled_qty: Generated<number>;
+  invoiced_qty: Generated<number>;
+}
+
+export interface PurchaseOrderReceiptsTable {
+  po_id: string;
+  receipt_id: string;
+  line_no: number;
+  sku: string;
+  qty: number;
+  into_bucket: 'available' | 'quarantine';
+  unit_cost_minor: number;
+  landed_cost_minor: number;
+  operation_key: string;
+  journal_entry_id: number | null;
+  actor: string;
+  received_at: CreatedAt;
+}
+
+export interface SupplierInvoicesTable {
+  po_id: string;
+  invoice_id: string;
+  supplier_id: string;
+  status: 'matched' | 'mismatch';
+  lines: Json<unknown>;
+  charges_minor: number;
+  total_minor: number;
+  differences: Json<unknown>;
+  journal_entry_id: number | null;
+  actor: string;
+  received_at: CreatedAt;
+}
+
 export interface Database {
+  shipments: ShipmentsTable;
+  shipment_lines: ShipmentLinesTable;
   tasks: TasksTable;
   exceptions: ExceptionsTable;
   inventory_adjustments: InventoryAdjustmentsTable;
@@ -311,4 +405,8 @@ export interface Database {
   accounts: AccountsTable;
   journal_entries: JournalEntriesTable;
   journal_lines: JournalLinesTable;
+  purchase_orders: PurchaseOrdersTable;
+  purchase_order_lines: PurchaseOrderLinesTable;
+  purchase_order_receipts: PurchaseOrderReceiptsTable;
+  supplier_invoices: SupplierInvoicesTable;
 }

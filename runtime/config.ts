@@ -76,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         reservationExpiry: duration(env, 'RESERVATION_EXPIRY', '72h'),
         backorderDeadline: duration(env, 'BACKORDER_DEADLINE', '14d'),
         backorderRecheck: duration(env, 'BACKORDER_RECHECK', '6h'),
+        shipWithin: duration(env, 'SHIP_WITHIN', '2d'),
       },
       adjustmentApprovalValueMinor: intFrom(env, 'ADJUSTMENT_APPROVAL_VALUE_MINOR', 50_000),
       adjustmentApprovalPct: intFrom(env, 'ADJUSTMENT_APPROVAL_PCT', 10),

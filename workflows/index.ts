@@ -1,2 +1,3 @@
 export { inventoryAdjustment } from './inventory-adjustment.js';
 export { orderRelease } from './order-release.js';
+export { shipment } from './shipment.js';

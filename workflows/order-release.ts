@@ -4,8 +4,11 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -15,6 +18,7 @@ import type { OrderProblem } from '../domain/order-validation.js';
 import { orderTotalMinor, type OrderInput } from '../domain/order.js';
 import { screenRisk, type RiskFlag, type RiskRules } from '../domain/risk.js';
 import { HoldReason, ProcessStatus, Warehouses } from './search-attributes.js';
+import { cancelShipmentSignal, shipment, shipmentReportSignal, type ShipmentReport } from './shipment.js';
 
 export const OrderStatus = {
   received: 'received',
@@ -23,6 +27,8 @@ export const OrderStatus = {
   allocating: 'allocating',
   backordered: 'backordered',
   released: 'released',
+  shipped: 'shipped',
+  partiallyShipped: 'partially_shipped',
   cancelled: 'cancelled',
 } as const;
 export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
@@ -41,6 +47,8 @@ export interface OrderPolicy {
   backorderDeadline: string;
   /** Without news of stock, look again this often while backordered. */
   backorderRecheck: string;
+  /** A shipment without a promised date should leave the warehouse within this. */
+  shipWithin?: string;
 }
 
 export interface Decision {
@@ -71,6 +79,7 @@ export interface OrderView {
   hold?: { flags: RiskFlag[]; since: string; escalated: boolean; decision?: Decision & { at: string } };
   routing?: AllocationResult['routing'][];
   cancellation?: CancelRequest & { at: string };
+  shipments: { shipmentId: string; warehouse: string; status: 'open' | 'shipped' | 'cancelled' }[];
   timeline: { at: string; status: OrderStatus; note?: string }[];
 }
 
@@ -86,7 +95,7 @@ const activities = proxyActivities<Activities>({
   retry: { maximumInterval: '30 seconds' },
 });
 
-const terminal: OrderStatus[] = [OrderStatus.rejected, OrderStatus.cancelled];
+const terminal: OrderStatus[] = [OrderStatus.rejected, OrderStatus.cancelled, OrderStatus.shipped, OrderStatus.partiallyShipped];
 
 export async function orderRelease(order: OrderInput, policy: OrderPolicy): Promise<OrderView> {
   const workflowId = workflowInfo().workflowId;
@@ -97,6 +106,7 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
     customerId: order.customerId,
     valueMinor: orderTotalMinor(order),
     lines: order.lines.map((l) => ({ lineNo: l.lineNo, sku: l.sku, ordered: l.qty, allocated: 0, backordered: 0, cancelled: 0, shipped: 0, allocations: [] })),
+    shipments: [],
     timeline: [{ at: new Date().toISOString(), status: OrderStatus.received }],
   };
   let cancelRequest: CancelRequest | undefined;
@@ -106,8 +116,14 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
   /** Reservations not yet handed to fulfillment (they can expire). */
   let heldReservations: number[] = [];
   let screened = false;
+  const reports: ShipmentReport[] = [];
+  /** Reservations already handed to a shipment. */
+  const dispatched = new Set<number>();
 
   setHandler(orderViewQuery, () => view);
+  setHandler(shipmentReportSignal, (report) => {
+    reports.push(report);
+  });
   setHandler(submitOrderUpdate, async () => {
     await condition(() => screened);
     return view;
@@ -144,7 +160,7 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
         if (terminal.includes(view.status)) {
           throw ApplicationFailure.nonRetryable(`order ${order.orderId} is already ${view.status}`, 'not_cancellable');
         }
-        if (view.lines.some((l) => l.shipped > 0)) {
+        if (view.lines.every((l) => l.shipped + l.cancelled >= l.ordered)) {
           throw ApplicationFailure.nonRetryable(`order ${order.orderId} has shipped`, 'already_shipped');
         }
         if (cancelRequest) throw ApplicationFailure.nonRetryable(`order ${order.orderId} is being cancelled`, 'not_cancellable');
@@ -162,6 +178,14 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
 
   /** Compensation: every reservation of the order back to available, newest first. */
   const cancelOrder = async (request: CancelRequest): Promise<OrderView> => {
+    // Open shipments stop first and say what they gave back (or shipped, if the carrier was faster).
+    for (const open of view.shipments.filter((x) => x.status === 'open')) {
+      await getExternalWorkflowHandle(`shipment-${open.shipmentId}`).signal(cancelShipmentSignal, request);
+    }
+    while (view.shipments.some((x) => x.status === 'open')) {
+      await condition(() => reports.length > 0);
+      applyReports();
+    }
     for (const [index, reservationIds] of [...compensations.entries()].reverse()) {
       await activities.releaseOrderReservations({
         orderId: order.orderId,
@@ -179,10 +203,47 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
     }
     view.cancellation = { ...request, at: new Date().toISOString() };
     if (view.hold && !view.hold.decision) await activities.closeTask(`${workflowId}:hold`, request.actor, 'cancelled');
+    const final = view.lines.some((l) => l.shipped > 0) ? OrderStatus.partiallyShipped : OrderStatus.cancelled;
     // The record is written before the status moves, so whoever waited for the cancel reads it done.
-    await activities.recordOrderState({ orderId: order.orderId, status: OrderStatus.cancelled, reason: request.reason, lines: lineStates(), hold: view.hold, closed: true });
-    moveTo(OrderStatus.cancelled, request.reason);
+    await activities.recordOrderState({ orderId: order.orderId, status: final, reason: request.reason, lines: lineStates(), hold: view.hold, closed: true });
+    moveTo(final, request.reason);
     return view;
+  };
+
+  /** Shipments report units shipped, missing at picking, or given back. */
+  const applyReports = () => {
+    for (const report of reports.splice(0)) {
+      const line = (lineNo: number) => view.lines.find((l) => l.lineNo === lineNo)!;
+      const entry = view.shipments.find((x) => x.shipmentId === report.shipmentId);
+      if (report.type === 'shipped') {
+        for (const u of report.shipped) {
+          line(u.lineNo).shipped += u.qty;
+          line(u.lineNo).allocated -= u.qty;
+        }
+        if (entry) entry.status = 'shipped';
+      } else if (report.type === 'short') {
+        for (const u of report.missing) line(u.lineNo).allocated -= u.qty;
+      } else {
+        for (const u of report.released) line(u.lineNo).allocated -= u.qty;
+        if (entry) entry.status = 'cancelled';
+      }
+    }
+  };
+
+  /** Released allocations not yet in a shipment: one child process per warehouse. */
+  const dispatchShipments = async () => {
+    const ready = view.lines.flatMap((l) => l.allocations).filter((a) => !dispatched.has(a.reservationId) && !heldReservations.includes(a.reservationId));
+    const shipBy = order.promisedBy ?? new Date(Date.now() + msOf(policy.shipWithin ?? '2d')).toISOString();
+    for (const warehouse of [...new Set(ready.map((a) => a.warehouse))].sort()) {
+      const shipmentId = `${order.orderId}-${view.shipments.length + 1}`;
+      const units = ready.filter((a) => a.warehouse === warehouse);
+      await startChild(shipment, {
+        workflowId: `shipment-${shipmentId}`,
+        args: [{ shipmentId, orderId: order.orderId, warehouse, shipBy, lines: units.map((a) => ({ lineNo: a.lineNo, sku: a.sku, qty: a.qty, reservationId: a.reservationId })) }],
+      });
+      units.forEach((a) => dispatched.add(a.reservationId));
+      view.shipments.push({ shipmentId, warehouse, status: 'open' });
+    }
   };
 
   // 1. Capture and validate.
@@ -314,6 +375,7 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
       });
       heldReservations = [];
       heldSince = 0;
+      if (patched('shipments')) await dispatchShipments();
     }
     if (view.status !== OrderStatus.backordered) {
       moveTo(OrderStatus.backordered, `${short} units wait for stock`);
@@ -377,9 +439,65 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
   moveTo(OrderStatus.released);
   heldReservations = [];
 
-  // Fulfillment (shipments) is not built yet: the order stays open so it can be cancelled until it ships.
-  await condition(() => cancelRequest !== undefined);
-  return cancelOrder(cancelRequest!);
+  if (!patched('shipments')) {
+    // Orders released before shipments existed wait, cancellable, as they always did.
+    await condition(() => cancelRequest !== undefined);
+    return cancelOrder(cancelRequest!);
+  }
+
+  // 5. Fulfillment: shipments report back; units missing at picking are routed again.
+  await dispatchShipments();
+  let reroute = false;
+  for (;;) {
+    applyReports();
+    const missing = () => view.lines.reduce((n, l) => n + Math.max(0, l.ordered - l.allocated - l.cancelled - l.shipped), 0);
+    if (view.lines.some((l) => l.allocated < 0)) throw ApplicationFailure.nonRetryable('allocated below zero', 'internal');
+    if (reroute && missing() > 0) {
+      reroute = false;
+      const result = await activities.allocateOrder({
+        orderId: order.orderId,
+        attempt: ++attempt,
+        channel: order.channel,
+        shipTo: order.shipTo,
+        lines: view.lines.map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: l.ordered - l.allocated - l.cancelled - l.shipped })).filter((l) => l.qty > 0),
+        allowPartial: true,
+        actor: 'system',
+      });
+      view.routing = [...(view.routing ?? []), result.routing];
+      if (result.allocations.length) compensations.push(result.allocations.map((a) => a.reservationId));
+      for (const allocation of result.allocations) {
+        const line = view.lines.find((l) => l.lineNo === allocation.lineNo)!;
+        line.allocated += allocation.qty;
+        line.allocations.push(allocation);
+      }
+      await activities.releaseToFulfillment({ reservationIds: result.allocations.map((a) => a.reservationId), state: { orderId: order.orderId, status: view.status, lines: lineStates(), routing: view.routing } });
+      await dispatchShipments();
+      if (missing() > 0 && captured.shortagePolicy === 'cancel_remainder') {
+        for (const line of view.lines) line.cancelled += Math.max(0, line.ordered - line.allocated - line.cancelled - line.shipped);
+      }
+    }
+    for (const line of view.lines) line.backordered = Math.max(0, line.ordered - line.allocated - line.cancelled - line.shipped);
+    const open = view.shipments.some((x) => x.status === 'open');
+    if (!open && missing() === 0) break;
+    if (!open && Date.now() >= backorderDeadline) {
+      for (const line of view.lines) line.cancelled += line.backordered;
+      break;
+    }
+    await activities.recordOrderState({ orderId: order.orderId, status: view.status, lines: lineStates(), routing: view.routing });
+    stockNudged = false;
+    const waiting = missing() > 0;
+    const woke = await condition(
+      () => reports.length > 0 || cancelRequest !== undefined || (waiting && stockNudged),
+      waiting ? Math.max(0, Math.min(msOf(policy.backorderRecheck), backorderDeadline - Date.now())) : undefined,
+    );
+    if (cancelRequest) return cancelOrder(cancelRequest);
+    if (reports.some((r) => r.type === 'short') || stockNudged || (waiting && !woke)) reroute = true;
+  }
+  for (const line of view.lines) line.backordered = 0;
+  const final = view.lines.every((l) => l.shipped === l.ordered) ? OrderStatus.shipped : view.lines.some((l) => l.shipped > 0) ? OrderStatus.partiallyShipped : OrderStatus.cancelled;
+  await activities.recordOrderState({ orderId: order.orderId, status: final, lines: lineStates(), routing: view.routing, closed: true });
+  moveTo(final);
+  return view;
 }
 
 /** Duration strings of the policy ('90s', '15m', '4h', '14d') in milliseconds. */

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { shipmentWorkflowId } from '../activities/shipment.js';
+import { shipmentViewQuery, wmsEventUpdate, type WmsEvent } from '../workflows/shipment.js';
+import type { AppDeps } from './app.js';
+import { sendDecision } from './decisions.js';
+import { notFound } from './errors.js';
+
+const shipmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/, 'a shipment id such as ORDER-1');
+
+const wmsEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('picked') }),
+  z.object({
+    type: z.literal('short_pick'),
+    found: z
+      .array(z.object({ lineNo: z.number().int().min(1), sku: z.string().min(1).max(40), qty: z.number().int().min(0).max(100_000) }))
+      .min(1, 'say what was found for the short lines'),
+  }),
+  z.object({ type: z.literal('packed') }),
+  z.object({
+    type: z.literal('shipped'),
+    carrier: z.string().trim().min(1).max(60),
+    tracking: z.string().trim().min(1).max(100),
+    freightCostMinor: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  }),
+]);
+
+export const shipmentRoutes =
+  ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get(
+      '/shipments/:id',
+      { schema: { summary: 'A shipment: its record and the live state of its process', params: z.object({ id: shipmentId }) } },
+      async (request) => {
+        const id = request.params.id;
+        const row = await db.selectFrom('shipments').selectAll().where('id', '=', id).executeTakeFirst();
+        if (!row) throw notFound(`shipment ${id}`);
+        const lines = await db.selectFrom('shipment_lines').selectAll().where('shipment_id', '=', id).orderBy('line_no').execute();
+        const workflowId = shipmentWorkflowId(id);
+        const process = await temporal
+          .withDeadline(Date.now() + 3_000, () => temporal.workflow.getHandle(workflowId).query(shipmentViewQuery))
+          .catch(() => null);
+        return {
+          shipmentId: id,
+          orderId: row.order_id,
+          warehouse: row.warehouse_code,
+          status: row.status,
+          shipBy: row.ship_by,
+          carrier: row.carrier,
+          tracking: row.tracking,
+          freightCostMinor: row.freight_cost_minor,
+          journalEntryId: row.journal_entry_id,
+          createdAt: row.created_at,
+          pickedAt: row.picked_at,
+          packedAt: row.packed_at,
+          shippedAt: row.shipped_at,
+          lines: lines.map((l) => ({ lineNo: l.line_no, sku: l.sku, qty: l.qty, picked: l.picked_qty, shipped: l.shipped_qty, reservationId: l.reservation_id })),
+          workflowId,
+          temporalUiUrl: `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/${workflowId}`,
+          process,
+        };
+      },
+    );
+
+    app.post(
+      '/shipments/:id/events',
+      {
+        config: { roles: ['system'] },
+        schema: {
+          summary: 'An event from the warehouse: picked, short_pick (what was found), packed, shipped (carrier, tracking, freight cost)',
+          description: 'Events must come in order (409 out_of_order); a repeat of the last event changes nothing; a finished shipment answers 409.',
+          params: z.object({ id: shipmentId }),
+          body: wmsEvent,
+        },
+      },
+      async (request) =>
+        sendDecision(temporal.workflow.getHandle(shipmentWorkflowId(request.params.id)), wmsEventUpdate, [request.body as WmsEvent], `shipment ${request.params.id}`),
+    );
+  };

@@ -1,0 +1,62 @@
+/**
+ * What a shipment posts to the journal. Order-level amounts (a line's discount and tax,
+ * the order's freight charge) are shared out by units shipped, cumulatively: the share
+ * of units n+1..n+k is floor(total × (n+k) / all) − floor(total × n / all), so the
+ * shipments of an order add up to the total to the minor unit, whatever the split.
+ */
+import type { JournalLineInput } from '../db/journal.js';
+
+export function cumulativeShare(total: number, before: number, now: number, whole: number): number {
+  if (whole <= 0) return 0;
+  return Math.floor((total * (before + now)) / whole) - Math.floor((total * before) / whole);
+}
+
+export interface ShippedLine {
+  qty: number;
+  unitPriceMinor: number;
+  discountMinor: number;
+  taxMinor: number;
+  /** The units' cost at average cost (a line may ship a substitute at another cost). */
+  costMinor: number;
+}
+
+export interface ShipmentAmounts {
+  revenueMinor: number;
+  discountMinor: number;
+  taxMinor: number;
+  freightChargedMinor: number;
+  cogsMinor: number;
+  freightCostMinor: number;
+}
+
+export function shipmentAmounts(lines: ShippedLine[], freightChargedMinor: number, freightCostMinor: number): ShipmentAmounts {
+  return {
+    revenueMinor: lines.reduce((n, l) => n + l.qty * l.unitPriceMinor, 0),
+    discountMinor: lines.reduce((n, l) => n + l.discountMinor, 0),
+    taxMinor: lines.reduce((n, l) => n + l.taxMinor, 0),
+    freightChargedMinor,
+    cogsMinor: lines.reduce((n, l) => n + l.costMinor, 0),
+    freightCostMinor,
+  };
+}
+
+/**
+ * Receivable against revenue, tax payable and freight revenue (discount as a contra
+ * revenue); cost of goods against inventory at average cost; the carrier's freight
+ * cost against payables. Lines with nothing to post are left out.
+ */
+export function shipmentEntryLines(a: ShipmentAmounts): JournalLineInput[] {
+  const receivable = a.revenueMinor - a.discountMinor + a.taxMinor + a.freightChargedMinor;
+  const lines: JournalLineInput[] = [
+    { account: '1100', debitMinor: receivable },
+    { account: '4200', debitMinor: a.discountMinor },
+    { account: '4000', creditMinor: a.revenueMinor },
+    { account: '2200', creditMinor: a.taxMinor },
+    { account: '4100', creditMinor: a.freightChargedMinor },
+    { account: '5000', debitMinor: a.cogsMinor },
+    { account: '1300', creditMinor: a.cogsMinor },
+    { account: '5100', debitMinor: a.freightCostMinor },
+    { account: '2000', creditMinor: a.freightCostMinor },
+  ];
+  return lines.filter((l) => (l.debitMinor ?? 0) > 0 || (l.creditMinor ?? 0) > 0);
+}
