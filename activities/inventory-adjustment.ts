@@ -39,7 +39,7 @@ export function createInventoryAdjustmentActivities({ db }: { db: Db }) {
       const expected = Number(shelf.qty);
       const delta = input.countedQty !== undefined ? input.countedQty - expected : (input.delta ?? 0);
       const approval = adjustmentApproval({ expected, delta, unitCostMinor: item.average_cost_minor }, input.policy);
-      await db
+      const inserted = await db
         .insertInto('inventory_adjustments')
         .values({
           id: input.adjustmentId,
@@ -55,7 +55,14 @@ export function createInventoryAdjustmentActivities({ db }: { db: Db }) {
           requested_by: input.requestedBy,
         })
         .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+        .returning('id')
+        .executeTakeFirst();
+      if (!inserted) {
+        // A retry: the first evaluation stands, whatever the stock did since.
+        const first = await db.selectFrom('inventory_adjustments').selectAll().where('id', '=', input.adjustmentId).executeTakeFirstOrThrow();
+        const again = adjustmentApproval({ expected: first.expected_qty!, delta: first.delta!, unitCostMinor: item.average_cost_minor }, input.policy);
+        return { expected: first.expected_qty!, delta: first.delta!, ...again, valueMinor: first.value_minor! };
+      }
       return { expected, delta, ...approval };
     },
 

@@ -10,8 +10,9 @@ async function timed(probe: () => Promise<unknown>): Promise<z.infer<typeof chec
   try {
     await probe();
     return { ok: true, latencyMs: Math.round(performance.now() - started) };
-  } catch (error) {
-    return { ok: false, latencyMs: Math.round(performance.now() - started), error: String((error as Error).message ?? error) };
+  } catch {
+    // /health is public: say that a service is down, not how (hosts and users stay in the server log).
+    return { ok: false, latencyMs: Math.round(performance.now() - started), error: 'unreachable' };
   }
 }
 

@@ -131,6 +131,11 @@ export const orderRoutes =
           ],
         });
         const view = await temporal.workflow.executeUpdateWithStart(submitOrderUpdate, { startWorkflowOperation: start });
+        // Two different orders under one id at the same moment: only the one that started the process wins.
+        const started = await handle.describe();
+        if (started.memo?.requestHash !== requestHash) {
+          throw conflict('duplicate_order_id', `order ${order.orderId} was already submitted with different content`);
+        }
         return reply.code(201).send({ ...view, workflowId, created: true });
       },
     );

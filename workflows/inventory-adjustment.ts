@@ -53,6 +53,8 @@ export function adjustmentWorkflowId(adjustmentId: string): string {
 export async function inventoryAdjustment(input: AdjustmentWorkflowInput): Promise<AdjustmentView> {
   const view: AdjustmentView = { adjustmentId: input.adjustmentId, status: AdjustmentStatus.evaluating, approvalReasons: [] };
   const taskId = `${workflowInfo().workflowId}:approval`;
+  /** Set when the approval window closed: a decision arriving now is refused, not lost. */
+  let lapsing = false;
   setHandler(adjustmentViewQuery, () => view);
   setHandler(submitAdjustmentUpdate, async () => {
     await condition(() => view.status !== AdjustmentStatus.evaluating);
@@ -67,8 +69,9 @@ export async function inventoryAdjustment(input: AdjustmentWorkflowInput): Promi
     },
     {
       validator: (decision) => {
-        if (view.status !== AdjustmentStatus.awaitingApproval) {
-          throw ApplicationFailure.nonRetryable(`adjustment ${input.adjustmentId} is ${view.status}, not awaiting approval`, 'not_waiting');
+        if (view.status !== AdjustmentStatus.awaitingApproval || view.decision || lapsing) {
+          const state = view.decision ? `already decided (${view.decision.decision} by ${view.decision.actor})` : lapsing ? 'lapsing' : view.status;
+          throw ApplicationFailure.nonRetryable(`adjustment ${input.adjustmentId} is ${state}, not awaiting approval`, 'not_waiting');
         }
         if (decision.actor === input.requestedBy) {
           throw ApplicationFailure.nonRetryable('the person who asked for an adjustment may not approve it', 'same_person');
@@ -112,6 +115,7 @@ export async function inventoryAdjustment(input: AdjustmentWorkflowInput): Promi
     await setStatus(AdjustmentStatus.awaitingApproval);
     const decided = await condition(() => view.decision !== undefined, input.approvalTimeout);
     if (!decided) {
+      lapsing = true;
       await activities.closeTask(taskId, 'system', 'cancelled');
       await setStatus(AdjustmentStatus.expired);
       return view;

@@ -116,6 +116,8 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
   /** Reservations not yet handed to fulfillment (they can expire). */
   let heldReservations: number[] = [];
   let screened = false;
+  let closing = false;
+  let holdTaskClosed = false;
   const reports: ShipmentReport[] = [];
   /** Reservations already handed to a shipment. */
   const dispatched = new Set<number>();
@@ -140,8 +142,8 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
     },
     {
       validator: (decision) => {
-        if (view.status !== OrderStatus.onHold || view.hold?.decision) {
-          throw ApplicationFailure.nonRetryable(`order ${order.orderId} is ${view.status}, not on hold`, 'not_on_hold');
+        if (view.status !== OrderStatus.onHold || view.hold?.decision || cancelRequest || closing) {
+          throw ApplicationFailure.nonRetryable(`order ${order.orderId} is ${closing || cancelRequest ? 'being cancelled' : view.status}, not on hold`, 'not_on_hold');
         }
         if (!decision.reason.trim()) throw ApplicationFailure.nonRetryable('a decision needs a reason', 'reason_required');
       },
@@ -163,7 +165,7 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
         if (view.lines.every((l) => l.shipped + l.cancelled >= l.ordered)) {
           throw ApplicationFailure.nonRetryable(`order ${order.orderId} has shipped`, 'already_shipped');
         }
-        if (cancelRequest) throw ApplicationFailure.nonRetryable(`order ${order.orderId} is being cancelled`, 'not_cancellable');
+        if (cancelRequest || closing) throw ApplicationFailure.nonRetryable(`order ${order.orderId} is being cancelled`, 'not_cancellable');
       },
     },
   );
@@ -178,6 +180,8 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
 
   /** Compensation: every reservation of the order back to available, newest first. */
   const cancelOrder = async (request: CancelRequest): Promise<OrderView> => {
+    // From here on no decision is taken: the order is closing.
+    closing = true;
     // Open shipments stop first and say what they gave back (or shipped, if the carrier was faster).
     for (const open of view.shipments.filter((x) => x.status === 'open')) {
       await getExternalWorkflowHandle(`shipment-${open.shipmentId}`).signal(cancelShipmentSignal, request);
@@ -202,7 +206,8 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
       line.backordered = 0;
     }
     view.cancellation = { ...request, at: new Date().toISOString() };
-    if (view.hold && !view.hold.decision) await activities.closeTask(`${workflowId}:hold`, request.actor, 'cancelled');
+    // A hold still waiting (or decided but not yet acted on) ends with the order.
+    if (view.hold && !holdTaskClosed) await activities.closeTask(`${workflowId}:hold`, request.actor, 'cancelled');
     const final = view.lines.some((l) => l.shipped > 0) ? OrderStatus.partiallyShipped : OrderStatus.cancelled;
     // The record is written before the status moves, so whoever waited for the cancel reads it done.
     await activities.recordOrderState({ orderId: order.orderId, status: final, reason: request.reason, lines: lineStates(), hold: view.hold, closed: true });
@@ -299,6 +304,7 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
     if (cancelRequest) return cancelOrder(cancelRequest);
     const decision = view.hold.decision!;
     await activities.closeTask(`${workflowId}:hold`, decision.actor, decision.decision);
+    holdTaskClosed = true;
     if (decision.decision === 'reject') {
       for (const line of view.lines) line.cancelled = line.ordered;
       await activities.recordOrderState({ orderId: order.orderId, status: OrderStatus.rejected, reason: decision.reason, hold: view.hold, lines: lineStates(), closed: true });

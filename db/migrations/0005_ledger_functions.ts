@@ -14,16 +14,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         'in_transit', 'supplier', 'customer', 'adjustment', 'scrap'], bucket)
     $$`.execute(db);
 
-  // Net change per (sku, warehouse, bucket), applied in one global lock order (sku,
-  // warehouse, then available first); a decrease of a stock bucket is one conditional
-  // UPDATE that refuses to go below zero. Then one movement row per leg, and one
-  // availability event per sku whose available stock changed.
+  // Net change per (sku, warehouse, bucket), applied in one global lock order (bucket —
+  // available first —, then sku, then warehouse, so ledger_reserve's lock of the available
+  // rows is a prefix of it); a decrease of a stock bucket is one conditional UPDATE that
+  // refuses to go below zero. One movement row per leg, and one availability event per
+  // (sku, warehouse) whose available stock changed.
   await sql`
     create function ledger_apply_legs(p_key text, p_legs jsonb) returns void language plpgsql as $$
     declare
       change record;
       on_hand bigint;
-      changed_skus text[] := '{}';
+      changed jsonb := '[]';
     begin
       -- Rows no other operation waits on first; the contended balance rows last, so their locks are held briefly.
       insert into inventory_movements (operation_key, leg, sku, qty, from_warehouse, from_bucket, to_warehouse, to_bucket)
@@ -43,7 +44,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         ) moves
         group by sku, warehouse, bucket
         having sum(delta) <> 0
-        order by sku collate "C", warehouse collate "C", ledger_lock_rank(bucket)
+        order by ledger_lock_rank(bucket), sku collate "C", warehouse collate "C"
       loop
         if change.delta < 0 and change.bucket not in ('supplier', 'customer', 'adjustment', 'scrap') then
           update inventory_balances set qty = qty + change.delta, updated_at = now()
@@ -61,15 +62,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
             values (change.sku, change.warehouse, change.bucket, change.delta)
             on conflict (sku, warehouse_code, bucket) do update set qty = b.qty + excluded.qty, updated_at = now();
         end if;
-        if change.bucket = 'available' and not change.sku = any(changed_skus) then
-          changed_skus := changed_skus || change.sku;
+        if change.bucket = 'available' then
+          changed := changed || jsonb_build_object('sku', change.sku, 'warehouse', change.warehouse);
         end if;
       end loop;
 
+      -- Per warehouse: that balance is exact under the row lock this transaction holds
+      -- (a total across warehouses read here could miss a concurrent commit elsewhere).
       insert into outbox_events (topic, key, payload)
-        select 'availability.changed', s.sku, jsonb_build_object('sku', s.sku, 'available',
-          (select coalesce(sum(qty), 0) from inventory_balances where sku = s.sku and bucket = 'available'))
-        from unnest(changed_skus) as s(sku) order by s.sku collate "C";
+        select 'availability.changed', c->>'sku', jsonb_build_object('sku', c->>'sku', 'warehouse', c->>'warehouse', 'available', b.qty)
+        from jsonb_array_elements(changed) c
+        join inventory_balances b on b.sku = c->>'sku' and b.warehouse_code = c->>'warehouse' and b.bucket = 'available';
     end $$`.execute(db);
 
   // A whole reservation in one call: claim the key (or answer a replay), share out

@@ -78,6 +78,20 @@ describe('stock adjustments and cycle counts', () => {
     expect(record.json()).toMatchObject({ status: 'posted', decisionReason: 'recount confirms', countedQty: 70, expected: 100 });
   });
 
+  it('two decisions at once: one is taken, the other is refused with 409', async () => {
+    const { sku, wh } = await setup(10);
+    const adjustmentId = uniqueId('adj-');
+    expect((await submit({ adjustmentId, sku, warehouse: wh, reasonCode: 'found_stock', delta: 50 })).json().status).toBe('awaiting_approval');
+    const url = `/inventory/adjustments/${adjustmentId}/decision`;
+    const answers = await Promise.all([
+      stack.app.inject({ method: 'POST', url, headers: authAs('finance'), payload: { decision: 'approve', reason: 'pallet found' } }),
+      stack.app.inject({ method: 'POST', url, headers: authAs('finance'), payload: { decision: 'reject', reason: 'count again' } }),
+    ]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+    const taken = answers.find((r) => r.statusCode === 200)!.json();
+    expect(await balance(stack.db, sku, wh, 'available')).toBe(taken.decision.decision === 'approve' ? 60 : 10);
+  });
+
   it('a rejected adjustment moves nothing', async () => {
     const { sku, wh } = await setup(10);
     const adjustmentId = uniqueId('adj-');

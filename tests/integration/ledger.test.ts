@@ -173,12 +173,12 @@ describe('average cost', () => {
 });
 
 describe('outbox', () => {
-  it('writes an availability event with the new available total in the moving transaction', async () => {
+  it('writes an availability event per warehouse with its new available balance in the moving transaction', async () => {
     const [sku, wh] = [await addItem(db, undefined, { safety_stock: 2 }), await addWarehouse(db)];
     await stock(db, sku, wh, 22);
     const events = await db.selectFrom('outbox_events').selectAll().where('key', '=', sku).orderBy('id').execute();
     expect(events).toHaveLength(1);
-    expect(events[0]!.payload).toEqual({ sku, available: 22 });
+    expect(events[0]!.payload).toEqual({ sku, warehouse: wh, available: 22 });
   });
 });
 

@@ -181,6 +181,39 @@ describe('risk holds', () => {
 });
 
 describe('cancel', () => {
+  it('two different orders sent at once under one id: one starts, the other is 409', async () => {
+    const sku = await addItem(stack.db, undefined, { price_minor: PRICE });
+    const wh = await addWarehouse(stack.db);
+    await stock(stack.db, sku, wh, 10);
+    const a = anOrder([{ sku, qty: 2 }]);
+    const b = { ...a, lines: [{ sku, qty: 5, unitPriceMinor: PRICE }] };
+    const answers = await Promise.all([post(a), post(b)]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([201, 409]);
+    const winner = answers.find((r) => r.statusCode === 201)!.json();
+    await waitForStatus(a.orderId, 'released');
+    expect((await getOrder(a.orderId)).process.lines[0].ordered).toBe(winner.lines[0].ordered);
+  });
+
+  it('a hold approval and a cancel at once: one of them decides, and the task is closed', async () => {
+    const sku = await addItem(stack.db, undefined, { price_minor: 60_000 });
+    const wh = await addWarehouse(stack.db);
+    await stock(stack.db, sku, wh, 5);
+    const order = anOrder([{ sku, qty: 2, unitPriceMinor: 60_000 }]);
+    expect((await post(order)).json().status).toBe('on_hold');
+    const [approve, cancel] = await Promise.all([
+      stack.app.inject({ method: 'POST', url: `/orders/${order.orderId}/hold-decision`, headers: authAs('ops'), payload: { decision: 'approve', reason: 'fine' } }),
+      stack.app.inject({ method: 'POST', url: `/orders/${order.orderId}/cancel`, headers: authAs('ops'), payload: { reason: 'customer cancelled' } }),
+    ]);
+    expect([approve.statusCode, cancel.statusCode]).toContain(200);
+    const final = await eventually(async () => {
+      const status = await statusOf(order.orderId);
+      return status === 'cancelled' || status === 'released' ? status : undefined;
+    });
+    const task = await stack.db.selectFrom('tasks').selectAll().where('reference', '=', order.orderId).executeTakeFirstOrThrow();
+    await eventually(async () => ((await stack.db.selectFrom('tasks').select('status').where('id', '=', task.id).executeTakeFirst())?.status !== 'open' ? true : undefined));
+    if (final === 'cancelled') expect(await activeReserved(order.orderId)).toBe(0);
+  });
+
   it('during a hold: the task closes and nothing was reserved', async () => {
     const sku = await addItem(stack.db, undefined, { price_minor: PRICE });
     const wh = await addWarehouse(stack.db);

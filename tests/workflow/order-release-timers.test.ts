@@ -8,6 +8,7 @@ import type { OrderInput } from '../../domain/order.js';
 import { loadConfig } from '../../runtime/config.js';
 import { ensureSearchAttributes } from '../../runtime/temporal.js';
 import { orderRelease, orderViewQuery, type OrderPolicy } from '../../workflows/order-release.js';
+import { wmsEventUpdate } from '../../workflows/shipment.js';
 import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
 import { createTestDatabase, uniqueId } from '../support/stack.js';
 
@@ -23,6 +24,8 @@ beforeAll(async () => {
   ({ db } = await createTestDatabase());
 });
 afterAll(async () => {
+  worker?.shutdown();
+  await running;
   if (db) expect((await checkLedger(db)).problems).toEqual([]);
   await db?.destroy();
   await env?.teardown();
@@ -41,15 +44,25 @@ function anOrder(sku: string, qty: number, overrides: Partial<OrderInput> = {}):
   };
 }
 
+/**
+ * One worker for the whole file: a process a test leaves running (a shipment child, say)
+ * keeps being served, so it never holds the test server's clock for the next test.
+ */
+const taskQueue = uniqueId('timers-');
+let worker: Worker | undefined;
+let running: Promise<void> | undefined;
+
 async function withWorker<T>(run: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = uniqueId('timers-');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ db, temporal: env.client }),
-  });
-  return worker.runUntil(run(taskQueue));
+  if (!worker) {
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: createActivities({ db, temporal: env.client }),
+    });
+    running = worker.run();
+  }
+  return run(taskQueue);
 }
 
 describe('order release timers (time-skipping server)', () => {
@@ -125,6 +138,33 @@ describe('order release timers (time-skipping server)', () => {
       const released = await db.selectFrom('reservations').selectAll().where('order_id', '=', order.orderId).where('status', '=', 'active').execute();
       expect(released.map((r) => r.expires_at)).toEqual([null]);
       await handle.terminate('test done');
+    });
+  });
+  it('a shipment that misses its ship-by raises a late-shipment exception and task, closed once it ships', async () => {
+    const sku = await addItem(db);
+    const wh = await addWarehouse(db);
+    await stock(db, sku, wh, 5);
+    const order = anOrder(sku, 1);
+    await withWorker(async (taskQueue) => {
+      const handle = await env.client.workflow.start(orderRelease, { args: [order, policy], workflowId: `order-${order.orderId}`, taskQueue });
+      await env.sleep('1h');
+      expect((await handle.query(orderViewQuery)).shipments).toHaveLength(1);
+      const shipmentId = `${order.orderId}-1`;
+      expect(await db.selectFrom('exceptions').selectAll().where('reference', '=', shipmentId).execute()).toEqual([]);
+      // The default ship-by is 2 days after release.
+      await env.sleep('2d');
+      const late = await db.selectFrom('exceptions').selectAll().where('reference', '=', shipmentId).executeTakeFirstOrThrow();
+      expect(late).toMatchObject({ kind: 'late_shipment', status: 'open' });
+      const task = await db.selectFrom('tasks').selectAll().where('reference', '=', shipmentId).executeTakeFirstOrThrow();
+      expect(task).toMatchObject({ kind: 'late_shipment', status: 'open' });
+
+      const child = env.client.workflow.getHandle(`shipment-${shipmentId}`);
+      for (const event of [{ type: 'picked' }, { type: 'packed' }, { type: 'shipped', carrier: 'UPS', tracking: 'L1', freightCostMinor: 100 }] as const) {
+        await child.executeUpdate(wmsEventUpdate, { args: [event] });
+      }
+      expect((await handle.result()).status).toBe('shipped');
+      expect((await db.selectFrom('exceptions').selectAll().where('id', '=', late.id).executeTakeFirstOrThrow()).status).toBe('resolved');
+      expect((await db.selectFrom('tasks').selectAll().where('id', '=', task.id).executeTakeFirstOrThrow()).status).toBe('done');
     });
   });
 });
