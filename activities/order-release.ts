@@ -2,10 +2,10 @@ import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { LedgerError, releaseReservations, reserve, type ReserveLine } from '../db/ledger.js';
-import { orderTotalMinor, orderWorkflowId, type OrderInput } from '../domain/order.js';
+import { orderTotalMinor, orderWorkflowId, type ChannelName, type OrderInput } from '../domain/order.js';
 import { validateOrder, type OrderProblem } from '../domain/order-validation.js';
 import type { RiskFacts } from '../domain/risk.js';
-import { routeOrder, type RoutePlan } from '../domain/routing.js';
+import { routeOrder, routingPolicies, type RoutePlan } from '../domain/routing.js';
 import type { ShortagePolicy } from '../db/schema.js';
 import { ledgerCall } from './failures.js';
 
@@ -24,6 +24,8 @@ export interface AllocationRequest {
   lines: { lineNo: number; sku: string; qty: number }[];
   /** All or nothing (the `wait` policy), or whatever is there. */
   allowPartial: boolean;
+  /** The delivery promised to the customer, which routing weighs against transit time. */
+  promisedBy?: string;
   expiresAt?: string;
   actor: string;
 }
@@ -169,8 +171,8 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
         (await db.selectFrom('items').select(['sku', 'substitutes']).where('sku', 'in', skus).execute()).map((i) => [i.sku, i.substitutes]),
       );
       const allSkus = [...new Set([...skus, ...[...substitutesBySku.values()].flat()])];
-      const [sites, stock] = await Promise.all([
-        db.selectFrom('warehouses').select(['code', 'lat', 'lon']).where('active', '=', true).execute(),
+      const [warehouses, stock, shippedToday] = await Promise.all([
+        db.selectFrom('warehouses').select(['code', 'lat', 'lon', 'freight_base_minor', 'freight_per_km_minor', 'daily_capacity']).where('active', '=', true).execute(),
         db
           .selectFrom('inventory_balances')
           .select(['sku', 'warehouse_code', 'qty'])
@@ -178,9 +180,21 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
           .where('sku', 'in', allSkus)
           .where('qty', '>', 0)
           .execute(),
+        sql<{ warehouse_code: string; n: number }>`
+          select warehouse_code, count(*)::int as n from shipments where created_at >= date_trunc('day', now()) group by warehouse_code`.execute(db),
       ]);
+      const sites = warehouses.map((w) => ({
+        code: w.code,
+        lat: w.lat,
+        lon: w.lon,
+        freightBaseMinor: w.freight_base_minor,
+        freightPerKmMinor: w.freight_per_km_minor,
+        remainingCapacity: w.daily_capacity - (shippedToday.rows.find((r) => r.warehouse_code === w.code)?.n ?? 0),
+      }));
+      const policy = routingPolicies[request.channel as ChannelName] ?? routingPolicies.dtc;
+      const timing = { promisedBy: request.promisedBy, now: new Date().toISOString() };
       const available = new Map(stock.map((b) => [`${b.sku}@${b.warehouse_code}`, b.qty]));
-      const plan = routeOrder(request.lines, request.shipTo, sites, available);
+      const plan = routeOrder(request.lines, request.shipTo, sites, available, policy, timing);
 
       // Shortfalls go to a substitute the item master names, from what the first plan left.
       const substituted: AllocationResult['routing']['substituted'] = [];
@@ -192,7 +206,7 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
         let need = short.qty;
         for (const substitute of substitutesBySku.get(short.sku) ?? []) {
           if (need === 0) break;
-          const alt = routeOrder([{ lineNo: short.lineNo, sku: substitute, qty: need }], request.shipTo, sites, available);
+          const alt = routeOrder([{ lineNo: short.lineNo, sku: substitute, qty: need }], request.shipTo, sites, available, policy, timing);
           for (const unit of alt.units) {
             units.push(unit);
             take(unit);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distanceKm, routeOrder, type RouteLine, type RoutePlan, type WarehouseSite } from '../../domain/routing.js';
+import { distanceKm, routeOrder, routingPolicies, type RouteLine, type RoutePlan, type WarehouseSite } from '../../domain/routing.js';
 
 const newYork = { lat: 40.7128, lon: -74.006 };
 const losAngeles = { lat: 34.0522, lon: -118.2437 };
@@ -255,5 +255,92 @@ describe('routeOrder', () => {
       expect({ units: plan.units, short: plan.short, split: plan.split, reason: plan.reason }).toEqual(expected);
       expect(plan.scores.map((s) => s.warehouse)).toEqual(['WA', 'WB']);
     });
+  });
+});
+
+describe('routeOrder with a channel policy', () => {
+  // Ship-to in New York; NJ is near, IL is 1,150 km, CA is 3,940 km away.
+  const shipTo = { lat: 40.71, lon: -74.01 };
+  const site = (code: string, lat: number, lon: number, extra: Partial<WarehouseSite> = {}): WarehouseSite => ({
+    code,
+    lat,
+    lon,
+    freightBaseMinor: 500,
+    freightPerKmMinor: 1,
+    ...extra,
+  });
+  const NJ = site('NJ', 40.74, -74.17);
+  const IL = site('IL', 41.88, -87.63);
+  const CA = site('CA', 34.05, -118.24);
+  const now = '2026-11-27T12:00:00Z';
+  const stock = (entries: Record<string, number>) => new Map(Object.entries(entries));
+  const dtc = routingPolicies.dtc;
+  const wholesale = routingPolicies.wholesale;
+
+  it.each([
+    {
+      name: 'one warehouse that fills everything is preferred over a split',
+      sites: [NJ, IL],
+      available: { 'A@NJ': 5, 'A@IL': 5 },
+      qty: 4,
+      policy: dtc,
+      promisedBy: undefined,
+      expected: [['NJ', 4]],
+    },
+    {
+      name: 'a split when no single warehouse can fill',
+      sites: [NJ, IL],
+      available: { 'A@NJ': 2, 'A@IL': 3 },
+      qty: 4,
+      policy: dtc,
+      promisedBy: undefined,
+      expected: [['NJ', 2], ['IL', 2]],
+    },
+    {
+      name: 'dtc splits when one far shipment would be late and the split is not',
+      sites: [NJ, IL, CA],
+      available: { 'A@NJ': 2, 'A@IL': 2, 'A@CA': 10 },
+      qty: 4,
+      policy: dtc,
+      promisedBy: '2026-11-30T12:00:00Z',
+      expected: [['NJ', 2], ['IL', 2]],
+    },
+    {
+      name: 'wholesale keeps one shipment where a split would only save a little',
+      sites: [NJ, IL, CA],
+      available: { 'A@NJ': 2, 'A@IL': 2, 'A@CA': 10 },
+      qty: 4,
+      policy: wholesale,
+      promisedBy: '2026-12-20T12:00:00Z',
+      expected: [['CA', 4]],
+    },
+    {
+      name: 'a warehouse out of capacity today gets no work; the next one takes it',
+      sites: [site('NJ', 40.74, -74.17, { remainingCapacity: 0 }), IL],
+      available: { 'A@NJ': 10, 'A@IL': 10 },
+      qty: 4,
+      policy: dtc,
+      promisedBy: undefined,
+      expected: [['IL', 4]],
+    },
+  ])('$name', ({ sites, available, qty, policy, promisedBy, expected }) => {
+    const plan = routeOrder([{ lineNo: 1, sku: 'A', qty }], shipTo, sites, stock(available as Record<string, number>), policy, { promisedBy, now });
+    expect(plan.units.map((u) => [u.warehouse, u.qty])).toEqual(expected);
+    expect(plan.split).toBe(expected.length > 1);
+    expect(plan.reason).toContain(expected[0]![0] as string);
+  });
+
+  it('costs each warehouse: freight by its model, transit days, days late, and the capacity it has left', () => {
+    const plan = routeOrder([{ lineNo: 1, sku: 'A', qty: 1 }], shipTo, [NJ, site('CA', 34.05, -118.24, { remainingCapacity: 3 })], stock({ 'A@NJ': 1, 'A@CA': 1 }), dtc, {
+      promisedBy: '2026-11-30T12:00:00Z',
+      now,
+    });
+    const ca = plan.scores.find((s) => s.warehouse === 'CA')!;
+    expect(ca.transitDays).toBe(1 + Math.ceil(ca.distanceKm / 800));
+    expect(ca.freightMinor).toBe(500 + ca.distanceKm);
+    expect(ca.lateDays).toBe(ca.transitDays! - 3);
+    expect(ca.costMinor).toBe(ca.freightMinor! + ca.lateDays! * dtc.lateDayPenaltyMinor);
+    expect(ca.remainingCapacity).toBe(3);
+    expect(plan.units).toEqual([{ lineNo: 1, sku: 'A', warehouse: 'NJ', qty: 1 }]);
   });
 });
