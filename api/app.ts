@@ -16,6 +16,7 @@ import { masterDataRoutes } from './master-data.js';
 import { inventoryAdjustmentRoutes } from './inventory-adjustment.js';
 import { orderRoutes } from './orders.js';
 import { shipmentRoutes } from './shipments.js';
+import { waveRoutes } from './waves.js';
 import { taskRoutes } from './tasks.js';
 
 export interface AppDeps {
@@ -56,6 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(healthRoutes(deps));
   await app.register(orderRoutes(deps));
   await app.register(shipmentRoutes(deps));
+  await app.register(waveRoutes(deps));
   await app.register(masterDataRoutes(deps));
   await app.register(inventoryRoutes(deps));
   await app.register(eventRoutes(deps));
@@ -63,5 +65,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(inventoryAdjustmentRoutes(deps));
   await app.register(taskRoutes(deps));
   await app.register(consoleRoutes(deps));
+  await app.register(kpiRoutes(deps));
   return app;
 }

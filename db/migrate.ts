@@ -6,6 +6,7 @@ import * as tasks from './migrations/0003_tasks_adjustments.js';
 import * as orderRelease from './migrations/0004_order_release.js';
 import * as ledgerFunctions from './migrations/0005_ledger_functions.js';
 import * as fulfillment from './migrations/0006_fulfillment.js';
+import * as itemLocations from './migrations/0009_item_locations.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004_order_release': orderRelease,
   '0005_ledger_functions': ledgerFunctions,
   '0006_fulfillment': fulfillment,
+  '0009_item_locations': itemLocations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

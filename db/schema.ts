@@ -382,7 +382,15 @@ export interface SupplierInvoicesTable {
   received_at: CreatedAt;
 }
 
+export interface ItemLocationsTable {
+  warehouse_code: string;
+  sku: string;
+  zone: string;
+  bin: string;
+}
+
 export interface Database {
+  item_locations: ItemLocationsTable;
   shipments: ShipmentsTable;
   shipment_lines: ShipmentLinesTable;
   tasks: TasksTable;

@@ -97,6 +97,21 @@ export async function seedDemo(db: Db, log: (line: string) => void): Promise<voi
     .onConflict((oc) => oc.columns(['supplier_id', 'warehouse_code']).doNothing())
     .execute();
 
+  // Each sku in a bin of zone A (fast movers, class A) or B.
+  await db
+    .insertInto('item_locations')
+    .values(
+      warehouses.flatMap((w) =>
+        items.map((item, index) => {
+          const zone = item.cls === 'A' ? 'A' : 'B';
+          const bins = zone === 'A' ? ['A-01', 'A-02', 'A-03'] : ['B-01', 'B-02'];
+          return { warehouse_code: w.code, sku: item.sku, zone, bin: bins[index % bins.length]! };
+        }),
+      ),
+    )
+    .onConflict((oc) => oc.columns(['warehouse_code', 'sku']).doNothing())
+    .execute();
+
   let received = 0;
   for (const item of items) {
     const units = openingStock[item.sku] ?? [0, 0, 0];

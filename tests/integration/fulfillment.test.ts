@@ -171,4 +171,46 @@ describe('fulfillment', () => {
     expect(cancelled.status).toBe('cancelled');
     expect((await event(shipments.get(far)!, { type: 'picked' })).statusCode).toBe(409);
   });
+  it('queues released shipments in waves by channel priority, with pick lists by zone and bin', async () => {
+    const [tee, mug] = [await addItem(stack.db, undefined, { price_minor: PRICE }), await addItem(stack.db, undefined, { price_minor: PRICE })];
+    const wh = await addWarehouse(stack.db);
+    await stock(stack.db, tee, wh, 20);
+    await stock(stack.db, mug, wh, 20);
+    const located = await stack.app.inject({
+      method: 'PUT',
+      url: `/warehouses/${wh}/locations`,
+      headers: authAs('ops'),
+      payload: { locations: [{ sku: tee, zone: 'A', bin: 'A-02' }, { sku: mug, zone: 'A', bin: 'A-01' }] },
+    });
+    expect(located.statusCode).toBe(200);
+    const badBin = await stack.app.inject({ method: 'PUT', url: `/warehouses/${wh}/locations`, headers: authAs('ops'), payload: { locations: [{ sku: tee, zone: 'A', bin: 'Z-99' }] } });
+    expect(badBin.statusCode).toBe(400);
+
+    const marketplace = await placeOrder(tee, 2, { channel: 'marketplace' });
+    const dtc = await placeOrder(mug, 1);
+    const wholesale = await placeOrder(tee, 3, { channel: 'wholesale', lines: [{ sku: tee, qty: 3, unitPriceMinor: PRICE }, { sku: mug, qty: 1, unitPriceMinor: PRICE }] });
+    for (const orderId of [marketplace, dtc, wholesale]) await shipmentsOf(orderId, 1);
+
+    const res = await stack.app.inject({ method: 'GET', url: `/warehouses/${wh}/waves?waveSize=2`, headers: authAs('viewer') });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.waiting).toBe(3);
+    expect(body.waves.map((w: { shipments: { orderId: string }[] }) => w.shipments.map((x) => x.orderId))).toEqual([[dtc, wholesale], [marketplace]]);
+    expect(body.waves[0].pickList).toEqual([
+      {
+        zone: 'A',
+        picks: [
+          { bin: 'A-01', sku: mug, qty: 2, shipments: [`${dtc}-1`, `${wholesale}-1`] },
+          { bin: 'A-02', sku: tee, qty: 3, shipments: [`${wholesale}-1`] },
+        ],
+      },
+    ]);
+
+    await event(`${dtc}-1`, { type: 'picked' });
+    const after = (await stack.app.inject({ method: 'GET', url: `/warehouses/${wh}/waves?waveSize=2`, headers: authAs('viewer') })).json();
+    expect(after.waves[0].shipments.map((x: { orderId: string }) => x.orderId)).toEqual([wholesale, marketplace]);
+    for (const orderId of [marketplace, dtc, wholesale]) {
+      await stack.app.inject({ method: 'POST', url: `/orders/${orderId}/cancel`, headers: authAs('ops'), payload: { reason: 'test over' } });
+    }
+  });
 });

@@ -1,0 +1,108 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppDeps } from './app.js';
+import { badRequest, notFound } from './errors.js';
+
+const code = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,15}$/, 'a warehouse code');
+
+const locationsBody = z.object({
+  locations: z
+    .array(
+      z.object({
+        sku: z.string().min(1).max(40),
+        zone: z.string().trim().min(1).max(20),
+        bin: z.string().trim().min(1).max(30),
+      }),
+    )
+    .min(1)
+    .max(5_000),
+});
+
+/** Picking in a warehouse: where skus sit, and the queue of shipments released to pick, in waves. */
+export const waveRoutes =
+  ({ db }: AppDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.put(
+      '/warehouses/:code/locations',
+      {
+        config: { roles: ['ops'] },
+        schema: {
+          summary: 'Set the zone and bin of skus in a warehouse (replaces each listed sku’s location)',
+          params: z.object({ code }),
+          body: locationsBody,
+        },
+      },
+      async (request) => {
+        const warehouse = request.params.code;
+        const { locations } = request.body;
+        const found = await db.selectFrom('warehouses').select('zones').where('code', '=', warehouse).executeTakeFirst();
+        if (!found) throw notFound(`warehouse ${warehouse}`);
+        const skus = new Set((await db.selectFrom('items').select('sku').where('sku', 'in', locations.map((l) => l.sku)).execute()).map((i) => i.sku));
+        const zones = found.zones as unknown as { code: string; bins: string[] }[];
+        const problems = locations.flatMap((l, index) => {
+          const zone = zones.find((z) => z.code === l.zone);
+          if (!skus.has(l.sku)) return [{ path: `locations.${index}.sku`, message: `unknown sku ${l.sku}` }];
+          if (!zone) return [{ path: `locations.${index}.zone`, message: `warehouse ${warehouse} has no zone ${l.zone}` }];
+          if (!zone.bins.includes(l.bin)) return [{ path: `locations.${index}.bin`, message: `zone ${l.zone} has no bin ${l.bin}` }];
+          return [];
+        });
+        if (problems.length) throw badRequest(problems.map((p) => p.message).join('; '), problems);
+        await db
+          .insertInto('item_locations')
+          .values(locations.map((l) => ({ warehouse_code: warehouse, sku: l.sku, zone: l.zone, bin: l.bin })))
+          .onConflict((oc) => oc.columns(['warehouse_code', 'sku']).doUpdateSet((eb) => ({ zone: eb.ref('excluded.zone'), bin: eb.ref('excluded.bin') })))
+          .execute();
+        return { warehouse, updated: locations.length };
+      },
+    );
+
+    app.get(
+      '/warehouses/:code/waves',
+      {
+        schema: {
+          summary: 'Shipments waiting to be picked, in priority order (channel priority, ship-by, order age), cut into waves with pick lists by zone and bin',
+          params: z.object({ code }),
+          querystring: z.object({ waveSize: z.coerce.number().int().min(1).max(200).default(20) }),
+        },
+      },
+      async (request) => {
+        const warehouse = request.params.code;
+        if (!(await db.selectFrom('warehouses').select('code').where('code', '=', warehouse).executeTakeFirst())) throw notFound(`warehouse ${warehouse}`);
+        const queue = await sql<{ id: string; order_id: string; channel: string; priority: number; ship_by: Date | null; order_created_at: Date }>`
+          select s.id, s.order_id, o.channel, c.reservation_priority as priority, s.ship_by, o.created_at as order_created_at
+          from shipments s join orders o on o.id = s.order_id join channels c on c.code = o.channel
+          where s.warehouse_code = ${warehouse} and s.status = 'released'
+          order by c.reservation_priority, s.ship_by nulls last, o.created_at, s.id`.execute(db);
+        const lines = queue.rows.length
+          ? await db
+              .selectFrom('shipment_lines as l')
+              .leftJoin('item_locations as loc', (join) => join.onRef('loc.sku', '=', 'l.sku').on('loc.warehouse_code', '=', warehouse))
+              .select(['l.shipment_id', 'l.sku', 'l.qty', 'loc.zone', 'loc.bin'])
+              .where('l.shipment_id', 'in', queue.rows.map((r) => r.id))
+              .execute()
+          : [];
+        const waves = [];
+        for (let start = 0; start < queue.rows.length; start += request.query.waveSize) {
+          const shipments = queue.rows.slice(start, start + request.query.waveSize);
+          const picks = new Map<string, { zone: string; bin: string; sku: string; qty: number; shipments: string[] }>();
+          for (const line of lines.filter((l) => shipments.some((s) => s.id === l.shipment_id))) {
+            const zone = line.zone ?? 'unassigned';
+            const bin = line.bin ?? 'unassigned';
+            const key = `${zone}\u0000${bin}\u0000${line.sku}`;
+            const pick = picks.get(key) ?? { zone, bin, sku: line.sku, qty: 0, shipments: [] };
+            pick.qty += line.qty;
+            pick.shipments.push(line.shipment_id);
+            picks.set(key, pick);
+          }
+          const pickList = [...picks.values()].sort((a, b) => a.zone.localeCompare(b.zone) || a.bin.localeCompare(b.bin) || a.sku.localeCompare(b.sku));
+          waves.push({
+            wave: waves.length + 1,
+            shipments: shipments.map((s) => ({ shipmentId: s.id, orderId: s.order_id, channel: s.channel, priority: s.priority, shipBy: s.ship_by, orderCreatedAt: s.order_created_at })),
+            pickList: [...new Set(pickList.map((p) => p.zone))].map((zone) => ({ zone, picks: pickList.filter((p) => p.zone === zone).map(({ bin, sku, qty, shipments }) => ({ bin, sku, qty, shipments })) })),
+          });
+        }
+        return { warehouse, waiting: queue.rows.length, waveSize: request.query.waveSize, waves };
+      },
+    );
+  };
