@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderReleaseActivities } from './order-release.js';
+import { createPurchaseOrderActivities } from './purchase-order.js';
 import { createShipmentActivities } from './shipment.js';
 import { createTaskActivities } from './tasks.js';
 
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createShipmentActivities(deps),
     ...createTaskActivities(deps),
     ...createInventoryAdjustmentActivities(deps),
+    ...createPurchaseOrderActivities(deps),
   };
 }
 

@@ -15,6 +15,8 @@ import { journalRoutes } from './journal.js';
 import { masterDataRoutes } from './master-data.js';
 import { inventoryAdjustmentRoutes } from './inventory-adjustment.js';
 import { orderRoutes } from './orders.js';
+import { purchaseOrderRoutes } from './purchase-orders.js';
+import { replenishmentRoutes } from './replenishment.js';
 import { shipmentRoutes } from './shipments.js';
 import { waveRoutes } from './waves.js';
 import { taskRoutes } from './tasks.js';
@@ -63,8 +65,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(eventRoutes(deps));
   await app.register(journalRoutes(deps));
   await app.register(inventoryAdjustmentRoutes(deps));
+  await app.register(purchaseOrderRoutes(deps));
+  await app.register(replenishmentRoutes(deps));
   await app.register(taskRoutes(deps));
   await app.register(consoleRoutes(deps));
-  await app.register(kpiRoutes(deps));
   return app;
 }

@@ -7,6 +7,7 @@ import * as orderRelease from './migrations/0004_order_release.js';
 import * as ledgerFunctions from './migrations/0005_ledger_functions.js';
 import * as fulfillment from './migrations/0006_fulfillment.js';
 import * as itemLocations from './migrations/0009_item_locations.js';
+import * as purchasing from './migrations/0007_purchasing.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0004_order_release': orderRelease,
   '0005_ledger_functions': ledgerFunctions,
   '0006_fulfillment': fulfillment,
+  '0007_purchasing': purchasing,
   '0009_item_locations': itemLocations,
 };
 

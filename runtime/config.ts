@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 import type { OrderPolicy } from '../workflows/order-release.js';
+import type { PurchaseOrderPolicy } from '../workflows/purchase-order.js';
 
 export interface Policies {
   order: OrderPolicy;
@@ -13,6 +14,7 @@ export interface Policies {
   adjustmentApprovalPct: number;
   /** How long an adjustment waits for approval before it lapses. */
   adjustmentApprovalTimeout: string;
+  purchaseOrder: PurchaseOrderPolicy;
 }
 
 export interface Config {
@@ -81,6 +83,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       adjustmentApprovalValueMinor: intFrom(env, 'ADJUSTMENT_APPROVAL_VALUE_MINOR', 50_000),
       adjustmentApprovalPct: intFrom(env, 'ADJUSTMENT_APPROVAL_PCT', 10),
       adjustmentApprovalTimeout: duration(env, 'ADJUSTMENT_APPROVAL_TIMEOUT', '7d'),
+      purchaseOrder: {
+        buyerApprovalLimitMinor: intFrom(env, 'PO_BUYER_APPROVAL_LIMIT_MINOR', 500_000),
+        receiptTolerancePct: intFrom(env, 'PO_RECEIPT_TOLERANCE_PCT', 5),
+        ackDeadline: duration(env, 'PO_ACK_DEADLINE', '2d'),
+        invoicePriceTolerancePct: intFrom(env, 'PO_INVOICE_PRICE_TOLERANCE_PCT', 1),
+        approvalEscalateAfter: duration(env, 'PO_APPROVAL_ESCALATE_AFTER', '2d'),
+      },
     },
   };
 }

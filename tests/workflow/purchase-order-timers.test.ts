@@ -9,6 +9,7 @@ import { ensureSearchAttributes } from '../../runtime/temporal.js';
 import {
   acknowledgePurchaseOrderUpdate,
   cancelPurchaseOrderUpdate,
+  extendPurchaseOrderUpdate,
   purchaseOrder,
   purchaseOrderViewQuery,
   purchaseOrderWorkflowId,
@@ -107,12 +108,21 @@ describe('purchase order timers (time-skipping server)', () => {
       expect(late).toMatchObject({ kind: 'po_late', status: 'open' });
       expect(late!.message).toContain('line 1: 40 ×');
 
+      // The buyer extends by a week: the exception is resolved, and a second one comes when that date passes too.
+      const newDate = new Date((await env.currentTimeMs()) + 7 * 86_400_000).toISOString();
+      await handle.executeUpdate(extendPurchaseOrderUpdate, { args: [{ expectedAt: newDate, reason: 'supplier asked for a week', actor: 'buyer/test' }] });
+      expect((await exceptionsOf(input.poId)).map((e) => e.status)).toEqual(['resolved']);
+      await env.sleep('6d');
+      expect((await handle.query(purchaseOrderViewQuery)).exceptions).toEqual(['po_late']);
+      await env.sleep('2d');
+      expect((await handle.query(purchaseOrderViewQuery)).exceptions).toEqual(['po_late', 'po_late-2']);
+      expect((await exceptionsOf(input.poId)).map((e) => e.status)).toEqual(['resolved', 'open']);
+
       await handle.executeUpdate(cancelPurchaseOrderUpdate, { args: [{ reason: 'supplier cannot deliver', actor: 'buyer/test' }] });
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'cancelled', lines: [{ cancelled: 40, inbound: 0 }] });
       expect(await balance(db, input.lines[0]!.sku, input.warehouse, 'inbound')).toBe(0);
-      const [resolved] = await exceptionsOf(input.poId);
-      expect(resolved?.status).toBe('resolved');
+      expect((await exceptionsOf(input.poId)).map((e) => e.status)).toEqual(['resolved', 'resolved']);
       const record = await db.selectFrom('purchase_orders').selectAll().where('id', '=', input.poId).executeTakeFirstOrThrow();
       expect(record.status).toBe('cancelled');
     });

@@ -1,0 +1,327 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.js';
+import { postEntry, type JournalLineInput } from '../db/journal.js';
+import { cancelInbound, expectInbound, inspect, receive } from '../db/ledger.js';
+import { ledgerCall } from './failures.js';
+
+export interface PurchaseOrderLineInput {
+  lineNo: number;
+  sku: string;
+  qty: number;
+  unitCostMinor: number;
+}
+
+export interface PurchaseOrderDraft {
+  poId: string;
+  supplierId: string;
+  warehouse: string;
+  currency: string;
+  /** ISO time the goods are expected. */
+  expectedAt: string;
+  lines: PurchaseOrderLineInput[];
+  createdBy: string;
+  creatorRole: 'buyer' | 'ops';
+}
+
+export interface DraftProblem {
+  path: string;
+  message: string;
+}
+
+/** A PO buys only from an approved supplier, only its approved items, for a known warehouse. */
+export async function purchaseOrderProblems(db: Db, draft: Pick<PurchaseOrderDraft, 'supplierId' | 'warehouse' | 'lines'>): Promise<DraftProblem[]> {
+  const problems: DraftProblem[] = [];
+  const [supplier, warehouse, supplierItems] = await Promise.all([
+    db.selectFrom('suppliers').select(['id', 'approved']).where('id', '=', draft.supplierId).executeTakeFirst(),
+    db.selectFrom('warehouses').select(['code', 'active']).where('code', '=', draft.warehouse).executeTakeFirst(),
+    db
+      .selectFrom('supplier_items')
+      .innerJoin('items', 'items.sku', 'supplier_items.sku')
+      .select(['supplier_items.sku', 'supplier_items.approved', 'items.active'])
+      .where('supplier_id', '=', draft.supplierId)
+      .execute(),
+  ]);
+  if (!supplier) problems.push({ path: 'supplierId', message: `unknown supplier ${draft.supplierId}` });
+  else if (!supplier.approved) problems.push({ path: 'supplierId', message: `supplier ${draft.supplierId} is not approved` });
+  if (!warehouse?.active) problems.push({ path: 'warehouse', message: `unknown or inactive warehouse ${draft.warehouse}` });
+  draft.lines.forEach((line, index) => {
+    const item = supplierItems.find((i) => i.sku === line.sku);
+    if (supplier && (!item || !item.approved || !item.active)) {
+      problems.push({ path: `lines.${index}.sku`, message: `${line.sku} is not an approved item of supplier ${draft.supplierId}` });
+    }
+  });
+  return problems;
+}
+
+export interface ReceiptPosting {
+  lineNo: number;
+  sku: string;
+  qty: number;
+  /** Of qty, how many were expected (inbound shrinks by this much). */
+  fromInbound: number;
+  into: 'available' | 'quarantine';
+  unitCostMinor: number;
+  landedCostMinor: number;
+}
+
+export interface PurchaseOrderLineState {
+  lineNo: number;
+  confirmed?: number;
+  received: number;
+  accepted: number;
+  rejected: number;
+  cancelled: number;
+  invoiced: number;
+}
+
+export function createPurchaseOrderActivities({ db }: { db: Db }) {
+  return {
+    /** Checks the draft against the supplier's approvals and records it once; a draft with problems records nothing. */
+    async draftPurchaseOrder(draft: PurchaseOrderDraft & { workflowId: string; valueMinor: number }) {
+      const problems = await purchaseOrderProblems(db, draft);
+      if (problems.length) return { problems, inspection: [] as { lineNo: number; requiresInspection: boolean }[] };
+      await db.transaction().execute(async (tx) => {
+        const inserted = await tx
+          .insertInto('purchase_orders')
+          .values({
+            id: draft.poId,
+            workflow_id: draft.workflowId,
+            supplier_id: draft.supplierId,
+            warehouse_code: draft.warehouse,
+            currency: draft.currency,
+            status: 'draft',
+            value_minor: draft.valueMinor,
+            expected_at: draft.expectedAt,
+            created_by: draft.createdBy,
+          })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (!inserted) return;
+        await tx
+          .insertInto('purchase_order_lines')
+          .values(draft.lines.map((l) => ({ po_id: draft.poId, line_no: l.lineNo, sku: l.sku, ordered_qty: l.qty, unit_cost_minor: l.unitCostMinor })))
+          .execute();
+      });
+      const items = await db.selectFrom('items').select(['sku', 'requires_inspection']).where('sku', 'in', draft.lines.map((l) => l.sku)).execute();
+      return {
+        problems,
+        inspection: draft.lines.map((l) => ({ lineNo: l.lineNo, requiresInspection: items.find((i) => i.sku === l.sku)?.requires_inspection ?? false })),
+      };
+    },
+
+    /**
+     * Sends the PO to the supplier (an outbox event a supplier integration delivers, written
+     * once with the status change) and makes the ordered units visible as inbound.
+     */
+    async issuePurchaseOrder(input: { poId: string; workflowId: string; supplierId: string; warehouse: string; expectedAt: string; lines: PurchaseOrderLineInput[] }) {
+      await db.transaction().execute(async (tx) => {
+        const issued = await tx
+          .updateTable('purchase_orders')
+          .set({ status: 'issued', issued_at: new Date(), updated_at: new Date() })
+          .where('id', '=', input.poId)
+          .where('issued_at', 'is', null)
+          .returning('id')
+          .executeTakeFirst();
+        if (!issued) return;
+        await tx
+          .insertInto('outbox_events')
+          .values({
+            topic: 'purchase_order.issued',
+            key: input.poId,
+            payload: JSON.stringify({ poId: input.poId, supplierId: input.supplierId, warehouse: input.warehouse, expectedAt: input.expectedAt, lines: input.lines }),
+          })
+          .execute();
+      });
+      for (const line of input.lines) {
+        await ledgerCall(() =>
+          expectInbound(
+            db,
+            { key: `${input.workflowId}:issue:line-${line.lineNo}`, actor: 'system', process: input.workflowId, step: 'issue' },
+            { sku: line.sku, warehouse: input.warehouse, qty: line.qty },
+          ),
+        );
+      }
+    },
+
+    /**
+     * Receives goods: each line into available or quarantine with its average cost updated,
+     * then inventory asset against GRNI at PO cost plus landed cost. Keys come from the
+     * workflow id and the receipt id, so a retry posts nothing twice.
+     */
+    async receivePurchaseOrderLines(input: { poId: string; workflowId: string; receiptId: string; warehouse: string; actor: string; lines: ReceiptPosting[] }) {
+      const posted: { lineNo: number; averageCostMinor: number; journalEntryId: number | null }[] = [];
+      for (const line of input.lines) {
+        const key = `${input.workflowId}:receipt:${input.receiptId}:line-${line.lineNo}`;
+        const result = await ledgerCall(() =>
+          receive(
+            db,
+            { key, actor: input.actor, process: input.workflowId, step: `receipt:${input.receiptId}` },
+            { sku: line.sku, warehouse: input.warehouse, qty: line.qty, into: line.into, fromInbound: line.fromInbound, unitCostMinor: line.unitCostMinor, landedCostMinor: line.landedCostMinor },
+          ),
+        );
+        let journalEntryId: number | null = null;
+        if (result.valueMinor > 0) {
+          const entry = await postEntry(db, {
+            key: `${key}:journal`,
+            eventType: 'purchase_order.received',
+            reference: input.poId,
+            memo: `receipt ${input.receiptId} line ${line.lineNo}: ${line.qty} × ${line.sku} at ${line.unitCostMinor} + landed ${line.landedCostMinor}`,
+            actor: input.actor,
+            lines: [
+              { account: '1300', debitMinor: result.valueMinor },
+              { account: '2100', creditMinor: result.valueMinor },
+            ],
+          });
+          journalEntryId = entry.entryId;
+        }
+        await db
+          .insertInto('purchase_order_receipts')
+          .values({
+            po_id: input.poId,
+            receipt_id: input.receiptId,
+            line_no: line.lineNo,
+            sku: line.sku,
+            qty: line.qty,
+            into_bucket: line.into,
+            unit_cost_minor: line.unitCostMinor,
+            landed_cost_minor: line.landedCostMinor,
+            operation_key: key,
+            journal_entry_id: journalEntryId,
+            actor: input.actor,
+          })
+          .onConflict((oc) => oc.columns(['po_id', 'receipt_id', 'line_no']).doNothing())
+          .execute();
+        posted.push({ lineNo: line.lineNo, averageCostMinor: result.averageCostMinor, journalEntryId });
+      }
+      return posted;
+    },
+
+    /** Inspection of quarantined units: accepted → available, rejected → damaged. */
+    async inspectPurchaseOrderLines(input: { workflowId: string; inspectionId: string; warehouse: string; actor: string; lines: { lineNo: number; sku: string; accepted: number; rejected: number }[] }) {
+      for (const line of input.lines) {
+        if (line.accepted + line.rejected === 0) continue;
+        await ledgerCall(() =>
+          inspect(
+            db,
+            { key: `${input.workflowId}:inspection:${input.inspectionId}:line-${line.lineNo}`, actor: input.actor, process: input.workflowId, step: `inspection:${input.inspectionId}` },
+            { sku: line.sku, warehouse: input.warehouse, accepted: line.accepted, rejected: line.rejected },
+          ),
+        );
+      }
+    },
+
+    /** Expected units that will not come go back out of inbound. */
+    async releasePurchaseOrderInbound(input: { workflowId: string; step: string; warehouse: string; actor: string; lines: { lineNo: number; sku: string; qty: number }[] }) {
+      for (const line of input.lines) {
+        if (line.qty <= 0) continue;
+        await ledgerCall(() =>
+          cancelInbound(
+            db,
+            { key: `${input.workflowId}:${input.step}:line-${line.lineNo}`, actor: input.actor, process: input.workflowId, step: input.step },
+            { sku: line.sku, warehouse: input.warehouse, qty: line.qty },
+          ),
+        );
+      }
+    },
+
+    /**
+     * Records a supplier invoice; a matched one posts GRNI (units at PO cost plus charges)
+     * against payables (what the supplier bills), the price difference within tolerance to
+     * write-offs and adjustments — in one transaction with the invoice row.
+     */
+    async recordSupplierInvoice(input: {
+      poId: string;
+      workflowId: string;
+      invoiceId: string;
+      supplierId: string;
+      actor: string;
+      lines: { lineNo: number; qty: number; unitCostMinor: number }[];
+      chargesMinor: number;
+      matched: boolean;
+      differences: unknown[];
+      grniMinor: number;
+      totalMinor: number;
+    }): Promise<{ journalEntryId: number | null }> {
+      return db.transaction().execute(async (tx) => {
+        let journalEntryId: number | null = null;
+        if (input.matched && input.totalMinor > 0) {
+          const variance = input.totalMinor - input.grniMinor;
+          const lines: JournalLineInput[] = [];
+          if (input.grniMinor > 0) lines.push({ account: '2100', debitMinor: input.grniMinor });
+          if (variance > 0) lines.push({ account: '5200', debitMinor: variance });
+          lines.push({ account: '2000', creditMinor: input.totalMinor });
+          if (variance < 0) lines.push({ account: '5200', creditMinor: -variance });
+          const entry = await postEntry(tx, {
+            key: `${input.workflowId}:invoice:${input.invoiceId}:journal`,
+            eventType: 'supplier_invoice.matched',
+            reference: input.poId,
+            memo: `invoice ${input.invoiceId} from ${input.supplierId}`,
+            actor: input.actor,
+            lines,
+          });
+          journalEntryId = entry.entryId;
+        }
+        await tx
+          .insertInto('supplier_invoices')
+          .values({
+            po_id: input.poId,
+            invoice_id: input.invoiceId,
+            supplier_id: input.supplierId,
+            status: input.matched ? 'matched' : 'mismatch',
+            lines: JSON.stringify(input.lines),
+            charges_minor: input.chargesMinor,
+            total_minor: input.totalMinor,
+            differences: JSON.stringify(input.differences),
+            journal_entry_id: journalEntryId,
+            actor: input.actor,
+          })
+          .onConflict((oc) => oc.columns(['po_id', 'invoice_id']).doNothing())
+          .execute();
+        return { journalEntryId };
+      });
+    },
+
+    /** Mirrors the process's figures on the PO record (absolute values, so a retry writes the same). */
+    async recordPurchaseOrderState(input: {
+      poId: string;
+      status: string;
+      reason?: string;
+      lines: PurchaseOrderLineState[];
+      approval?: unknown;
+      acknowledgedAt?: string;
+      confirmedAt?: string;
+      closed?: boolean;
+    }): Promise<void> {
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('purchase_orders')
+          .set({
+            status: input.status,
+            status_reason: input.reason ?? null,
+            updated_at: new Date(),
+            ...(input.approval ? { approval: JSON.stringify(input.approval) } : {}),
+            ...(input.acknowledgedAt ? { acknowledged_at: input.acknowledgedAt, confirmed_at: input.confirmedAt ?? null } : {}),
+            ...(input.closed ? { closed_at: sql<Date>`coalesce(closed_at, now())` } : {}),
+          })
+          .where('id', '=', input.poId)
+          .execute();
+        for (const line of input.lines) {
+          await tx
+            .updateTable('purchase_order_lines')
+            .set({
+              confirmed_qty: line.confirmed ?? null,
+              received_qty: line.received,
+              accepted_qty: line.accepted,
+              rejected_qty: line.rejected,
+              cancelled_qty: line.cancelled,
+              invoiced_qty: line.invoiced,
+            })
+            .where('po_id', '=', input.poId)
+            .where('line_no', '=', line.lineNo)
+            .execute();
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,352 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { purchaseOrderProblems } from '../activities/purchase-order.js';
+import { mayApprove } from '../domain/purchase-order.js';
+import {
+  acknowledgePurchaseOrderUpdate,
+  approvePurchaseOrderUpdate,
+  cancelPurchaseOrderUpdate,
+  decideExcessUpdate,
+  extendPurchaseOrderUpdate,
+  inspectPurchaseOrderUpdate,
+  invoicePurchaseOrderUpdate,
+  purchaseOrder,
+  purchaseOrderViewQuery,
+  purchaseOrderWorkflowId,
+  receivePurchaseOrderUpdate,
+  submitPurchaseOrderUpdate,
+  type PurchaseOrderView,
+} from '../workflows/purchase-order.js';
+import type { AppDeps } from './app.js';
+import { sendDecision } from './decisions.js';
+import { ApiError, badRequest, conflict, notFound } from './errors.js';
+
+const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
+const lineNo = z.number().int().min(1).max(10_000);
+const qty = z.number().int().min(1).max(1_000_000);
+const reason = z.string().trim().min(3, 'say why, in a few words').max(500);
+
+/** Each line number once in a list of lines. */
+function distinctLines<T extends { lineNo?: number }>(lines: T[], ctx: z.RefinementCtx) {
+  const seen = new Set<number>();
+  lines.forEach((line, index) => {
+    const no = line.lineNo ?? index + 1;
+    if (seen.has(no)) ctx.addIssue({ code: 'custom', path: ['lines', index, 'lineNo'], message: `duplicate line number ${no}` });
+    seen.add(no);
+  });
+}
+
+const draftBody = z
+  .object({
+    poId: id,
+    supplierId: id,
+    warehouse: z.string().min(1).max(16),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code like USD').default('USD'),
+    /** Defaults to today plus the supplier's lead time to the warehouse. */
+    expectedAt: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+    lines: z
+      .array(
+        z.object({
+          lineNo: lineNo.optional(),
+          sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40'),
+          qty,
+          /** Defaults to the supplier's price for the item. */
+          unitCostMinor: minor.optional(),
+        }),
+      )
+      .min(1, 'a purchase order needs at least one line')
+      .max(500),
+  })
+  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
+
+const approvalBody = z.object({ decision: z.enum(['approve', 'reject']), reason });
+const acknowledgementBody = z
+  .object({
+    confirmedDate: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+    lines: z.array(z.object({ lineNo, confirmedQty: z.number().int().min(0).max(1_000_000) })).max(500).default([]),
+  })
+  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
+const receiptBody = z
+  .object({
+    receiptId: id,
+    lines: z.array(z.object({ lineNo, qty })).min(1).max(500),
+    landedCostMinor: minor.default(0),
+    landedCostBasis: z.enum(['value', 'quantity']).default('value'),
+  })
+  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
+const excessBody = z.object({ receiptId: id, decision: z.enum(['accept', 'reject']), reason });
+const inspectionBody = z
+  .object({
+    inspectionId: id,
+    lines: z
+      .array(z.object({ lineNo, accepted: z.number().int().min(0).max(1_000_000), rejected: z.number().int().min(0).max(1_000_000) }))
+      .min(1)
+      .max(500)
+      .refine((lines) => lines.every((l) => l.accepted + l.rejected > 0), 'each line accepts or rejects at least one unit'),
+  })
+  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
+const invoiceBody = z
+  .object({
+    invoiceId: id,
+    lines: z.array(z.object({ lineNo, qty, unitCostMinor: minor })).min(1).max(500),
+    /** Freight, duty and other charges billed with the goods. */
+    chargesMinor: minor.default(0),
+  })
+  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
+const cancelBody = z.object({ reason });
+const extendBody = z.object({ expectedAt: z.iso.datetime({ offset: true }).or(z.iso.date()), reason });
+const params = z.object({ id });
+
+export const purchaseOrderRoutes =
+  ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    const handleOf = (poId: string) => temporal.workflow.getHandle(purchaseOrderWorkflowId(poId));
+
+    /** A decision or event for a running PO; a refusal by its validator is 409, a malformed command 400. */
+    async function send<Args extends [unknown]>(poId: string, update: UpdateDefinition<PurchaseOrderView, Args>, args: Args) {
+      try {
+        return await sendDecision(handleOf(poId) as WorkflowHandle, update, args, `purchase order ${poId}`);
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'invalid_command') throw badRequest(error.message);
+        throw error;
+      }
+    }
+
+    app.post(
+      '/purchase-orders',
+      {
+        config: { roles: ['buyer', 'ops'] },
+        schema: { summary: 'Draft a purchase order from an approved supplier; above the buyer limit it waits for finance', body: draftBody },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const lines = body.lines.map((l, index) => ({ lineNo: l.lineNo ?? index + 1, sku: l.sku, qty: l.qty, unitCostMinor: l.unitCostMinor }));
+        const problems = await purchaseOrderProblems(db, { supplierId: body.supplierId, warehouse: body.warehouse, lines: lines.map((l) => ({ ...l, unitCostMinor: 0 })) });
+        if (problems.length) throw badRequest(problems.map((p) => p.message).join('; '), problems);
+
+        const [prices, lane, supplier] = await Promise.all([
+          db.selectFrom('supplier_items').select(['sku', 'unit_cost_minor']).where('supplier_id', '=', body.supplierId).execute(),
+          db.selectFrom('supplier_lanes').select('lead_time_days').where('supplier_id', '=', body.supplierId).where('warehouse_code', '=', body.warehouse).executeTakeFirst(),
+          db.selectFrom('suppliers').select('default_lead_time_days').where('id', '=', body.supplierId).executeTakeFirstOrThrow(),
+        ]);
+        const priced = lines.map((l) => ({ ...l, unitCostMinor: l.unitCostMinor ?? prices.find((p) => p.sku === l.sku)!.unit_cost_minor }));
+        const leadDays = lane?.lead_time_days ?? supplier.default_lead_time_days;
+        const expectedAt = body.expectedAt ? new Date(body.expectedAt).toISOString() : new Date(Date.now() + leadDays * 86_400_000).toISOString();
+
+        const workflowId = purchaseOrderWorkflowId(body.poId);
+        const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+        const start = new WithStartWorkflowOperation(purchaseOrder, {
+          workflowId,
+          taskQueue: config.taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { requestHash },
+          args: [
+            {
+              poId: body.poId,
+              supplierId: body.supplierId,
+              warehouse: body.warehouse,
+              currency: body.currency,
+              expectedAt,
+              lines: priced,
+              createdBy: request.actor!,
+              creatorRole: request.role === 'buyer' ? 'buyer' : 'ops',
+              policy: config.policies.purchaseOrder,
+            },
+          ],
+        });
+        let view: PurchaseOrderView;
+        try {
+          view = await temporal.workflow.executeUpdateWithStart(submitPurchaseOrderUpdate, { startWorkflowOperation: start });
+        } catch (error) {
+          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+          view = await handleOf(body.poId).query(purchaseOrderViewQuery);
+        }
+        const described = await handleOf(body.poId).describe();
+        if (described.memo?.requestHash !== requestHash) {
+          throw conflict('duplicate_purchase_order', `purchase order ${body.poId} was already submitted with different content`);
+        }
+        return reply.code(view.status === 'awaiting_approval' ? 202 : 200).send({ ...view, workflowId });
+      },
+    );
+
+    app.get('/purchase-orders/:id', { schema: { summary: 'A purchase order: its record, receipts, invoices and the state of its process', params } }, async (request) => {
+      const poId = request.params.id;
+      const record = await db.selectFrom('purchase_orders').selectAll().where('id', '=', poId).executeTakeFirst();
+      let process: PurchaseOrderView | undefined;
+      try {
+        process = await handleOf(poId).query(purchaseOrderViewQuery);
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+      if (!record && !process) throw notFound(`purchase order ${poId}`);
+      const [lines, receipts, invoices] = await Promise.all([
+        db.selectFrom('purchase_order_lines').selectAll().where('po_id', '=', poId).orderBy('line_no').execute(),
+        db.selectFrom('purchase_order_receipts').selectAll().where('po_id', '=', poId).orderBy('received_at').execute(),
+        db.selectFrom('supplier_invoices').selectAll().where('po_id', '=', poId).orderBy('received_at').execute(),
+      ]);
+      return {
+        poId,
+        status: record?.status ?? process?.status,
+        supplierId: record?.supplier_id ?? process?.supplierId,
+        warehouse: record?.warehouse_code ?? process?.warehouse,
+        valueMinor: record?.value_minor ?? process?.valueMinor,
+        expectedAt: record?.expected_at,
+        issuedAt: record?.issued_at,
+        acknowledgedAt: record?.acknowledged_at,
+        closedAt: record?.closed_at,
+        lines: lines.map((l) => ({
+          lineNo: l.line_no,
+          sku: l.sku,
+          ordered: l.ordered_qty,
+          unitCostMinor: l.unit_cost_minor,
+          confirmed: l.confirmed_qty,
+          received: l.received_qty,
+          accepted: l.accepted_qty,
+          rejected: l.rejected_qty,
+          cancelled: l.cancelled_qty,
+          invoiced: l.invoiced_qty,
+        })),
+        receipts: receipts.map((r) => ({ receiptId: r.receipt_id, lineNo: r.line_no, sku: r.sku, qty: r.qty, into: r.into_bucket, unitCostMinor: r.unit_cost_minor, landedCostMinor: r.landed_cost_minor, journalEntryId: r.journal_entry_id, receivedAt: r.received_at })),
+        invoices: invoices.map((i) => ({ invoiceId: i.invoice_id, status: i.status, totalMinor: i.total_minor, chargesMinor: i.charges_minor, differences: i.differences, journalEntryId: i.journal_entry_id })),
+        process,
+      };
+    });
+
+    app.post(
+      '/purchase-orders/:id/approval',
+      {
+        config: { roles: ['finance', 'buyer'] },
+        schema: { summary: 'Approve or reject a PO waiting for approval (403 beyond your limit, 409 when it is not waiting)', params, body: approvalBody },
+      },
+      async (request) => {
+        const poId = request.params.id;
+        let view: PurchaseOrderView;
+        try {
+          view = await handleOf(poId).query(purchaseOrderViewQuery);
+        } catch (error) {
+          if (error instanceof WorkflowNotFoundError) throw notFound(`purchase order ${poId}`);
+          throw error;
+        }
+        if (!mayApprove(request.role!, view.valueMinor, view.approval.buyerLimitMinor)) {
+          throw new ApiError(403, 'over_approval_limit', `a ${request.role} may approve purchase orders up to ${view.approval.buyerLimitMinor}; this one is ${view.valueMinor}`, {
+            valueMinor: view.valueMinor,
+            limitMinor: view.approval.buyerLimitMinor,
+          });
+        }
+        return send(poId, approvePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]);
+      },
+    );
+
+    app.post(
+      '/purchase-orders/:id/acknowledgement',
+      { config: { roles: ['system'] }, schema: { summary: "The supplier's acknowledgement with confirmed quantities and date", params, body: acknowledgementBody } },
+      async (request) => {
+        const { confirmedDate, lines } = request.body;
+        return send(request.params.id, acknowledgePurchaseOrderUpdate, [
+          { confirmedDate: confirmedDate ? new Date(confirmedDate).toISOString() : undefined, lines, actor: request.actor! },
+        ]);
+      },
+    );
+
+    app.post(
+      '/purchase-orders/:id/receipts',
+      { config: { roles: ['system'] }, schema: { summary: 'Goods received against the PO (partial and repeated; idempotent on receiptId)', params, body: receiptBody } },
+      async (request) => send(request.params.id, receivePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]),
+    );
+
+    app.post(
+      '/purchase-orders/:id/receipt-decision',
+      {
+        config: { roles: ['buyer', 'ops'] },
+        schema: { summary: 'Accept or refuse the units of a receipt beyond the over-delivery tolerance', params, body: excessBody },
+      },
+      async (request) => send(request.params.id, decideExcessUpdate, [{ ...request.body, actor: request.actor! }]),
+    );
+
+    app.post(
+      '/purchase-orders/:id/inspections',
+      { config: { roles: ['system', 'ops'] }, schema: { summary: 'Inspection of quarantined units: accepted to available, rejected to damaged', params, body: inspectionBody } },
+      async (request) => send(request.params.id, inspectPurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]),
+    );
+
+    app.post(
+      '/purchase-orders/:id/cancel',
+      { config: { roles: ['buyer', 'ops'] }, schema: { summary: 'Cancel what is still open on the PO; its inbound units are released', params, body: cancelBody } },
+      async (request) => send(request.params.id, cancelPurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]),
+    );
+
+    app.post(
+      '/purchase-orders/:id/extend',
+      { config: { roles: ['buyer', 'ops'] }, schema: { summary: 'Move the expected date of a PO with open lines; an open late exception is resolved', params, body: extendBody } },
+      async (request) =>
+        send(request.params.id, extendPurchaseOrderUpdate, [{ expectedAt: new Date(request.body.expectedAt).toISOString(), reason: request.body.reason, actor: request.actor! }]),
+    );
+
+    app.post(
+      '/purchase-orders/:id/invoices',
+      {
+        config: { roles: ['finance', 'system'] },
+        schema: { summary: 'A supplier invoice, matched three ways: a match posts GRNI against payables, a mismatch opens a task', params, body: invoiceBody },
+      },
+      async (request) => send(request.params.id, invoicePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]),
+    );
+    app.get(
+      '/suppliers/:id/scorecard',
+      { schema: { summary: "A supplier's record on its purchase orders: on-time rate, lead time against stated, fill rate, quality rejects", params } },
+      async (request) => {
+        const supplierId = request.params.id;
+        const supplier = await db.selectFrom('suppliers').select(['id', 'name', 'default_lead_time_days']).where('id', '=', supplierId).executeTakeFirst();
+        if (!supplier) throw notFound(`supplier ${supplierId}`);
+        const { rows } = await sql<{
+          po_id: string;
+          status: string;
+          expected_at: Date;
+          issued_at: Date | null;
+          first_receipt: Date | null;
+          last_receipt: Date | null;
+          stated_days: number;
+          ordered: number;
+          received: number;
+          cancelled: number;
+          accepted: number;
+          rejected: number;
+        }>`
+          select p.id as po_id, p.status, p.expected_at, p.issued_at, r.first_at as first_receipt, r.last_at as last_receipt,
+            coalesce(l.lead_time_days, ${supplier.default_lead_time_days}) as stated_days,
+            sum(pl.ordered_qty)::bigint as ordered, sum(least(pl.received_qty, pl.ordered_qty))::bigint as received,
+            sum(pl.cancelled_qty)::bigint as cancelled, sum(pl.accepted_qty)::bigint as accepted, sum(pl.rejected_qty)::bigint as rejected
+          from purchase_orders p
+          join purchase_order_lines pl on pl.po_id = p.id
+          left join supplier_lanes l on l.supplier_id = p.supplier_id and l.warehouse_code = p.warehouse_code
+          left join (select po_id, min(received_at) as first_at, max(received_at) as last_at from purchase_order_receipts group by po_id) r on r.po_id = p.id
+          where p.supplier_id = ${supplierId} and p.issued_at is not null
+          group by p.id, p.status, p.expected_at, p.issued_at, r.first_at, r.last_at, l.lead_time_days`.execute(db);
+        const ratio = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 1000) / 1000 : null);
+        const finished = rows.filter((r) => r.status === 'closed' || r.status === 'cancelled');
+        const delivered = rows.filter((r) => r.first_receipt && r.issued_at);
+        const leadDays = delivered.map((r) => (r.first_receipt!.getTime() - r.issued_at!.getTime()) / 86_400_000);
+        const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+        return {
+          supplierId,
+          name: supplier.name,
+          purchaseOrders: rows.length,
+          /** Of finished POs that received goods, those whose last receipt came by the expected date. */
+          onTimeRate: ratio(finished.filter((r) => r.last_receipt && r.last_receipt <= r.expected_at).length, finished.filter((r) => r.last_receipt).length),
+          averageLeadTimeDays: delivered.length ? Math.round((sum(leadDays) / delivered.length) * 10) / 10 : null,
+          averageStatedLeadTimeDays: delivered.length ? Math.round((sum(delivered.map((r) => r.stated_days)) / delivered.length) * 10) / 10 : null,
+          /** Share of delivered POs whose first goods arrived within the stated lead time. */
+          leadTimeAdherence: ratio(delivered.filter((r, i) => leadDays[i]! <= r.stated_days).length, delivered.length),
+          /** Units received (up to the ordered quantity) over units ordered, on finished POs. */
+          fillRate: ratio(sum(finished.map((r) => r.received)), sum(finished.map((r) => r.ordered))),
+          /** Units rejected at inspection over units inspected. */
+          rejectRate: ratio(sum(rows.map((r) => r.rejected)), sum(rows.map((r) => r.accepted + r.rejected))),
+        };
+      },
+    );
+  };

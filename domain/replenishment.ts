@@ -1,0 +1,91 @@
+/**
+ * Replenishment planning: demand from shipped history, safety stock by the SKU class's
+ * service level, reorder point, and an order-up-to quantity rounded to MOQ and pack size.
+ */
+
+export type SkuClass = 'A' | 'B' | 'C';
+
+/** z-scores of the cycle service level each class aims for: A 98%, B 95%, C 90%. */
+export const serviceLevelZ: Record<SkuClass, number> = { A: 2.05, B: 1.65, C: 1.28 };
+
+/** Mean and (sample) standard deviation of daily demand; days without shipments count as zero. */
+export function demandStats(dailyQty: number[]): { averageDaily: number; deviation: number } {
+  const n = dailyQty.length;
+  if (n === 0) return { averageDaily: 0, deviation: 0 };
+  const mean = dailyQty.reduce((a, b) => a + b, 0) / n;
+  if (n === 1) return { averageDaily: mean, deviation: 0 };
+  const variance = dailyQty.reduce((sum, q) => sum + (q - mean) ** 2, 0) / (n - 1);
+  return { averageDaily: mean, deviation: Math.sqrt(variance) };
+}
+
+/** Safety stock z × σ × √lead time, in whole units (rounded up). */
+export function safetyStock(skuClass: SkuClass, deviation: number, leadTimeDays: number): number {
+  // The small epsilon keeps float noise (9.900000000000002) from adding a unit.
+  return Math.max(0, Math.ceil(serviceLevelZ[skuClass] * deviation * Math.sqrt(leadTimeDays) - 1e-9));
+}
+
+/** Demand over the lead time plus safety stock, in whole units (rounded up). */
+export function reorderPoint(averageDaily: number, leadTimeDays: number, safety: number): number {
+  return Math.max(0, Math.ceil(averageDaily * leadTimeDays + safety - 1e-9));
+}
+
+/** The smallest quantity ≥ need that is at least the MOQ and a whole number of packs; 0 when nothing is needed. */
+export function roundOrderQuantity(need: number, moq: number, packSize: number): number {
+  if (need <= 0) return 0;
+  const atLeast = Math.max(need, moq);
+  return Math.ceil(atLeast / packSize) * packSize;
+}
+
+export interface ReplenishmentInput {
+  skuClass: SkuClass;
+  /** Units shipped per day over the history window, oldest first. */
+  dailyShipped: number[];
+  /** Multiplier for a promotion or season ahead (1 = none). */
+  uplift?: number;
+  leadTimeDays: number;
+  /** Days between planning runs: the order covers them too. */
+  reviewPeriodDays: number;
+  available: number;
+  allocated: number;
+  quarantine: number;
+  inbound: number;
+  inTransit: number;
+  moq: number;
+  packSize: number;
+}
+
+export interface ReplenishmentSuggestion {
+  averageDaily: number;
+  deviation: number;
+  safetyStock: number;
+  reorderPoint: number;
+  targetLevel: number;
+  /** On hand (available + allocated + quarantine) − allocated + inbound + in transit. */
+  position: number;
+  reorder: boolean;
+  suggestedQty: number;
+}
+
+/** Reorder when the position is at or below the reorder point; order up to the point plus a review period of demand. */
+export function suggestReplenishment(input: ReplenishmentInput): ReplenishmentSuggestion {
+  const stats = demandStats(input.dailyShipped);
+  const uplift = input.uplift ?? 1;
+  const averageDaily = stats.averageDaily * uplift;
+  const deviation = stats.deviation * uplift;
+  const safety = safetyStock(input.skuClass, deviation, input.leadTimeDays);
+  const point = reorderPoint(averageDaily, input.leadTimeDays, safety);
+  const targetLevel = Math.max(0, Math.ceil(point + averageDaily * input.reviewPeriodDays - 1e-9));
+  const onHand = input.available + input.allocated + input.quarantine;
+  const position = onHand - input.allocated + input.inbound + input.inTransit;
+  const reorder = averageDaily > 0 && position <= point;
+  return {
+    averageDaily: Math.round(averageDaily * 1000) / 1000,
+    deviation: Math.round(deviation * 1000) / 1000,
+    safetyStock: safety,
+    reorderPoint: point,
+    targetLevel,
+    position,
+    reorder,
+    suggestedQty: reorder ? roundOrderQuantity(targetLevel - position, input.moq, input.packSize) : 0,
+  };
+}

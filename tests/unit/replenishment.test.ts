@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { demandStats, reorderPoint, roundOrderQuantity, safetyStock, suggestReplenishment, type ReplenishmentInput } from '../../domain/replenishment.js';
+
+describe('demandStats', () => {
+  it.each([
+    { name: 'no history', daily: [], averageDaily: 0, deviation: 0 },
+    { name: 'one day', daily: [4], averageDaily: 4, deviation: 0 },
+    { name: 'steady demand', daily: [5, 5, 5, 5], averageDaily: 5, deviation: 0 },
+    { name: 'zeros count as days', daily: [0, 10, 0, 10], averageDaily: 5, deviation: Math.sqrt(100 / 3) },
+    { name: 'sample deviation', daily: [2, 4, 4, 4, 5, 5, 7, 9], averageDaily: 5, deviation: Math.sqrt(32 / 7) },
+  ])('$name', ({ daily, averageDaily, deviation }) => {
+    const stats = demandStats(daily);
+    expect(stats.averageDaily).toBeCloseTo(averageDaily, 9);
+    expect(stats.deviation).toBeCloseTo(deviation, 9);
+  });
+});
+
+describe('safetyStock and reorderPoint', () => {
+  it.each([
+    { skuClass: 'A' as const, deviation: 2, lead: 9, safety: 13 }, // 2.05 × 2 × 3 = 12.3 → 13
+    { skuClass: 'B' as const, deviation: 2, lead: 9, safety: 10 }, // 1.65 × 2 × 3 = 9.9 → 10
+    { skuClass: 'C' as const, deviation: 2, lead: 9, safety: 8 }, // 1.28 × 2 × 3 = 7.68 → 8
+    { skuClass: 'A' as const, deviation: 0, lead: 9, safety: 0 },
+    { skuClass: 'B' as const, deviation: 1, lead: 4, safety: 4 }, // 1.65 × 1 × 2 = 3.3 → 4
+  ])('class $skuClass, σ $deviation, lead $lead days: $safety', ({ skuClass, deviation, lead, safety }) => {
+    expect(safetyStock(skuClass, deviation, lead)).toBe(safety);
+  });
+
+  it.each([
+    { average: 5, lead: 10, safety: 13, point: 63 },
+    { average: 0.5, lead: 3, safety: 0, point: 2 },
+    { average: 0, lead: 10, safety: 0, point: 0 },
+  ])('reorder point of $average/day over $lead days + $safety', ({ average, lead, safety, point }) => {
+    expect(reorderPoint(average, lead, safety)).toBe(point);
+  });
+});
+
+describe('roundOrderQuantity', () => {
+  it.each([
+    { need: 0, moq: 10, pack: 6, qty: 0 },
+    { need: -5, moq: 10, pack: 6, qty: 0 },
+    { need: 3, moq: 10, pack: 1, qty: 10 },
+    { need: 3, moq: 10, pack: 6, qty: 12 },
+    { need: 25, moq: 10, pack: 6, qty: 30 },
+    { need: 24, moq: 10, pack: 6, qty: 24 },
+    { need: 7, moq: 1, pack: 1, qty: 7 },
+  ])('need $need, MOQ $moq, pack $pack: $qty', ({ need, moq, pack, qty }) => {
+    expect(roundOrderQuantity(need, moq, pack)).toBe(qty);
+  });
+});
+
+describe('suggestReplenishment', () => {
+  const base: ReplenishmentInput = {
+    skuClass: 'B',
+    dailyShipped: [5, 5, 5, 5],
+    leadTimeDays: 10,
+    reviewPeriodDays: 7,
+    available: 20,
+    allocated: 5,
+    quarantine: 0,
+    inbound: 0,
+    inTransit: 0,
+    moq: 1,
+    packSize: 1,
+  };
+  it.each([
+    // Reorder point 50, target 85; position 20 → order 65.
+    { name: 'below the reorder point: order up to target', input: {}, reorder: true, position: 20, point: 50, qty: 65 },
+    { name: 'inbound counts in the position', input: { inbound: 40 }, reorder: false, position: 60, point: 50, qty: 0 },
+    { name: 'in-transit and quarantine count too', input: { inTransit: 10, quarantine: 20 }, reorder: true, position: 50, point: 50, qty: 35 },
+    { name: 'allocated stock is not free', input: { available: 0, allocated: 30 }, reorder: true, position: 0, point: 50, qty: 85 },
+    { name: 'MOQ and pack size', input: { moq: 100, packSize: 12 }, reorder: true, position: 20, point: 50, qty: 108 },
+    { name: 'uplift raises demand', input: { uplift: 2 }, reorder: true, position: 20, point: 100, qty: 150 },
+    { name: 'no demand, no order', input: { dailyShipped: [0, 0, 0], available: 0 }, reorder: false, position: 0, point: 0, qty: 0 },
+  ])('$name', ({ input, reorder, position, point, qty }) => {
+    const plan = suggestReplenishment({ ...base, ...input });
+    expect(plan).toMatchObject({ reorder, position, reorderPoint: point, suggestedQty: qty });
+  });
+});

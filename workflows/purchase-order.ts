@@ -1,0 +1,646 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { DraftProblem, PurchaseOrderDraft, ReceiptPosting } from '../activities/purchase-order.js';
+import {
+  allocateLandedCost,
+  approvalNeeded,
+  lineComplete,
+  matchInvoice,
+  purchaseOrderValue,
+  splitReceipt,
+  type InvoiceDifference,
+} from '../domain/purchase-order.js';
+import { msOf } from './order-release.js';
+import { ProcessStatus, SkuCount, ValueMinor, Warehouses } from './search-attributes.js';
+
+export const PurchaseOrderStatus = {
+  draft: 'draft',
+  rejected: 'rejected',
+  awaitingApproval: 'awaiting_approval',
+  issued: 'issued',
+  acknowledged: 'acknowledged',
+  receiving: 'receiving',
+  closed: 'closed',
+  cancelled: 'cancelled',
+} as const;
+export type PurchaseOrderStatus = (typeof PurchaseOrderStatus)[keyof typeof PurchaseOrderStatus];
+
+/** Policies the API passes at start, so a running PO keeps the rules it began with. */
+export interface PurchaseOrderPolicy {
+  /** A buyer's PO up to this value proceeds without approval; above it, finance approves. */
+  buyerApprovalLimitMinor: number;
+  /** Receipts within this percentage over (or short of) the ordered quantity are accepted. */
+  receiptTolerancePct: number;
+  /** A supplier that has not acknowledged within this raises an exception. */
+  ackDeadline: string;
+  /** Invoice unit prices may differ from the PO price by this much. */
+  invoicePriceTolerancePct: number;
+  /** An approval nobody decides rises in priority after this. */
+  approvalEscalateAfter: string;
+}
+
+export interface PurchaseOrderInput extends PurchaseOrderDraft {
+  policy: PurchaseOrderPolicy;
+}
+
+export interface ApprovalDecision {
+  decision: 'approve' | 'reject';
+  reason: string;
+  actor: string;
+}
+
+export interface Acknowledgement {
+  /** ISO date the supplier promises; it becomes the expected date. */
+  confirmedDate?: string;
+  lines: { lineNo: number; confirmedQty: number }[];
+  actor: string;
+}
+
+export interface Receipt {
+  receiptId: string;
+  lines: { lineNo: number; qty: number }[];
+  /** Freight, duty and the like for this receipt, spread over its lines. */
+  landedCostMinor: number;
+  landedCostBasis: 'value' | 'quantity';
+  actor: string;
+}
+
+export interface ExcessDecision {
+  receiptId: string;
+  decision: 'accept' | 'reject';
+  reason: string;
+  actor: string;
+}
+
+export interface Inspection {
+  inspectionId: string;
+  lines: { lineNo: number; accepted: number; rejected: number }[];
+  actor: string;
+}
+
+export interface SupplierInvoice {
+  invoiceId: string;
+  lines: { lineNo: number; qty: number; unitCostMinor: number }[];
+  chargesMinor: number;
+  actor: string;
+}
+
+export interface CancelRequest {
+  reason: string;
+  actor: string;
+}
+
+export interface ExtendRequest {
+  /** ISO time of the new expected arrival. */
+  expectedAt: string;
+  reason: string;
+  actor: string;
+}
+
+export interface PurchaseOrderLineView {
+  lineNo: number;
+  sku: string;
+  ordered: number;
+  unitCostMinor: number;
+  requiresInspection: boolean;
+  confirmed?: number;
+  received: number;
+  /** Received into quarantine and not yet inspected. */
+  quarantined: number;
+  accepted: number;
+  rejected: number;
+  cancelled: number;
+  invoiced: number;
+  /** Units still shown as inbound in the ledger for this line. */
+  inbound: number;
+}
+
+export interface PendingExcess {
+  receiptId: string;
+  lines: (ReceiptPosting & { lineNo: number })[];
+  decision?: ExcessDecision & { at: string };
+}
+
+export interface PurchaseOrderView {
+  poId: string;
+  status: PurchaseOrderStatus;
+  supplierId: string;
+  warehouse: string;
+  valueMinor: number;
+  expectedAt: string;
+  lines: PurchaseOrderLineView[];
+  problems?: DraftProblem[];
+  approval: { needed: boolean; approverRole: 'buyer' | 'finance'; buyerLimitMinor: number; escalated?: boolean; decision?: ApprovalDecision & { at: string } };
+  acknowledgement?: Acknowledgement & { at: string };
+  receipts: { receiptId: string; at: string; accepted: { lineNo: number; qty: number; landedCostMinor: number; averageCostMinor?: number }[] }[];
+  excess: PendingExcess[];
+  inspections: string[];
+  invoices: { invoiceId: string; matched: boolean; differences: InvoiceDifference[]; totalMinor: number; chargesMinor: number }[];
+  /** Exceptions raised, by id suffix (`po_ack_missing`, `po_late`, `po_late-2`, …). */
+  exceptions: string[];
+  extensions: (ExtendRequest & { at: string; from: string })[];
+  cancellation?: CancelRequest & { at: string };
+  timeline: { at: string; status: PurchaseOrderStatus; note?: string }[];
+}
+
+/** Answers once the draft is checked and its approval settled: issued, waiting for approval, or rejected. */
+export const submitPurchaseOrderUpdate = defineUpdate<PurchaseOrderView>('submit');
+export const approvePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [ApprovalDecision]>('approve');
+export const acknowledgePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [Acknowledgement]>('acknowledge');
+export const receivePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [Receipt]>('receive');
+export const decideExcessUpdate = defineUpdate<PurchaseOrderView, [ExcessDecision]>('decideExcess');
+export const inspectPurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [Inspection]>('inspect');
+export const invoicePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [SupplierInvoice]>('invoice');
+export const cancelPurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [CancelRequest]>('cancel');
+export const extendPurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [ExtendRequest]>('extend');
+export const purchaseOrderViewQuery = defineQuery<PurchaseOrderView>('view');
+
+export function purchaseOrderWorkflowId(poId: string): string {
+  return `po-${poId}`;
+}
+
+const activities = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumInterval: '30 seconds' },
+});
+
+type Command =
+  | { kind: 'acknowledge'; ack: Acknowledgement }
+  | { kind: 'receipt'; receipt: Receipt }
+  | { kind: 'excess'; decision: ExcessDecision }
+  | { kind: 'inspection'; inspection: Inspection }
+  | { kind: 'invoice'; invoice: SupplierInvoice }
+  | { kind: 'cancel'; request: CancelRequest }
+  | { kind: 'extend'; request: ExtendRequest };
+
+const notWaiting = (message: string) => ApplicationFailure.nonRetryable(message, 'not_waiting');
+const badCommand = (message: string) => ApplicationFailure.nonRetryable(message, 'invalid_command');
+
+export async function purchaseOrder(input: PurchaseOrderInput): Promise<PurchaseOrderView> {
+  const workflowId = workflowInfo().workflowId;
+  const { policy } = input;
+  const valueMinor = purchaseOrderValue(input.lines);
+  const view: PurchaseOrderView = {
+    poId: input.poId,
+    status: PurchaseOrderStatus.draft,
+    supplierId: input.supplierId,
+    warehouse: input.warehouse,
+    valueMinor,
+    expectedAt: input.expectedAt,
+    lines: input.lines.map((l) => ({
+      lineNo: l.lineNo,
+      sku: l.sku,
+      ordered: l.qty,
+      unitCostMinor: l.unitCostMinor,
+      requiresInspection: false,
+      received: 0,
+      quarantined: 0,
+      accepted: 0,
+      rejected: 0,
+      cancelled: 0,
+      invoiced: 0,
+      inbound: 0,
+    })),
+    approval: { ...approvalNeeded(valueMinor, input.creatorRole, policy.buyerApprovalLimitMinor), buyerLimitMinor: policy.buyerApprovalLimitMinor },
+    receipts: [],
+    excess: [],
+    inspections: [],
+    invoices: [],
+    exceptions: [],
+    extensions: [],
+    timeline: [{ at: new Date().toISOString(), status: PurchaseOrderStatus.draft }],
+  };
+  /** Commands from the API, handled one at a time in arrival order by the main loop. */
+  const queue: { seq: number; command: Command }[] = [];
+  let received = 0;
+  let handled = 0;
+  let processed = 0;
+  let remainderCancelled = false;
+  /** Late-PO exceptions raised so far, and whether the latest is still open (an extension resolves it). */
+  let lateRaised = 0;
+  let lateOpen = false;
+  /** Set when the PO starts closing: from then on it takes no more commands. */
+  let closing = false;
+  const line = (lineNo: number) => view.lines.find((l) => l.lineNo === lineNo);
+  const openLines = () => view.lines.filter((l) => !lineComplete(l, policy.receiptTolerancePct));
+  const issued = () => ![PurchaseOrderStatus.draft, PurchaseOrderStatus.awaitingApproval, PurchaseOrderStatus.rejected].includes(view.status as never);
+  const ended = () => closing || view.status === PurchaseOrderStatus.closed || view.status === PurchaseOrderStatus.cancelled || view.status === PurchaseOrderStatus.rejected;
+  const queued = <K extends Command['kind']>(kind: K) => queue.map((q) => q.command).filter((c): c is Extract<Command, { kind: K }> => c.kind === kind);
+  const enqueue = async (command: Command) => {
+    const seq = ++received;
+    queue.push({ seq, command });
+    await condition(() => handled >= seq);
+    return view;
+  };
+
+  setHandler(purchaseOrderViewQuery, () => view);
+  setHandler(submitPurchaseOrderUpdate, async () => {
+    await condition(() => view.status !== PurchaseOrderStatus.draft);
+    return view;
+  });
+  setHandler(
+    approvePurchaseOrderUpdate,
+    async (decision) => {
+      view.approval.decision = { ...decision, at: new Date().toISOString() };
+      await condition(() => view.status !== PurchaseOrderStatus.awaitingApproval);
+      return view;
+    },
+    {
+      validator: (_decision) => {
+        if (view.status !== PurchaseOrderStatus.awaitingApproval || view.approval.decision || queued('cancel').length) {
+          throw notWaiting(`purchase order ${input.poId} is ${view.status}, not awaiting approval`);
+        }
+      },
+    },
+  );
+  setHandler(acknowledgePurchaseOrderUpdate, (ack) => enqueue({ kind: 'acknowledge', ack }), {
+    validator: (ack) => {
+      if (!issued() || ended() || view.acknowledgement || queued('acknowledge').length) {
+        throw notWaiting(`purchase order ${input.poId} is ${view.status}${view.acknowledgement ? ' and acknowledged' : ''}, not awaiting acknowledgement`);
+      }
+      for (const l of ack.lines) if (!line(l.lineNo)) throw badCommand(`purchase order ${input.poId} has no line ${l.lineNo}`);
+    },
+  });
+  setHandler(
+    receivePurchaseOrderUpdate,
+    // A receipt id seen before is a retry: it answers with the PO as it is.
+    (receipt) => (view.receipts.some((r) => r.receiptId === receipt.receiptId) ? Promise.resolve(view) : enqueue({ kind: 'receipt', receipt })),
+    {
+      validator: (receipt) => {
+        if (view.receipts.some((r) => r.receiptId === receipt.receiptId)) return;
+        if (!issued() || ended() || remainderCancelled || queued('cancel').length) {
+          throw notWaiting(`purchase order ${input.poId} is ${view.status}${remainderCancelled ? ' with its remainder cancelled' : ''}, not receiving`);
+        }
+        if (queued('receipt').some((r) => r.receipt.receiptId === receipt.receiptId)) throw notWaiting(`receipt ${receipt.receiptId} is being posted`);
+        for (const l of receipt.lines) if (!line(l.lineNo)) throw badCommand(`purchase order ${input.poId} has no line ${l.lineNo}`);
+      },
+    },
+  );
+  setHandler(decideExcessUpdate, (decision) => enqueue({ kind: 'excess', decision }), {
+    validator: (decision) => {
+      const pending = view.excess.find((e) => e.receiptId === decision.receiptId);
+      if (!pending || pending.decision || queued('excess').some((e) => e.decision.receiptId === decision.receiptId)) {
+        throw notWaiting(`purchase order ${input.poId} has no receipt excess ${decision.receiptId} waiting for a decision`);
+      }
+    },
+  });
+  setHandler(inspectPurchaseOrderUpdate, (inspection) => (view.inspections.includes(inspection.inspectionId) ? Promise.resolve(view) : enqueue({ kind: 'inspection', inspection })), {
+    validator: (inspection) => {
+      if (view.inspections.includes(inspection.inspectionId)) return;
+      if (queued('inspection').length) throw notWaiting('another inspection is being posted; send again');
+      for (const l of inspection.lines) {
+        const target = line(l.lineNo);
+        if (!target) throw badCommand(`purchase order ${input.poId} has no line ${l.lineNo}`);
+        if (l.accepted + l.rejected > target.quarantined) {
+          throw notWaiting(`line ${l.lineNo} has ${target.quarantined} units waiting for inspection, ${l.accepted + l.rejected} inspected`);
+        }
+      }
+    },
+  });
+  setHandler(invoicePurchaseOrderUpdate, (invoice) => (view.invoices.some((i) => i.invoiceId === invoice.invoiceId) ? Promise.resolve(view) : enqueue({ kind: 'invoice', invoice })), {
+    validator: (invoice) => {
+      if (view.invoices.some((i) => i.invoiceId === invoice.invoiceId)) return;
+      if (!issued() || ended()) throw notWaiting(`purchase order ${input.poId} is ${view.status}, not taking invoices`);
+      if (queued('invoice').some((i) => i.invoice.invoiceId === invoice.invoiceId)) throw notWaiting(`invoice ${invoice.invoiceId} is being matched`);
+    },
+  });
+  setHandler(cancelPurchaseOrderUpdate, (request) => enqueue({ kind: 'cancel', request }), {
+    validator: (_request) => {
+      const open = view.lines.some((l) => l.ordered - l.received - l.cancelled > 0 && !lineComplete(l, policy.receiptTolerancePct));
+      if (ended() || remainderCancelled || queued('cancel').length || !open) {
+        throw notWaiting(`purchase order ${input.poId} is ${view.status} with nothing open to cancel`);
+      }
+    },
+  });
+
+  setHandler(extendPurchaseOrderUpdate, (request) => enqueue({ kind: 'extend', request }), {
+    validator: (request) => {
+      if (!issued() || ended() || remainderCancelled || openLines().length === 0) {
+        throw notWaiting(`purchase order ${input.poId} is ${view.status} with nothing open to extend`);
+      }
+      if (!(Date.parse(request.expectedAt) > Date.now())) throw badCommand(`the new expected date ${request.expectedAt} is not in the future`);
+    },
+  });
+
+  const lineStates = () =>
+    view.lines.map(({ lineNo, confirmed, received, accepted, rejected, cancelled, invoiced }) => ({ lineNo, confirmed, received, accepted, rejected, cancelled, invoiced }));
+  const record = async (extra: { reason?: string; closed?: boolean } = {}) =>
+    activities.recordPurchaseOrderState({
+      poId: input.poId,
+      status: view.status,
+      reason: extra.reason,
+      lines: lineStates(),
+      approval: view.approval,
+      acknowledgedAt: view.acknowledgement?.at,
+      confirmedAt: view.acknowledgement?.confirmedDate,
+      closed: extra.closed,
+    });
+  const moveTo = (status: PurchaseOrderStatus, note?: string) => {
+    view.status = status;
+    view.timeline.push({ at: new Date().toISOString(), status, note });
+    upsertSearchAttributes([{ key: ProcessStatus, value: status }]);
+  };
+  const markAllHandled = () => {
+    queue.length = 0;
+    handled = received;
+  };
+  upsertSearchAttributes([
+    { key: Warehouses, value: [input.warehouse] },
+    { key: SkuCount, value: new Set(input.lines.map((l) => l.sku)).size },
+    { key: ValueMinor, value: valueMinor },
+  ]);
+
+  // 1. Draft: only approved suppliers and their approved items.
+  const drafted = await activities.draftPurchaseOrder({ ...input, workflowId, valueMinor });
+  if (drafted.problems.length) {
+    view.problems = drafted.problems;
+    moveTo(PurchaseOrderStatus.rejected, drafted.problems.map((p) => p.message).join('; '));
+    return view;
+  }
+  for (const facts of drafted.inspection) line(facts.lineNo)!.requiresInspection = facts.requiresInspection;
+
+  // 2. Approval by value.
+  const approvalTask = `${workflowId}:approval`;
+  if (view.approval.needed) {
+    await activities.openTask({
+      id: approvalTask,
+      kind: 'purchase_order_approval',
+      reference: input.poId,
+      workflowId,
+      role: view.approval.approverRole,
+      title: `Approve purchase order ${input.poId} to ${input.supplierId} (${valueMinor} ${input.currency} minor units)`,
+      reason: `value ${valueMinor} needs approval by ${view.approval.approverRole} (buyer limit ${policy.buyerApprovalLimitMinor})`,
+      details: { supplierId: input.supplierId, warehouse: input.warehouse, valueMinor, lines: input.lines },
+    });
+    moveTo(PurchaseOrderStatus.awaitingApproval);
+    await record();
+    const decided = () => view.approval.decision !== undefined || queued('cancel').length > 0;
+    if (!(await condition(decided, policy.approvalEscalateAfter))) {
+      view.approval.escalated = true;
+      await activities.escalateTask(approvalTask);
+      await condition(decided);
+    }
+    const cancel = queued('cancel')[0];
+    if (cancel && !view.approval.decision) {
+      await activities.closeTask(approvalTask, cancel.request.actor, 'cancelled');
+      view.cancellation = { ...cancel.request, at: new Date().toISOString() };
+      for (const l of view.lines) l.cancelled = l.ordered;
+      moveTo(PurchaseOrderStatus.cancelled, cancel.request.reason);
+      await record({ reason: cancel.request.reason, closed: true });
+      markAllHandled();
+      await condition(allHandlersFinished);
+      return view;
+    }
+    const decision = view.approval.decision!;
+    await activities.closeTask(approvalTask, decision.actor, decision.decision);
+    if (decision.decision === 'reject') {
+      for (const l of view.lines) l.cancelled = l.ordered;
+      moveTo(PurchaseOrderStatus.rejected, `rejected by ${decision.actor}: ${decision.reason}`);
+      await record({ reason: decision.reason, closed: true });
+      markAllHandled();
+      await condition(allHandlersFinished);
+      return view;
+    }
+  }
+
+  // 3. Issue: the supplier is told (outbox) and the ordered units show as inbound.
+  await activities.issuePurchaseOrder({ poId: input.poId, workflowId, supplierId: input.supplierId, warehouse: input.warehouse, expectedAt: input.expectedAt, lines: input.lines });
+  for (const l of view.lines) l.inbound = l.ordered;
+  moveTo(PurchaseOrderStatus.issued, view.approval.decision ? `approved by ${view.approval.decision.actor}` : 'within the buyer limit');
+  await record();
+  const ackDueAt = Date.now() + msOf(policy.ackDeadline);
+
+  const raise = async (kind: string, message: string, suffix = kind) => {
+    view.exceptions.push(suffix);
+    await activities.raiseException({
+      id: `${workflowId}:${suffix}`,
+      kind,
+      reference: input.poId,
+      workflowId,
+      ownerRole: 'buyer',
+      message,
+      details: { supplierId: input.supplierId, lines: lineStates() },
+    });
+  };
+  const settled = () =>
+    openLines().length === 0 &&
+    view.lines.every((l) => l.quarantined === 0 && l.invoiced >= l.received) &&
+    view.excess.every((e) => e.decision);
+
+  const handlers: { [K in Command['kind']]: (command: Extract<Command, { kind: K }>) => Promise<void> } = {
+    acknowledge: async ({ ack }) => {
+      view.acknowledgement = { ...ack, at: new Date().toISOString() };
+      for (const l of ack.lines) line(l.lineNo)!.confirmed = l.confirmedQty;
+      if (ack.confirmedDate) view.expectedAt = ack.confirmedDate;
+      if (view.exceptions.includes('po_ack_missing')) await activities.resolveException(`${workflowId}:po_ack_missing`);
+      if (view.status === PurchaseOrderStatus.issued) moveTo(PurchaseOrderStatus.acknowledged, `acknowledged by ${ack.actor}`);
+      await record();
+    },
+
+    receipt: async ({ receipt }) => {
+      const shares = allocateLandedCost(
+        receipt.lines.map((r) => ({ qty: r.qty, unitCostMinor: line(r.lineNo)!.unitCostMinor })),
+        receipt.landedCostMinor,
+        receipt.landedCostBasis,
+      );
+      const postings: ReceiptPosting[] = [];
+      const excess: ReceiptPosting[] = [];
+      receipt.lines.forEach((r, index) => {
+        const target = line(r.lineNo)!;
+        const pending = postings.filter((p) => p.lineNo === r.lineNo).reduce((n, p) => n + p.qty, 0);
+        const { accepted, excess: over } = splitReceipt({ ordered: target.ordered, received: target.received + pending, cancelled: target.cancelled }, r.qty, policy.receiptTolerancePct);
+        const landedAccepted = Math.floor((shares[index]! * accepted) / r.qty);
+        const base = { lineNo: r.lineNo, sku: target.sku, into: target.requiresInspection ? ('quarantine' as const) : ('available' as const), unitCostMinor: target.unitCostMinor };
+        if (accepted > 0) postings.push({ ...base, qty: accepted, fromInbound: 0, landedCostMinor: landedAccepted });
+        if (over > 0) excess.push({ ...base, qty: over, fromInbound: 0, landedCostMinor: shares[index]! - landedAccepted });
+      });
+      await postReceipt(receipt.receiptId, receipt.actor, postings);
+      if (excess.length) {
+        view.excess.push({ receiptId: receipt.receiptId, lines: excess });
+        await activities.openTask({
+          id: `${workflowId}:excess:${receipt.receiptId}`,
+          kind: 'purchase_order_receipt_excess',
+          reference: input.poId,
+          workflowId,
+          role: 'buyer',
+          title: `Over-delivery on purchase order ${input.poId}, receipt ${receipt.receiptId}: accept or refuse the excess`,
+          reason: excess.map((e) => `line ${e.lineNo}: ${e.qty} × ${e.sku} beyond the ${policy.receiptTolerancePct}% tolerance`).join('; '),
+          details: { receiptId: receipt.receiptId, excess },
+        });
+      }
+    },
+
+    excess: async ({ decision }) => {
+      const pending = view.excess.find((e) => e.receiptId === decision.receiptId)!;
+      pending.decision = { ...decision, at: new Date().toISOString() };
+      if (decision.decision === 'accept') await postReceipt(`${decision.receiptId}-excess`, decision.actor, pending.lines);
+      await activities.closeTask(`${workflowId}:excess:${decision.receiptId}`, decision.actor, decision.decision);
+      await record({ reason: `excess of receipt ${decision.receiptId}: ${decision.decision} (${decision.reason})` });
+    },
+
+    inspection: async ({ inspection }) => {
+      await activities.inspectPurchaseOrderLines({
+        workflowId,
+        inspectionId: inspection.inspectionId,
+        warehouse: input.warehouse,
+        actor: inspection.actor,
+        lines: inspection.lines.map((l) => ({ ...l, sku: line(l.lineNo)!.sku })),
+      });
+      for (const l of inspection.lines) {
+        const target = line(l.lineNo)!;
+        target.quarantined -= l.accepted + l.rejected;
+        target.accepted += l.accepted;
+        target.rejected += l.rejected;
+      }
+      view.inspections.push(inspection.inspectionId);
+      await record();
+      const skus = inspection.lines.filter((l) => l.accepted > 0).map((l) => line(l.lineNo)!.sku);
+      if (skus.length) await activities.wakeBackorders([...new Set(skus)]);
+    },
+
+    invoice: async ({ invoice }) => {
+      const landedReceived = view.receipts.flatMap((r) => r.accepted).reduce((n, a) => n + a.landedCostMinor, 0);
+      const chargesInvoiced = view.invoices.filter((i) => i.matched).reduce((n, i) => n + i.chargesMinor, 0);
+      const match = matchInvoice(
+        view.lines.map((l) => ({ lineNo: l.lineNo, unitCostMinor: l.unitCostMinor, received: l.received, invoiced: l.invoiced })),
+        invoice,
+        landedReceived - chargesInvoiced,
+        policy.invoicePriceTolerancePct,
+      );
+      await activities.recordSupplierInvoice({
+        poId: input.poId,
+        workflowId,
+        invoiceId: invoice.invoiceId,
+        supplierId: input.supplierId,
+        actor: invoice.actor,
+        lines: invoice.lines,
+        chargesMinor: invoice.chargesMinor,
+        matched: match.matched,
+        differences: match.differences,
+        grniMinor: match.grniMinor,
+        totalMinor: match.totalMinor,
+      });
+      view.invoices.push({ invoiceId: invoice.invoiceId, matched: match.matched, differences: match.differences, totalMinor: match.totalMinor, chargesMinor: invoice.chargesMinor });
+      if (match.matched) {
+        for (const l of invoice.lines) line(l.lineNo)!.invoiced += l.qty;
+        await record();
+      } else {
+        await activities.openTask({
+          id: `${workflowId}:invoice:${invoice.invoiceId}`,
+          kind: 'supplier_invoice_mismatch',
+          reference: input.poId,
+          workflowId,
+          role: 'finance',
+          title: `Invoice ${invoice.invoiceId} from ${input.supplierId} does not match purchase order ${input.poId}`,
+          reason: match.differences.map((d) => `${d.lineNo ? `line ${d.lineNo} ` : ''}${d.kind}: expected ${d.expected}, invoiced ${d.invoiced}`).join('; '),
+          details: { invoiceId: invoice.invoiceId, differences: match.differences, totalMinor: match.totalMinor },
+        });
+      }
+    },
+
+    extend: async ({ request }) => {
+      view.extensions.push({ ...request, at: new Date().toISOString(), from: view.expectedAt });
+      view.expectedAt = request.expectedAt;
+      if (lateOpen) {
+        lateOpen = false;
+        await activities.resolveException(`${workflowId}:${view.exceptions.filter((e) => e.startsWith('po_late')).at(-1)!}`);
+      }
+      await record({ reason: `expected date moved to ${request.expectedAt}: ${request.reason}` });
+    },
+
+    cancel: async ({ request }) => {
+      remainderCancelled = true;
+      for (const l of view.lines) l.cancelled += Math.max(0, l.ordered - l.received - l.cancelled);
+      await releaseInbound('cancel', request.actor);
+      view.cancellation = { ...request, at: new Date().toISOString() };
+      await record({ reason: `remainder cancelled: ${request.reason}` });
+    },
+  };
+
+  /** Posts accepted receipt lines (stock, average cost, journal), then nudges backorders when stock became sellable. */
+  async function postReceipt(receiptId: string, actor: string, postings: ReceiptPosting[]) {
+    for (const p of postings) {
+      const target = line(p.lineNo)!;
+      const reserved = postings.filter((q) => q !== p && q.lineNo === p.lineNo && q.fromInbound > 0).reduce((n, q) => n + q.fromInbound, 0);
+      p.fromInbound = Math.min(p.qty, Math.max(0, target.inbound - reserved));
+    }
+    const posted = postings.length
+      ? await activities.receivePurchaseOrderLines({ poId: input.poId, workflowId, receiptId, warehouse: input.warehouse, actor, lines: postings })
+      : [];
+    for (const p of postings) {
+      const target = line(p.lineNo)!;
+      target.received += p.qty;
+      target.inbound -= p.fromInbound;
+      if (p.into === 'quarantine') target.quarantined += p.qty;
+    }
+    view.receipts.push({
+      receiptId,
+      at: new Date().toISOString(),
+      accepted: postings.map((p) => ({ lineNo: p.lineNo, qty: p.qty, landedCostMinor: p.landedCostMinor, averageCostMinor: posted.find((x) => x.lineNo === p.lineNo)?.averageCostMinor })),
+    });
+    if (view.status !== PurchaseOrderStatus.receiving && postings.length) moveTo(PurchaseOrderStatus.receiving);
+    await record();
+    const sellable = postings.filter((p) => p.into === 'available').map((p) => p.sku);
+    if (sellable.length) await activities.wakeBackorders([...new Set(sellable)]);
+  }
+
+  async function releaseInbound(step: string, actor: string) {
+    const lines = view.lines.filter((l) => l.inbound > 0).map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: l.inbound }));
+    if (!lines.length) return;
+    await activities.releasePurchaseOrderInbound({ workflowId, step, warehouse: input.warehouse, actor, lines });
+    for (const l of view.lines) l.inbound = 0;
+  }
+
+  // 4–8. Acknowledgement, receipts, inspections, invoices and cancel, one at a time; the
+  // missing-ack and late-PO timers raise exceptions while the PO waits.
+  for (;;) {
+    const next = queue.shift();
+    if (next) {
+      await (handlers[next.command.kind] as (command: Command) => Promise<void>)(next.command);
+      processed = next.seq;
+      continue;
+    }
+    if (settled()) break;
+    // Callers hear back once the PO is at rest, so the last invoice answers with the PO closed.
+    handled = processed;
+    const now = Date.now();
+    const ackDue = !view.acknowledgement && !remainderCancelled && !view.exceptions.includes('po_ack_missing');
+    const lateDue = !lateOpen && !remainderCancelled && openLines().length > 0;
+    if (ackDue && now >= ackDueAt) {
+      await raise('po_ack_missing', `supplier ${input.supplierId} has not acknowledged purchase order ${input.poId} within ${policy.ackDeadline}`);
+      continue;
+    }
+    const expectedAtMs = Date.parse(view.expectedAt);
+    if (lateDue && now >= expectedAtMs) {
+      const open = openLines().map((l) => `line ${l.lineNo}: ${l.ordered - l.received - l.cancelled} × ${l.sku}`);
+      lateRaised += 1;
+      lateOpen = true;
+      await raise('po_late', `purchase order ${input.poId} passed its expected date ${view.expectedAt} with open lines: ${open.join('; ')}`, lateRaised === 1 ? 'po_late' : `po_late-${lateRaised}`);
+      continue;
+    }
+    const wakeAt = Math.min(ackDue ? ackDueAt : Infinity, lateDue ? expectedAtMs : Infinity);
+    if (wakeAt === Infinity) await condition(() => queue.length > 0);
+    else await condition(() => queue.length > 0, Math.max(1, wakeAt - now));
+  }
+
+  // 9. Close: units the supplier will not send leave inbound; open exceptions are resolved.
+  closing = true;
+  await releaseInbound('close', 'system');
+  for (const kind of view.exceptions) await activities.resolveException(`${workflowId}:${kind}`);
+  const nothingCame = view.lines.every((l) => l.received === 0);
+  moveTo(nothingCame ? PurchaseOrderStatus.cancelled : PurchaseOrderStatus.closed);
+  await record({ closed: true });
+  markAllHandled();
+  await condition(allHandlersFinished);
+  return view;
+}
