@@ -12,7 +12,9 @@ import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { inventoryRoutes } from './inventory.js';
 import { journalRoutes } from './journal.js';
+import { kpiRoutes } from './kpis.js';
 import { masterDataRoutes } from './master-data.js';
+import { registerMetrics } from './metrics.js';
 import { inventoryAdjustmentRoutes } from './inventory-adjustment.js';
 import { orderRoutes } from './orders.js';
 import { purchaseOrderRoutes } from './purchase-orders.js';
@@ -56,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
   registerAuth(app, deps.keys);
+  registerMetrics(app, deps);
   await app.register(healthRoutes(deps));
   await app.register(orderRoutes(deps));
   await app.register(shipmentRoutes(deps));
@@ -69,5 +72,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(replenishmentRoutes(deps));
   await app.register(taskRoutes(deps));
   await app.register(consoleRoutes(deps));
+  await app.register(kpiRoutes(deps));
   return app;
 }
