@@ -5,6 +5,7 @@ import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
 import { createShipmentActivities } from './shipment.js';
 import { createTaskActivities } from './tasks.js';
+import { createTransferActivities } from './transfer.js';
 
 export interface ActivityDeps {
   db: Db;
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskActivities(deps),
     ...createInventoryAdjustmentActivities(deps),
     ...createPurchaseOrderActivities(deps),
+    ...createTransferActivities(deps),
   };
 }
 

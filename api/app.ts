@@ -22,6 +22,7 @@ import { replenishmentRoutes } from './replenishment.js';
 import { shipmentRoutes } from './shipments.js';
 import { waveRoutes } from './waves.js';
 import { taskRoutes } from './tasks.js';
+import { transferRoutes } from './transfers.js';
 
 export interface AppDeps {
   db: Db;
@@ -63,6 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(orderRoutes(deps));
   await app.register(shipmentRoutes(deps));
   await app.register(waveRoutes(deps));
+  await app.register(transferRoutes(deps));
   await app.register(masterDataRoutes(deps));
   await app.register(inventoryRoutes(deps));
   await app.register(eventRoutes(deps));

@@ -8,6 +8,8 @@ import * as ledgerFunctions from './migrations/0005_ledger_functions.js';
 import * as fulfillment from './migrations/0006_fulfillment.js';
 import * as itemLocations from './migrations/0009_item_locations.js';
 import * as purchasing from './migrations/0007_purchasing.js';
+import * as transfers from './migrations/0008_transfers.js';
+import * as replenishmentRuns from './migrations/0010_replenishment_runs.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -18,7 +20,9 @@ const migrations: Record<string, Migration> = {
   '0005_ledger_functions': ledgerFunctions,
   '0006_fulfillment': fulfillment,
   '0007_purchasing': purchasing,
+  '0008_transfers': transfers,
   '0009_item_locations': itemLocations,
+  '0010_replenishment_runs': replenishmentRuns,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

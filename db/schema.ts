@@ -389,6 +389,73 @@ export interface ItemLocationsTable {
   bin: string;
 }
 
+export interface TransfersTable {
+  id: string;
+  workflow_id: string;
+  sku: string;
+  from_warehouse: string;
+  to_warehouse: string;
+  qty: number;
+  reason: string;
+  status: string;
+  requested_by: string;
+  ship_operation_key: string;
+  received_qty: number | null;
+  damaged_qty: number | null;
+  lost_qty: number | null;
+  loss_unit_cost_minor: number | null;
+  journal_entry_id: number | null;
+  received_by: string | null;
+  shipped_at: CreatedAt;
+  received_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+export interface ReplenishmentRunsTable {
+  id: string;
+  workflow_id: string;
+  trigger: 'schedule' | 'manual';
+  requested_by: string;
+  status: 'running' | 'finished';
+  history_days: number;
+  review_period_days: number;
+  uplift: number;
+  places_count: number | null;
+  reorder_count: number | null;
+  transfer_count: number | null;
+  purchase_qty: number | null;
+  transfer_qty: number | null;
+  started_at: CreatedAt;
+  finished_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+export interface ReplenishmentSuggestionsTable {
+  run_id: string;
+  sku: string;
+  warehouse_code: string;
+  sku_class: 'A' | 'B' | 'C';
+  supplier_id: string | null;
+  unit_cost_minor: number | null;
+  moq: number;
+  pack_size: number;
+  lead_time_days: number;
+  stated_lead_time_days: number;
+  lead_time_source: string;
+  shipped_in_history: number;
+  average_daily: number;
+  deviation: number;
+  safety_stock: number;
+  reorder_point: number;
+  target_level: number;
+  position: number;
+  reorder: boolean;
+  excess: number;
+  transfer_out_qty: number;
+  transfers: Json<{ from: string; qty: number }[]>;
+  transfer_in_qty: number;
+  purchase_qty_before_transfers: number;
+  suggested_qty: number;
+}
+
 export interface Database {
   item_locations: ItemLocationsTable;
   shipments: ShipmentsTable;
@@ -417,4 +484,7 @@ export interface Database {
   purchase_order_lines: PurchaseOrderLinesTable;
   purchase_order_receipts: PurchaseOrderReceiptsTable;
   supplier_invoices: SupplierInvoicesTable;
+  transfers: TransfersTable;
+  replenishment_runs: ReplenishmentRunsTable;
+  replenishment_suggestions: ReplenishmentSuggestionsTable;
 }

@@ -2,3 +2,4 @@ export { inventoryAdjustment } from './inventory-adjustment.js';
 export { orderRelease } from './order-release.js';
 export { purchaseOrder } from './purchase-order.js';
 export { shipment } from './shipment.js';
+export { transfer } from './transfer.js';

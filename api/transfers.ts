@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { transferWorkflowId } from '../activities/transfer.js';
+import { receiveTransferUpdate, submitTransferUpdate, transfer, transferViewQuery, type TransferView } from '../workflows/transfer.js';
+import { Warehouses } from '../workflows/search-attributes.js';
+import type { AppDeps } from './app.js';
+import { sendDecision } from './decisions.js';
+import { badRequest, conflict, notFound } from './errors.js';
+import { skuCode, warehouseCode } from './master-data.js';
+
+const transferId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
+
+const transferBody = z
+  .object({
+    transferId,
+    sku: skuCode,
+    from: warehouseCode,
+    to: warehouseCode,
+    qty: z.number().int().min(1).max(1_000_000),
+    reason: z.string().trim().min(3, 'say why, in a few words').max(500),
+  })
+  .refine((body) => body.from !== body.to, { message: 'a transfer moves stock between two different warehouses', path: ['to'] });
+
+const receiptBody = z.object({
+  received: z.number().int().min(0).max(1_000_000).describe('units put away as sellable at the destination'),
+  damaged: z.number().int().min(0).max(1_000_000).default(0).describe('units that arrived damaged'),
+});
+
+const refused = (view: TransferView) =>
+  conflict(view.refusal?.code ?? 'refused', `transfer ${view.transferId} refused: ${view.refusal?.message ?? 'by the ledger'}`, { transfer: view });
+
+export const transferRoutes =
+  ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
+  async (app) => {
+    const handleOf = (id: string) => temporal.workflow.getHandle(transferWorkflowId(id));
+
+    app.post(
+      '/transfers',
+      {
+        config: { roles: ['ops'] },
+        schema: {
+          summary: 'Move stock from one warehouse to another; ships at once (available → in transit)',
+          description:
+            'Answers once the stock has left the origin (201), or 409 with the ledger\'s reason when the origin lacks available stock. A repeat of the same transfer starts nothing (200, created false); the same id with other content is 409.',
+          body: transferBody,
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const [item, warehouses] = await Promise.all([
+          db.selectFrom('items').select('sku').where('sku', '=', body.sku).executeTakeFirst(),
+          db.selectFrom('warehouses').select('code').where('code', 'in', [body.from, body.to]).execute(),
+        ]);
+        const unknown = [
+          !item && { path: 'sku', message: `unknown sku ${body.sku}` },
+          ...(['from', 'to'] as const).map((side) => !warehouses.some((w) => w.code === body[side]) && { path: side, message: `unknown warehouse ${body[side]}` }),
+        ].filter((u): u is { path: string; message: string } => Boolean(u));
+        if (unknown.length) throw badRequest(unknown.map((u) => u.message).join('; '), unknown);
+
+        const workflowId = transferWorkflowId(body.transferId);
+        const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+        const handle = handleOf(body.transferId);
+        const sameContent = async () => {
+          if ((await handle.describe()).memo?.requestHash !== requestHash) {
+            throw conflict('duplicate_transfer_id', `transfer ${body.transferId} was already submitted with different content`);
+          }
+        };
+
+        const existing = await handle.describe().catch((error) => {
+          if (error instanceof WorkflowNotFoundError) return undefined;
+          throw error;
+        });
+        let view: TransferView;
+        let created = false;
+        if (existing) {
+          await sameContent();
+          view = await handle.query(transferViewQuery);
+        } else {
+          const start = new WithStartWorkflowOperation(transfer, {
+            workflowId,
+            taskQueue: config.taskQueue,
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            memo: { requestHash },
+            typedSearchAttributes: [{ key: Warehouses, value: [body.from, body.to] }],
+            args: [{ ...body, requestedBy: request.actor! }],
+          });
+          try {
+            view = await temporal.workflow.executeUpdateWithStart(submitTransferUpdate, { startWorkflowOperation: start });
+            created = true;
+          } catch (error) {
+            if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+            view = await handle.query(transferViewQuery);
+          }
+          // Two different transfers under one id at the same moment: only the one that started the process wins.
+          await sameContent();
+        }
+        if (view.status === 'refused') throw refused(view);
+        return reply.code(created ? 201 : 200).send({ ...view, workflowId, created });
+      },
+    );
+
+    app.get('/transfers/:id', { schema: { summary: 'A transfer: its record and the live state of its process', params: z.object({ id: transferId }) } }, async (request) => {
+      const id = request.params.id;
+      const workflowId = transferWorkflowId(id);
+      const record = await db.selectFrom('transfers').selectAll().where('id', '=', id).executeTakeFirst();
+      const process = await temporal
+        .withDeadline(Date.now() + 3_000, () => handleOf(id).query(transferViewQuery))
+        .catch((error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) return undefined;
+          return null;
+        });
+      if (!record && !process) throw notFound(`transfer ${id}`);
+      return {
+        transferId: id,
+        sku: record?.sku ?? process?.sku,
+        from: record?.from_warehouse ?? process?.from,
+        to: record?.to_warehouse ?? process?.to,
+        qty: record?.qty ?? process?.qty,
+        status: record?.status ?? process?.status,
+        reason: record?.reason,
+        requestedBy: record?.requested_by,
+        received: record?.received_qty ?? null,
+        damaged: record?.damaged_qty ?? null,
+        lost: record?.lost_qty ?? null,
+        lossUnitCostMinor: record?.loss_unit_cost_minor ?? null,
+        journalEntryId: record?.journal_entry_id ?? null,
+        receivedBy: record?.received_by ?? null,
+        shippedAt: record?.shipped_at ?? null,
+        receivedAt: record?.received_at ?? null,
+        workflowId,
+        temporalUiUrl: `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/${workflowId}`,
+        process: process ?? null,
+      };
+    });
+
+    app.post(
+      '/transfers/:id/receipt',
+      {
+        config: { roles: ['system'] },
+        schema: {
+          summary: 'The transfer arrived: units received, units damaged on arrival; the rest is lost in transit and written off',
+          description:
+            'received + damaged may not exceed the quantity shipped (no over-receipt on a transfer: 400). A transfer already received, or refused, answers 409.',
+          params: z.object({ id: transferId }),
+          body: receiptBody,
+        },
+      },
+      async (request) => {
+        const id = request.params.id;
+        const { received, damaged } = request.body;
+        const record = await db.selectFrom('transfers').select(['qty', 'status']).where('id', '=', id).executeTakeFirst();
+        if (!record) {
+          const view = await handleOf(id)
+            .query(transferViewQuery)
+            .catch((error: unknown) => {
+              if (error instanceof WorkflowNotFoundError) return undefined;
+              throw error;
+            });
+          if (!view) throw notFound(`transfer ${id}`);
+          throw conflict('not_in_transit', `transfer ${id} is ${view.status}, not waiting for a receipt`);
+        }
+        if (record.status !== 'in_transit') throw conflict('not_in_transit', `transfer ${id} is ${record.status}, not waiting for a receipt`);
+        if (received + damaged > record.qty) {
+          throw badRequest(`received ${received} + damaged ${damaged} exceeds the ${record.qty} shipped; a transfer takes no over-receipt`, [
+            { path: 'received', message: `at most ${record.qty - damaged}` },
+          ]);
+        }
+        return sendDecision(handleOf(id), receiveTransferUpdate, [{ received, damaged, actor: request.actor! }], `transfer ${id}`);
+      },
+    );
+  };
