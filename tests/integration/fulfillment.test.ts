@@ -1,73 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { journalEntries, trialBalance } from '../../db/journal.js';
-import { checkLedger } from '../../db/ledger-check.js';
+import { describe, expect, it } from 'vitest';
+import { journalEntries } from '../../db/journal.js';
 import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
-import { authAs, eventually, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
+import { COST, orderDriver, PRICE } from '../support/orders.js';
+import { authAs, eventually, useTestStack } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  const check = await checkLedger(stack.db);
-  expect(check.problems).toEqual([]);
-  expect((await trialBalance(stack.db)).balanced).toBe(true);
-  await stack?.stop();
-});
+const stack = useTestStack();
 
-const PRICE = 2_000;
-const COST = 800;
-
-async function placeOrder(sku: string, qty: number, extra: Record<string, unknown> = {}) {
-  const body = {
-    orderId: uniqueId('ord-'),
-    channel: 'dtc',
-    customerId: uniqueId('cust-'),
-    shipTo: { country: 'US', lat: 40.7, lon: -74.0 },
-    lines: [{ sku, qty, unitPriceMinor: PRICE, discountMinor: 300, taxMinor: 600 }],
-    freightMinor: 999,
-    ...extra,
-  };
-  const res = await stack.app.inject({ method: 'POST', url: '/orders', headers: authAs('system'), payload: body });
-  expect(res.statusCode).toBe(201);
-  return body.orderId;
-}
-
-const orderView = async (orderId: string) =>
-  (await stack.app.inject({ method: 'GET', url: `/orders/${orderId}`, headers: authAs('viewer') })).json();
-
-/** The order's shipments once `count` are open, keyed by warehouse. */
-async function shipmentsOf(orderId: string, count: number): Promise<Map<string, string>> {
-  const view = await eventually(
-    async () => {
-      const v = await orderView(orderId);
-      return v.process?.shipments?.length === count ? v : undefined;
-    },
-    20_000,
-    `${count} shipments of ${orderId}`,
-
-  );
-  const byWarehouse = new Map<string, string>();
-  for (const s of view.process.shipments) byWarehouse.set(s.warehouse, s.shipmentId);
-  // Wait until each shipment's process has recorded itself.
-  for (const id of byWarehouse.values()) {
-    await eventually(async () => ((await stack.app.inject({ method: 'GET', url: `/shipments/${id}`, headers: authAs('viewer') })).statusCode === 200 ? true : undefined));
-  }
-  return byWarehouse;
-}
-
-const event = (shipmentId: string, payload: object, role: Parameters<typeof authAs>[0] = 'system') =>
-  stack.app.inject({ method: 'POST', url: `/shipments/${shipmentId}/events`, headers: authAs(role), payload });
-
-async function ship(shipmentId: string, freightCostMinor: number) {
-  for (const payload of [{ type: 'picked' }, { type: 'packed' }, { type: 'shipped', carrier: 'UPS', tracking: `1Z${shipmentId}`, freightCostMinor }]) {
-    const res = await event(shipmentId, payload);
-    expect(res.statusCode, JSON.stringify(res.json())).toBe(200);
-  }
-}
-
-const waitForOrder = (orderId: string, status: string) =>
-  eventually(async () => ((await orderView(orderId)).process?.status === status ? true : undefined), 20_000, `order ${orderId} to be ${status}`);
+const { placeOrder, orderView, shipmentsOf, event, ship, waitForOrder } = orderDriver(stack);
 
 describe('fulfillment', () => {
   it('ships a split order in two shipments and posts each exactly, to the minor unit', async () => {

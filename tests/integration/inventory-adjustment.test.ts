@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkLedger } from '../../db/ledger-check.js';
-import { trialBalance } from '../../db/journal.js';
+import { describe, expect, it } from 'vitest';
 import { reserve } from '../../db/ledger.js';
 import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
-import { authAs, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
+import { authAs, useTestStack, uniqueId } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  const check = await checkLedger(stack.db);
-  expect(check.problems).toEqual([]);
-  expect((await trialBalance(stack.db)).balanced).toBe(true);
-  await stack?.stop();
-});
+const stack = useTestStack();
 
 async function setup(onShelf: number, unitCostMinor = 1_000) {
   const sku = await addItem(stack.db, undefined, { average_cost_minor: unitCostMinor });

@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { checkLedger } from '../../db/ledger-check.js';
 import { adjust, expectInbound, reserve } from '../../db/ledger.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
-import { authAs, eventually, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
+import { authAs, eventually, useTestStack, uniqueId } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  if (!stack) return;
-  const check = await checkLedger(stack.db);
-  expect(check.problems).toEqual([]);
-  await stack.stop();
-});
+const stack = useTestStack();
 
 const ctx = () => ({ key: `test:${uniqueId()}`, actor: 'test', process: 'inventory-api-test' });
 const get = (url: string, role: 'system' | 'ops' | 'buyer' | 'finance' | 'viewer' = 'viewer') =>

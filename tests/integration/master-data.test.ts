@@ -1,19 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Role } from '../../api/auth.js';
-import { checkLedger } from '../../db/ledger-check.js';
 import type { Database } from '../../db/schema.js';
-import { authAs, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
+import { authAs, useTestStack, uniqueId } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  if (!stack) return;
-  const check = await checkLedger(stack.db);
-  expect(check.problems).toEqual([]);
-  await stack.stop();
-});
+const stack = useTestStack();
 
 const newSku = () => uniqueId('SKU-').toUpperCase();
 const newWarehouse = () => uniqueId('W').toUpperCase().slice(0, 8);

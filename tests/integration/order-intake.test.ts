@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { orderWorkflowId } from '../../domain/order.js';
-import { authAs, eventually, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
+import { authAs, eventually, useTestStack, uniqueId } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useTestStack();
 
 const anOrder = (orderId: string, overrides: Record<string, unknown> = {}) => ({
   orderId,

@@ -1,19 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkLedger } from '../../db/ledger-check.js';
-import { trialBalance } from '../../db/journal.js';
+import { describe, expect, it } from 'vitest';
 import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
-import { authAs, eventually, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
+import { authAs, eventually, useTestStack, uniqueId } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  const check = await checkLedger(stack.db);
-  expect(check.problems).toEqual([]);
-  expect((await trialBalance(stack.db)).balanced).toBe(true);
-  await stack?.stop();
-});
+const stack = useTestStack();
 
 const PRICE = 2_000;
 

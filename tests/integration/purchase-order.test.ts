@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Db } from '../../db/connection.js';
 import { checkLedger } from '../../db/ledger-check.js';
 import { trialBalance } from '../../db/journal.js';
 import { consumeReservation, reserve } from '../../db/ledger.js';
 import { suggestReplenishment } from '../../domain/replenishment.js';
 import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
-import { authAs, eventually, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
+import { authAs, eventually, useTestStack, uniqueId } from '../support/stack.js';
 
-let stack: TestStack;
-beforeAll(async () => {
-  stack = await startTestStack();
-});
-afterAll(async () => {
-  const check = await checkLedger(stack.db);
-  expect(check.problems).toEqual([]);
-  expect((await trialBalance(stack.db)).balanced).toBe(true);
-  await stack?.stop();
-});
+const stack = useTestStack();
 
 async function addSupplier(db: Db, items: { sku: string; unitCostMinor: number; approved?: boolean }[]) {
   const id = uniqueId('sup-');

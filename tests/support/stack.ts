@@ -1,12 +1,14 @@
 /** What a test file needs from the shared test services: its own database, a worker, an API. */
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import { buildApp, type App } from '../../api/app.js';
 import type { ApiKey, Role } from '../../api/auth.js';
 import { createDb, type Db } from '../../db/connection.js';
+import { trialBalance } from '../../db/journal.js';
+import { checkLedger } from '../../db/ledger-check.js';
 import { loadConfig, type Config } from '../../runtime/config.js';
 import { ensureDatabase, withDatabase } from '../../runtime/postgres.js';
 
@@ -76,6 +78,28 @@ export async function startTestStack(overrides: Partial<Config> = {}): Promise<T
       await db.destroy();
     },
   };
+}
+
+/**
+ * The stack for one test file, started before its tests and stopped after them, when the
+ * books must still agree: the ledger check is clean and the trial balance balances.
+ * Returns an object that holds the stack once the file's tests run.
+ */
+export function useTestStack(overrides: Partial<Config> = {}): TestStack {
+  const stack = {} as TestStack;
+  beforeAll(async () => {
+    Object.assign(stack, await startTestStack(overrides));
+  });
+  afterAll(async () => {
+    if (!stack.db) return;
+    try {
+      expect((await checkLedger(stack.db)).problems).toEqual([]);
+      expect((await trialBalance(stack.db)).balanced).toBe(true);
+    } finally {
+      await stack.stop();
+    }
+  });
+  return stack;
 }
 
 /** Polls until `probe` returns a value that is not undefined, or fails after `timeoutMs`. */

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { demandStats, reorderPoint, roundOrderQuantity, safetyStock, suggestReplenishment, type ReplenishmentInput } from '../../domain/replenishment.js';
+import {
+  demandStats,
+  excessStock,
+  planTransfersBeforeBuy,
+  reorderPoint,
+  roundOrderQuantity,
+  safetyStock,
+  suggestReplenishment,
+  type ReplenishmentInput,
+  type WarehousePlan,
+} from '../../domain/replenishment.js';
 
 describe('demandStats', () => {
   it.each([
@@ -75,5 +85,78 @@ describe('suggestReplenishment', () => {
   ])('$name', ({ input, reorder, position, point, qty }) => {
     const plan = suggestReplenishment({ ...base, ...input });
     expect(plan).toMatchObject({ reorder, position, reorderPoint: point, suggestedQty: qty });
+  });
+});
+
+describe('transfer before buy', () => {
+  // Steady 5/day, class B, lead 10, review 7: reorder point 50, target level 85.
+  const at = (warehouse: string, available: number, extra: Partial<ReplenishmentInput> = {}, moq = 1, packSize = 1): WarehousePlan => {
+    const input: ReplenishmentInput = {
+      skuClass: 'B',
+      dailyShipped: [5, 5, 5, 5],
+      leadTimeDays: 10,
+      reviewPeriodDays: 7,
+      available,
+      allocated: 0,
+      quarantine: 0,
+      inbound: 0,
+      inTransit: 0,
+      moq,
+      packSize,
+      ...extra,
+    };
+    return { warehouse, available, moq, packSize, plan: suggestReplenishment(input) };
+  };
+
+  it.each([
+    { available: 200, target: 85, excess: 115 },
+    { available: 85, target: 85, excess: 0 },
+    { available: 10, target: 85, excess: 0 },
+  ])('excess of $available available over target $target: $excess', ({ available, target, excess }) => {
+    expect(excessStock(available, { targetLevel: target })).toBe(excess);
+  });
+
+  it.each([
+    {
+      name: 'a warehouse with excess covers the whole need: no purchase',
+      places: [at('EAST', 20), at('WEST', 200)],
+      expected: { EAST: { transfers: [{ from: 'WEST', qty: 65 }], transferInQty: 65, suggestedQty: 0, purchaseQtyBeforeTransfers: 65 }, WEST: { excess: 115, transferOutQty: 65, suggestedQty: 0 } },
+    },
+    {
+      name: 'excess covers part: transfer it, buy the rest rounded to MOQ and pack',
+      places: [at('EAST', 20, {}, 10, 6), at('WEST', 100)],
+      // need 65, WEST spares 15 → buy 50, rounded to packs of 6 → 54
+      expected: { EAST: { transfers: [{ from: 'WEST', qty: 15 }], transferInQty: 15, suggestedQty: 54, purchaseQtyBeforeTransfers: 66 }, WEST: { excess: 15, transferOutQty: 15 } },
+    },
+    {
+      name: 'no warehouse above its target: buy',
+      places: [at('EAST', 20), at('WEST', 85)],
+      expected: { EAST: { transfers: [], transferInQty: 0, suggestedQty: 65 }, WEST: { excess: 0, transferOutQty: 0 } },
+    },
+    {
+      name: 'inbound stock is not transferable: the giver counts only available',
+      places: [at('EAST', 20), at('WEST', 50, { inbound: 150 })],
+      expected: { EAST: { transfers: [], suggestedQty: 65 }, WEST: { excess: 0, reorder: false } },
+    },
+    {
+      name: 'largest excess gives first, then the next',
+      places: [at('EAST', 0), at('NORTH', 120), at('WEST', 140)],
+      // EAST needs 85: WEST spares 55, NORTH 35 → 55 + 30
+      expected: { EAST: { transfers: [{ from: 'WEST', qty: 55 }, { from: 'NORTH', qty: 30 }], transferInQty: 85, suggestedQty: 0 }, NORTH: { transferOutQty: 30 }, WEST: { transferOutQty: 55 } },
+    },
+    {
+      name: 'the most urgent warehouse is served first; the other buys',
+      places: [at('EAST', 40), at('SOUTH', 0), at('WEST', 170)],
+      // WEST spares 85: SOUTH (0, needs 85) takes all; EAST (40, needs 45) buys 45
+      expected: { SOUTH: { transfers: [{ from: 'WEST', qty: 85 }], suggestedQty: 0 }, EAST: { transfers: [], suggestedQty: 45 }, WEST: { transferOutQty: 85 } },
+    },
+    {
+      name: 'no demand anywhere: nothing moves',
+      places: [at('EAST', 0, { dailyShipped: [0, 0] }), at('WEST', 200, { dailyShipped: [0, 0] })],
+      expected: { EAST: { reorder: false, transfers: [], suggestedQty: 0 }, WEST: { excess: 200, transferOutQty: 0 } },
+    },
+  ])('$name', ({ places, expected }) => {
+    const byWarehouse = Object.fromEntries(planTransfersBeforeBuy(places).map((p) => [p.warehouse, p]));
+    for (const [warehouse, fields] of Object.entries(expected)) expect(byWarehouse[warehouse], warehouse).toMatchObject(fields);
   });
 });
