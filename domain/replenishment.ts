@@ -89,3 +89,83 @@ export function suggestReplenishment(input: ReplenishmentInput): ReplenishmentSu
     suggestedQty: reorder ? roundOrderQuantity(targetLevel - position, input.moq, input.packSize) : 0,
   };
 }
+
+/** One warehouse's plan for a sku, as the transfer pass sees it. */
+export interface WarehousePlan {
+  warehouse: string;
+  /** Free stock that could be shipped out today. */
+  available: number;
+  /** Of the supplier this warehouse would buy from. */
+  moq: number;
+  packSize: number;
+  plan: ReplenishmentSuggestion;
+}
+
+export interface ProposedTransfer {
+  from: string;
+  qty: number;
+}
+
+export interface BalancedPlan extends ReplenishmentSuggestion {
+  warehouse: string;
+  /** Available units above this warehouse's own target level (reorder point + order-up-to need). */
+  excess: number;
+  /** Of the excess, units proposed to go to other warehouses. */
+  transferOutQty: number;
+  /** Transfers in from warehouses with excess, proposed before any purchase. */
+  transfers: ProposedTransfer[];
+  transferInQty: number;
+  /** What would be bought without transfers. */
+  purchaseQtyBeforeTransfers: number;
+  /** What still needs buying once the transfers in are counted (MOQ and pack rounded); 0 when they cover it. */
+  suggestedQty: number;
+}
+
+/** Units a warehouse can give away: available stock above its target level, so the giver never falls to its reorder point. */
+export function excessStock(available: number, plan: Pick<ReplenishmentSuggestion, 'targetLevel'>): number {
+  return Math.max(0, available - plan.targetLevel);
+}
+
+/**
+ * Transfer before buy, for one sku across its warehouses: each warehouse that reorders
+ * first takes what it needs up to its target level from warehouses with excess (largest
+ * excess first), and buys only the rest, rounded to MOQ and pack size. The most urgent
+ * warehouse (furthest below its reorder point) is served first.
+ */
+export function planTransfersBeforeBuy(places: WarehousePlan[]): BalancedPlan[] {
+  const result = new Map<string, BalancedPlan>(
+    places.map((p) => [
+      p.warehouse,
+      {
+        ...p.plan,
+        warehouse: p.warehouse,
+        excess: excessStock(p.available, p.plan),
+        transferOutQty: 0,
+        transfers: [],
+        transferInQty: 0,
+        purchaseQtyBeforeTransfers: p.plan.suggestedQty,
+      },
+    ]),
+  );
+  const spare = (b: BalancedPlan) => b.excess - b.transferOutQty;
+  const urgent = places
+    .filter((p) => p.plan.reorder)
+    .sort((a, b) => a.plan.position - a.plan.reorderPoint - (b.plan.position - b.plan.reorderPoint) || a.warehouse.localeCompare(b.warehouse));
+  for (const receiver of urgent) {
+    const balanced = result.get(receiver.warehouse)!;
+    let need = receiver.plan.targetLevel - receiver.plan.position;
+    const givers = [...result.values()]
+      .filter((g) => g.warehouse !== receiver.warehouse && spare(g) > 0)
+      .sort((a, b) => spare(b) - spare(a) || a.warehouse.localeCompare(b.warehouse));
+    for (const giver of givers) {
+      if (need <= 0) break;
+      const qty = Math.min(need, spare(giver));
+      balanced.transfers.push({ from: giver.warehouse, qty });
+      balanced.transferInQty += qty;
+      giver.transferOutQty += qty;
+      need -= qty;
+    }
+    balanced.suggestedQty = roundOrderQuantity(need, receiver.moq, receiver.packSize);
+  }
+  return places.map((p) => result.get(p.warehouse)!);
+}
