@@ -1,19 +1,9 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { Address } from '../domain/order.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
-
-export interface ShipTo {
-  name?: string;
-  line1?: string;
-  city?: string;
-  region?: string;
-  postalCode?: string;
-  country: string;
-  lat: number;
-  lon: number;
-}
 
 export interface OrdersTable {
   id: string;
@@ -22,7 +12,7 @@ export interface OrdersTable {
   customer_id: string;
   currency: string;
   status: string;
-  ship_to: Json<ShipTo>;
+  ship_to: Json<Address>;
   billing_country: string | null;
   freight_minor: number;
   total_minor: number;
