@@ -208,6 +208,24 @@ export function createPurchaseOrderActivities({ db }: { db: Db }) {
             { sku: line.sku, warehouse: input.warehouse, accepted: line.accepted, rejected: line.rejected },
           ),
         );
+        if (line.rejected > 0) {
+          // Rejected units are owed back to the supplier: a vendor-return line, once per inspection line.
+          const po = await db.selectFrom('purchase_orders').select(['id', 'supplier_id']).where('workflow_id', '=', input.workflowId).executeTakeFirstOrThrow();
+          const poLine = await db.selectFrom('purchase_order_lines').select('unit_cost_minor').where('po_id', '=', po.id).where('line_no', '=', line.lineNo).executeTakeFirstOrThrow();
+          await db
+            .insertInto('vendor_returns')
+            .values({
+              id: `${po.id}-${input.inspectionId}-${line.lineNo}`,
+              po_id: po.id,
+              supplier_id: po.supplier_id,
+              warehouse_code: input.warehouse,
+              sku: line.sku,
+              qty: line.rejected,
+              unit_cost_minor: poLine.unit_cost_minor,
+            })
+            .onConflict((oc) => oc.column('id').doNothing())
+            .execute();
+        }
       }
     },
 

@@ -23,6 +23,7 @@ import { shipmentRoutes } from './shipments.js';
 import { waveRoutes } from './waves.js';
 import { taskRoutes } from './tasks.js';
 import { transferRoutes } from './transfers.js';
+import { vendorReturnRoutes } from './vendor-returns.js';
 
 export interface AppDeps {
   db: Db;
@@ -65,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(shipmentRoutes(deps));
   await app.register(waveRoutes(deps));
   await app.register(transferRoutes(deps));
+  await app.register(vendorReturnRoutes(deps));
   await app.register(masterDataRoutes(deps));
   await app.register(inventoryRoutes(deps));
   await app.register(eventRoutes(deps));

@@ -446,7 +446,24 @@ export interface ReplenishmentSuggestionsTable {
   suggested_qty: number;
 }
 
+export interface VendorReturnsTable {
+  id: string;
+  po_id: string;
+  supplier_id: string;
+  warehouse_code: string;
+  sku: string;
+  qty: number;
+  unit_cost_minor: number;
+  status: Generated<'open' | 'shipped'>;
+  created_at: CreatedAt;
+  shipped_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  shipped_by: string | null;
+  carrier_reference: string | null;
+  journal_entry_id: number | null;
+}
+
 export interface Database {
+  vendor_returns: VendorReturnsTable;
   item_locations: ItemLocationsTable;
   shipments: ShipmentsTable;
   shipment_lines: ShipmentLinesTable;

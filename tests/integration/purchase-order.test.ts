@@ -137,6 +137,20 @@ describe('purchase order lifecycle', () => {
     expect(record.json().receipts).toHaveLength(3);
     expect(record.json().closedAt).not.toBeNull();
 
+    // The 5 rejected units are owed back to the supplier; shipping them debits payables at PO cost.
+    const owed = (await stack.app.inject({ method: 'GET', url: `/vendor-returns?status=open&supplierId=${supplierId}`, headers: authAs('viewer') })).json().vendorReturns;
+    expect(owed).toEqual([expect.objectContaining({ poId, sku: inspected, qty: 5, unitCostMinor: 1_000, valueMinor: 5_000, status: 'open' })]);
+    const shipBack = `/vendor-returns/${owed[0].vendorReturnId}/ship`;
+    expect((await post(shipBack, { carrierReference: 'RMA-77' }, 'viewer')).statusCode).toBe(403);
+    const shipped = await post(shipBack, { carrierReference: 'RMA-77' }, 'ops');
+    expect(shipped.statusCode).toBe(200);
+    expect(shipped.json()).toMatchObject({ status: 'shipped', carrierReference: 'RMA-77' });
+    expect((await post(shipBack, { carrierReference: 'RMA-77' }, 'ops')).json().journalEntryId).toBe(shipped.json().journalEntryId);
+    expect((await post(shipBack, { carrierReference: 'RMA-78' }, 'ops')).statusCode).toBe(409);
+    expect(await balance(stack.db, inspected, wh, 'damaged')).toBe(0);
+    expect(await accountBalance(poId, '2000')).toBe(-702_400 + 5_000);
+    expect(await accountBalance(poId, '1300')).toBe(702_400 - 5_000);
+
     const scorecard = await stack.app.inject({ method: 'GET', url: `/suppliers/${supplierId}/scorecard`, headers: authAs('buyer') });
     expect(scorecard.json()).toMatchObject({ purchaseOrders: 1, onTimeRate: 1, leadTimeAdherence: 1, averageStatedLeadTimeDays: 10, fillRate: 1, rejectRate: 0.05 });
     expect((await checkLedger(stack.db)).problems).toEqual([]);
