@@ -3,6 +3,7 @@ import type { Db } from '../db/connection.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
+import { createReplenishmentActivities } from './replenishment.js';
 import { createShipmentActivities } from './shipment.js';
 import { createTaskActivities } from './tasks.js';
 import { createTransferActivities } from './transfer.js';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskActivities(deps),
     ...createInventoryAdjustmentActivities(deps),
     ...createPurchaseOrderActivities(deps),
+    ...createReplenishmentActivities(deps),
     ...createTransferActivities(deps),
   };
 }

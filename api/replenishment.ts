@@ -1,124 +1,116 @@
-/** Replenishment suggestions per sku and warehouse, from the ledger's shipped history and positions. */
-import { sql } from 'kysely';
+/** Replenishment suggestions per sku and warehouse: from the planner's latest run, or computed on demand. */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { suggestReplenishment, type SkuClass } from '../domain/replenishment.js';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  computeReplenishment,
+  defaultReplenishmentParams,
+  findReplenishmentRun,
+  needsAction,
+  storedReplenishment,
+  type ReplenishmentParams,
+} from '../activities/replenishment.js';
+import { replenishmentPlanner, replenishmentWorkflowId } from '../workflows/replenishment-planner.js';
 import type { AppDeps } from './app.js';
+import { notFound } from './errors.js';
 
-const DAY_MS = 86_400_000;
+const historyDays = z.coerce.number().int().min(7).max(365);
+const reviewPeriodDays = z.coerce.number().int().min(1).max(90);
+const uplift = z.coerce.number().min(0).max(10).describe('demand multiplier for a promotion or season ahead');
+const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/);
 
 const query = z.object({
   sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/).optional(),
   warehouse: z.string().min(1).max(16).optional(),
-  historyDays: z.coerce.number().int().min(7).max(365).default(90),
-  reviewPeriodDays: z.coerce.number().int().min(1).max(90).default(7),
-  uplift: z.coerce.number().min(0).max(10).default(1).describe('demand multiplier for a promotion or season ahead'),
-  all: z.enum(['true', 'false']).default('false').describe('list every sku and warehouse, not only those to reorder'),
+  historyDays: historyDays.optional().describe('default 90; another value than the latest run used computes on demand'),
+  reviewPeriodDays: reviewPeriodDays.optional().describe('default 7'),
+  uplift: uplift.optional().describe('default 1'),
+  run: runId.optional().describe('answer from this run instead of the latest'),
+  fresh: z.enum(['true', 'false']).default('false').describe('compute now instead of reading the latest run'),
+  all: z.enum(['true', 'false']).default('false').describe('list every sku and warehouse, not only those to reorder or transfer from'),
 });
 
+const runBody = z
+  .object({ historyDays: historyDays.optional(), reviewPeriodDays: reviewPeriodDays.optional(), uplift: uplift.optional() })
+  .strict()
+  .nullish();
+
+const sameParams = (a: ReplenishmentParams, b: ReplenishmentParams) =>
+  a.historyDays === b.historyDays && a.reviewPeriodDays === b.reviewPeriodDays && a.uplift === b.uplift;
+
 export const replenishmentRoutes =
-  ({ db }: AppDeps): FastifyPluginAsyncZod =>
+  ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/replenishment/suggestions',
-      { schema: { summary: 'What to buy now per sku and warehouse, with the numbers behind it', querystring: query } },
+      { schema: { summary: 'What to transfer or buy per sku and warehouse, with the numbers behind it', querystring: query } },
       async (request) => {
         const q = request.query;
-        const since = new Date(Date.now() - q.historyDays * DAY_MS);
-        const firstDay = Math.floor(since.getTime() / DAY_MS) + 1;
+        const run = q.run ? await findReplenishmentRun(db, { runId: q.run }) : q.fresh === 'true' ? undefined : await findReplenishmentRun(db, 'latest');
+        if (q.run && run?.status !== 'finished') throw notFound(`finished replenishment run ${q.run}`);
+        const asked = {
+          historyDays: q.historyDays ?? run?.params.historyDays ?? defaultReplenishmentParams.historyDays,
+          reviewPeriodDays: q.reviewPeriodDays ?? run?.params.reviewPeriodDays ?? defaultReplenishmentParams.reviewPeriodDays,
+          uplift: q.uplift ?? run?.params.uplift ?? defaultReplenishmentParams.uplift,
+        };
+        const fromRun = run && (q.run || sameParams(run.params, asked)) ? run : undefined;
+        const lines = fromRun
+          ? await storedReplenishment(db, fromRun.runId, { sku: q.sku, warehouse: q.warehouse })
+          : (await computeReplenishment(db, asked, { sku: q.sku })).filter((l) => !q.warehouse || l.warehouse === q.warehouse);
+        return {
+          source: fromRun ? ('run' as const) : ('on_demand' as const),
+          run: fromRun ?? null,
+          ...(fromRun?.params ?? asked),
+          suggestions: lines.filter((l) => q.all === 'true' || needsAction(l)),
+        };
+      },
+    );
 
-        let balances = db
-          .selectFrom('inventory_balances')
-          .innerJoin('items', 'items.sku', 'inventory_balances.sku')
-          .select(['inventory_balances.sku', 'warehouse_code', 'bucket', 'qty', 'items.sku_class'])
-          .where('items.active', '=', true)
-          .where('bucket', 'in', ['available', 'allocated', 'quarantine', 'inbound', 'in_transit']);
-        if (q.sku) balances = balances.where('inventory_balances.sku', '=', q.sku);
-        if (q.warehouse) balances = balances.where('warehouse_code', '=', q.warehouse);
+    app.post(
+      '/replenishment/run',
+      {
+        config: { roles: ['buyer', 'ops'] },
+        schema: { summary: 'Run the replenishment planner now; answers with the run id', body: runBody },
+      },
+      async (request, reply) => {
+        const id = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
+        const workflowId = replenishmentWorkflowId(id);
+        await temporal.workflow.start(replenishmentPlanner, {
+          workflowId,
+          taskQueue: config.taskQueue,
+          args: [{ runId: id, requestedBy: request.actor ?? request.role ?? 'unknown', ...(request.body ?? {}) }],
+          workflowExecutionTimeout: '1h',
+        });
+        return reply.code(202).send({ runId: id, workflowId, status: 'running', links: { run: `/replenishment/runs/${id}`, suggestions: `/replenishment/suggestions?run=${id}` } });
+      },
+    );
 
-        const [positionRows, shipped, sources, actualLead] = await Promise.all([
-          balances.execute(),
-          // Shipped history is the ledger's allocated → customer movements.
-          sql<{ sku: string; warehouse: string; day: number; qty: number }>`
-            select m.sku, m.from_warehouse as warehouse, floor(extract(epoch from m.created_at) / 86400)::int as day, sum(m.qty)::bigint as qty
-            from inventory_movements m
-            where m.from_bucket = 'allocated' and m.to_bucket = 'customer' and m.created_at >= ${since}
-            group by 1, 2, 3`.execute(db),
-          // The cheapest approved item of an approved supplier, with its lane's stated lead time.
-          sql<{ sku: string; warehouse: string | null; supplier_id: string; unit_cost_minor: number; moq: number; pack_size: number; lead_time_days: number }>`
-            select distinct on (si.sku, l.warehouse_code) si.sku, l.warehouse_code as warehouse, si.supplier_id, si.unit_cost_minor, si.moq, si.pack_size,
-              coalesce(l.lead_time_days, s.default_lead_time_days) as lead_time_days
-            from supplier_items si
-            join suppliers s on s.id = si.supplier_id and s.approved
-            left join supplier_lanes l on l.supplier_id = si.supplier_id
-            where si.approved
-            order by si.sku, l.warehouse_code, si.unit_cost_minor, si.supplier_id`.execute(db),
-          // Actual lead time: issue to first receipt, averaged over the supplier's POs to a warehouse.
-          sql<{ supplier_id: string; warehouse: string; days: number; pos: number }>`
-            select p.supplier_id, p.warehouse_code as warehouse,
-              avg(extract(epoch from (r.first_at - p.issued_at)) / 86400)::float8 as days, count(*)::int as pos
-            from purchase_orders p
-            join (select po_id, min(received_at) as first_at from purchase_order_receipts group by po_id) r on r.po_id = p.id
-            where p.issued_at is not null
-            group by 1, 2`.execute(db),
-        ]);
-
-        type Place = { sku: string; warehouse: string; skuClass: SkuClass; buckets: Record<string, number> };
-        const places = new Map<string, Place>();
-        for (const row of positionRows) {
-          const key = `${row.sku}@${row.warehouse_code}`;
-          const place = places.get(key) ?? { sku: row.sku, warehouse: row.warehouse_code, skuClass: row.sku_class, buckets: {} };
-          place.buckets[row.bucket] = Number(row.qty);
-          places.set(key, place);
-        }
-
-        const suggestions = [...places.values()]
-          .map((place) => {
-            const daily = new Array<number>(q.historyDays).fill(0);
-            for (const s of shipped.rows) {
-              if (s.sku !== place.sku || s.warehouse !== place.warehouse) continue;
-              const index = s.day - firstDay;
-              if (index >= 0 && index < daily.length) daily[index]! += Number(s.qty);
-            }
-            const source =
-              sources.rows.find((s) => s.sku === place.sku && s.warehouse === place.warehouse) ??
-              sources.rows.find((s) => s.sku === place.sku && s.warehouse === null) ??
-              sources.rows.find((s) => s.sku === place.sku);
-            const actual = source ? actualLead.rows.find((a) => a.supplier_id === source.supplier_id && a.warehouse === place.warehouse) : undefined;
-            const statedLeadTimeDays = source?.lead_time_days ?? 14;
-            const leadTimeDays = actual ? Math.max(1, Math.round(actual.days)) : statedLeadTimeDays;
-            const plan = suggestReplenishment({
-              skuClass: place.skuClass,
-              dailyShipped: daily,
-              uplift: q.uplift,
-              leadTimeDays,
-              reviewPeriodDays: q.reviewPeriodDays,
-              available: place.buckets.available ?? 0,
-              allocated: place.buckets.allocated ?? 0,
-              quarantine: place.buckets.quarantine ?? 0,
-              inbound: place.buckets.inbound ?? 0,
-              inTransit: place.buckets.in_transit ?? 0,
-              moq: Number(source?.moq ?? 1),
-              packSize: Number(source?.pack_size ?? 1),
-            });
-            return {
-              sku: place.sku,
-              warehouse: place.warehouse,
-              skuClass: place.skuClass,
-              supplierId: source?.supplier_id ?? null,
-              unitCostMinor: source ? Number(source.unit_cost_minor) : null,
-              moq: Number(source?.moq ?? 1),
-              packSize: Number(source?.pack_size ?? 1),
-              leadTimeDays,
-              statedLeadTimeDays,
-              leadTimeSource: actual ? `actual over ${actual.pos} purchase orders` : 'stated',
-              shippedInHistory: daily.reduce((a, b) => a + b, 0),
-              ...plan,
-            };
-          })
-          .filter((s) => q.all === 'true' || s.reorder)
-          .sort((a, b) => a.sku.localeCompare(b.sku) || a.warehouse.localeCompare(b.warehouse));
-        return { historyDays: q.historyDays, reviewPeriodDays: q.reviewPeriodDays, uplift: q.uplift, suggestions };
+    app.get(
+      '/replenishment/runs/:id',
+      { schema: { summary: 'A planner run: when it started and finished, its inputs and counts', params: z.object({ id: runId }) } },
+      async (request) => {
+        const { id } = request.params;
+        const run = await findReplenishmentRun(db, { runId: id });
+        if (run) return run;
+        // Started but its first step has not written the run yet, or it failed before it could.
+        const workflowId = replenishmentWorkflowId(id);
+        const described = await temporal.workflow
+          .getHandle(workflowId)
+          .describe()
+          .catch((error: unknown) => {
+            if (error instanceof WorkflowNotFoundError) return undefined;
+            throw error;
+          });
+        if (!described) throw notFound(`replenishment run ${id}`);
+        return {
+          runId: id,
+          workflowId,
+          status: described.status.name === 'RUNNING' ? 'running' : described.status.name.toLowerCase(),
+          startedAt: described.startTime.toISOString(),
+          finishedAt: null,
+          counts: null,
+        };
       },
     );
   };

@@ -4,6 +4,7 @@ import { buildApp } from '../api/app.js';
 import { localApiKeys, parseApiKeys } from '../api/auth.js';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
+import { ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { seedDemo } from '../runtime/seed.js';
 import { startServices } from '../runtime/services.js';
 import { createWorker } from '../runtime/worker.js';
@@ -18,6 +19,7 @@ if (process.env.SEED_DEMO !== 'false') await seedDemo(db, log);
 
 const clientConnection = await Connection.connect({ address: services.temporalAddress });
 const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+log(`replenishment-planner schedule ${await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON })}`);
 
 log('bundling workflows and starting the worker');
 const { worker, connection: workerConnection } = await createWorker({

@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { embeddedDatabaseUrl } from '../runtime/services.js';
+import { ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { ensureSearchAttributes } from '../runtime/temporal.js';
 import { createWorker } from '../runtime/worker.js';
 
@@ -29,11 +30,14 @@ for (let attempt = 1; ; attempt++) {
   }
 }
 
+const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+const schedule = await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON });
+console.log(`[worker] replenishment-planner schedule ${schedule}`);
 const { worker, connection } = await createWorker({
   address,
   namespace: config.temporalNamespace,
   taskQueue: config.taskQueue,
-  deps: { db, temporal: new Client({ connection: clientConnection, namespace: config.temporalNamespace }) },
+  deps: { db, temporal },
 });
 console.log(`[worker] polling task queue ${config.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);
 await worker.run();

@@ -10,6 +10,7 @@ import * as itemLocations from './migrations/0009_item_locations.js';
 import * as vendorReturns from './migrations/0011_vendor_returns.js';
 import * as purchasing from './migrations/0007_purchasing.js';
 import * as transfers from './migrations/0008_transfers.js';
+import * as replenishmentRuns from './migrations/0010_replenishment_runs.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0007_purchasing': purchasing,
   '0008_transfers': transfers,
   '0009_item_locations': itemLocations,
+  '0010_replenishment_runs': replenishmentRuns,
   '0011_vendor_returns': vendorReturns,
 };
 

@@ -1,5 +1,6 @@
 export { inventoryAdjustment } from './inventory-adjustment.js';
 export { orderRelease } from './order-release.js';
 export { purchaseOrder } from './purchase-order.js';
+export { replenishmentPlanner } from './replenishment-planner.js';
 export { shipment } from './shipment.js';
 export { transfer } from './transfer.js';

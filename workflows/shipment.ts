@@ -85,7 +85,16 @@ export async function shipment(input: ShipmentInput): Promise<ShipmentView> {
   const events: WmsEvent[] = [];
   let cancel: { reason: string; actor: string } | undefined;
   const parent = workflowInfo().parent;
+  /**
+   * Tells the order. A final report is the shipment's last act: the order may finish on
+   * it and end this child, so a late shipment's task and exception are closed first.
+   */
   const report = async (message: ShipmentReport) => {
+    const final = message.type !== 'short';
+    if (final && view.late) {
+      await activities.closeTask(`${workflowInfo().workflowId}:late`, 'system', view.status);
+      await activities.resolveException(`${workflowInfo().workflowId}:late`);
+    }
     if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(shipmentReportSignal, message);
   };
 
@@ -205,10 +214,6 @@ export async function shipment(input: ShipmentInput): Promise<ShipmentView> {
       moveTo(status);
     }
     events.shift();
-  }
-  if (view.late) {
-    await activities.closeTask(`${workflowInfo().workflowId}:late`, 'system', view.status);
-    await activities.resolveException(`${workflowInfo().workflowId}:late`);
   }
   return view;
 }

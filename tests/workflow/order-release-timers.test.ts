@@ -163,6 +163,7 @@ describe('order release timers (time-skipping server)', () => {
         await child.executeUpdate(wmsEventUpdate, { args: [event] });
       }
       expect((await handle.result()).status).toBe('shipped');
+      // The shipment closed its late task and exception before its last report to the order.
       expect((await db.selectFrom('exceptions').selectAll().where('id', '=', late.id).executeTakeFirstOrThrow()).status).toBe('resolved');
       expect((await db.selectFrom('tasks').selectAll().where('id', '=', task.id).executeTakeFirstOrThrow()).status).toBe('done');
     });

@@ -1,0 +1,53 @@
+/**
+ * Temporal Schedules the product keeps, created or brought up to date whenever a worker
+ * (or `npm start`) comes up, so every deployment converges on the configured timing.
+ */
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
+import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX, type replenishmentPlanner } from '../workflows/replenishment-planner.js';
+
+export const DEFAULT_REPLENISHMENT_SCHEDULE = '0 5 * * *';
+
+/**
+ * `REPLENISHMENT_SCHEDULE_CRON`: a five-field cron expression (`0 5 * * *`, UTC) or an
+ * interval like `24h` or `30m`.
+ */
+export function replenishmentScheduleSpec(value: string = DEFAULT_REPLENISHMENT_SCHEDULE): ScheduleSpec {
+  const text = value.trim();
+  if (/^\d+(s|m|h|d)$/.test(text)) return { intervals: [{ every: text as `${number}${'s' | 'm' | 'h' | 'd'}` }] };
+  if (text.split(/\s+/).length === 5) return { cronExpressions: [text] };
+  throw new Error(`REPLENISHMENT_SCHEDULE_CRON must be a cron expression like "0 5 * * *" or an interval like 24h, got "${value}"`);
+}
+
+export interface ReplenishmentScheduleOptions {
+  taskQueue: string;
+  /** A cron expression or an interval; see `replenishmentScheduleSpec`. */
+  schedule?: string;
+}
+
+/** Creates the `replenishment-planner` schedule, or updates its timing and task queue when it exists. */
+export async function ensureReplenishmentSchedule(client: Client, options: ReplenishmentScheduleOptions): Promise<'created' | 'updated'> {
+  const spec = replenishmentScheduleSpec(options.schedule || DEFAULT_REPLENISHMENT_SCHEDULE);
+  const action: ScheduleOptionsStartWorkflowAction<typeof replenishmentPlanner> = {
+    type: 'startWorkflow',
+    workflowType: 'replenishmentPlanner',
+    // Temporal appends the scheduled time: `replenishment-2025-01-31T05:00:00Z`.
+    workflowId: REPLENISHMENT_WORKFLOW_PREFIX.slice(0, -1),
+    taskQueue: options.taskQueue,
+    args: [{}],
+    workflowExecutionTimeout: '1h',
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' } as const;
+  try {
+    await client.schedule.create({ scheduleId: REPLENISHMENT_SCHEDULE_ID, spec, action, policies });
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  await client.schedule.getHandle(REPLENISHMENT_SCHEDULE_ID).update((current) => ({
+    ...current,
+    spec,
+    action,
+    policies: { ...current.policies, ...policies },
+  }));
+  return 'updated';
+}

@@ -1,0 +1,38 @@
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { ReplenishmentParams, ReplenishmentRunSummary } from '../activities/replenishment.js';
+
+/** The Temporal Schedule that starts the planner; its runs get `replenishment-<scheduled time>`. */
+export const REPLENISHMENT_SCHEDULE_ID = 'replenishment-planner';
+export const REPLENISHMENT_WORKFLOW_PREFIX = 'replenishment-';
+
+export function replenishmentWorkflowId(runId: string): string {
+  return `${REPLENISHMENT_WORKFLOW_PREFIX}${runId}`;
+}
+
+export interface ReplenishmentPlannerInput extends Partial<ReplenishmentParams> {
+  /** Absent when the schedule starts the run: the run id is then the scheduled time in the workflow id. */
+  runId?: string;
+  requestedBy?: string;
+}
+
+const activities = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** One planning run: computes every sku and warehouse's suggestion and stores them under the run. */
+export async function replenishmentPlanner(input: ReplenishmentPlannerInput = {}): Promise<ReplenishmentRunSummary> {
+  const { workflowId } = workflowInfo();
+  const run = {
+    runId: input.runId ?? (workflowId.startsWith(REPLENISHMENT_WORKFLOW_PREFIX) ? workflowId.slice(REPLENISHMENT_WORKFLOW_PREFIX.length) : workflowId),
+    workflowId,
+    trigger: input.runId ? ('manual' as const) : ('schedule' as const),
+    requestedBy: input.requestedBy ?? 'schedule',
+    historyDays: input.historyDays ?? 90,
+    reviewPeriodDays: input.reviewPeriodDays ?? 7,
+    uplift: input.uplift ?? 1,
+  };
+  await activities.startReplenishmentRun(run);
+  return activities.recordReplenishmentSuggestions(run);
+}
