@@ -6,7 +6,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { ReplenishmentRunsTable } from '../db/schema.js';
-import { planTransfersBeforeBuy, suggestReplenishment, type BalancedPlan, type SkuClass } from '../domain/replenishment.js';
+import { horizonUplift, planTransfersBeforeBuy, suggestReplenishment, type BalancedPlan, type DemandUplift, type SkuClass } from '../domain/replenishment.js';
 
 const DAY_MS = 86_400_000;
 
@@ -31,6 +31,8 @@ export interface ReplenishmentLine extends BalancedPlan {
   statedLeadTimeDays: number;
   leadTimeSource: string;
   shippedInHistory: number;
+  /** This sku's promotion or season factor over its horizon (lead time + review period from today), applied on top of the run-wide uplift. */
+  skuUplift: number;
 }
 
 /** Worth a buyer's look: it reorders, or it gives stock to a warehouse that does. */
@@ -52,7 +54,13 @@ export async function computeReplenishment(db: Db, params: ReplenishmentParams, 
     .where('bucket', 'in', ['available', 'allocated', 'quarantine', 'inbound', 'in_transit']);
   if (filter.sku) balances = balances.where('inventory_balances.sku', '=', filter.sku);
 
-  const [positionRows, shipped, sources, actualLead] = await Promise.all([
+  let upliftQuery = db
+    .selectFrom('demand_uplifts')
+    .select(['sku', sql<string>`from_date::text`.as('from'), sql<string>`to_date::text`.as('to'), 'factor'])
+    .where('to_date', '>=', sql<string>`current_date - 1`);
+  if (filter.sku) upliftQuery = upliftQuery.where('sku', '=', filter.sku);
+
+  const [positionRows, shipped, sources, actualLead, upliftRows] = await Promise.all([
     balances.execute(),
     // Shipped history is the ledger's allocated → customer movements.
     sql<{ sku: string; warehouse: string; day: number; qty: number }>`
@@ -77,7 +85,11 @@ export async function computeReplenishment(db: Db, params: ReplenishmentParams, 
       join (select po_id, min(received_at) as first_at from purchase_order_receipts group by po_id) r on r.po_id = p.id
       where p.issued_at is not null
       group by 1, 2`.execute(db),
+    upliftQuery.execute(),
   ]);
+  const upliftsBySku = new Map<string, DemandUplift[]>();
+  for (const u of upliftRows) upliftsBySku.set(u.sku, [...(upliftsBySku.get(u.sku) ?? []), { from: u.from, to: u.to, factor: u.factor }]);
+  const today = new Date().toISOString().slice(0, 10);
 
   type Place = { sku: string; warehouse: string; skuClass: SkuClass; buckets: Record<string, number> };
   const places = new Map<string, Place>();
@@ -105,10 +117,11 @@ export async function computeReplenishment(db: Db, params: ReplenishmentParams, 
     const moq = Number(source?.moq ?? 1);
     const packSize = Number(source?.pack_size ?? 1);
     const available = place.buckets.available ?? 0;
+    const skuUplift = horizonUplift(upliftsBySku.get(place.sku) ?? [], today, leadTimeDays + params.reviewPeriodDays);
     const plan = suggestReplenishment({
       skuClass: place.skuClass,
       dailyShipped: daily,
-      uplift: params.uplift,
+      uplift: params.uplift * skuUplift,
       leadTimeDays,
       reviewPeriodDays: params.reviewPeriodDays,
       available,
@@ -130,6 +143,7 @@ export async function computeReplenishment(db: Db, params: ReplenishmentParams, 
       statedLeadTimeDays,
       leadTimeSource: actual ? `actual over ${actual.pos} purchase orders` : 'stated',
       shippedInHistory: daily.reduce((a, b) => a + b, 0),
+      skuUplift,
     };
     return { facts, warehousePlan: { warehouse: place.warehouse, available, moq, packSize, plan } };
   });
@@ -221,6 +235,7 @@ export async function storedReplenishment(db: Db, runId: string, filter: { sku?:
     statedLeadTimeDays: r.stated_lead_time_days,
     leadTimeSource: r.lead_time_source,
     shippedInHistory: r.shipped_in_history,
+    skuUplift: r.sku_uplift,
     averageDaily: r.average_daily,
     deviation: r.deviation,
     safetyStock: r.safety_stock,
@@ -286,6 +301,7 @@ export function createReplenishmentActivities({ db }: { db: Db }) {
                 stated_lead_time_days: l.statedLeadTimeDays,
                 lead_time_source: l.leadTimeSource,
                 shipped_in_history: l.shippedInHistory,
+                sku_uplift: l.skuUplift,
                 average_daily: l.averageDaily,
                 deviation: l.deviation,
                 safety_stock: l.safetyStock,

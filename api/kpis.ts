@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db/connection.js';
+import { leadTimeAdherence, purchaseOrderFill, purchaseOrderPerformance } from '../db/purchase-order-performance.js';
 import type { AppDeps } from './app.js';
 import { badRequest } from './errors.js';
 
@@ -67,6 +68,15 @@ const kpisResponse = z.object({
       numerator: z.number().describe('Σ|delta| over the counts'),
       denominator: z.number().describe('Σ expected units over the counts'),
     }),
+    purchaseOrderFillRate: ratio.extend({
+      numerator: z.number().describe('units received, up to the ordered quantity per line'),
+      denominator: z.number().describe('units ordered'),
+      purchaseOrders: z.number().describe('POs closed or cancelled in the range'),
+    }),
+    supplierLeadTimeAdherence: ratio.extend({
+      numerator: z.number().describe('POs whose first goods came within the stated lead time'),
+      denominator: z.number().describe('POs whose first goods were received in the range'),
+    }),
   }),
 });
 
@@ -80,7 +90,7 @@ export async function computeKpis(db: Db, from: Date, to: Date, now = new Date()
   const closed = sql.join(CLOSED_STATUSES.map((s) => sql`${s}`));
   const shippedStatuses = sql.join(SHIPPED_STATUSES.map((s) => sql`${s}`));
 
-  const [cycle, onTime, closedOrders, backorder, shippedOrders, margin, accuracy] = await Promise.all([
+  const [cycle, onTime, closedOrders, backorder, shippedOrders, margin, accuracy, finishedPos, receivedPos] = await Promise.all([
     sql<{ orders: number; p50: number | null; p90: number | null }>`
       with fully_shipped as (
         select o.id, o.created_at, max(s.shipped_at) as last_shipped_at
@@ -140,6 +150,9 @@ export async function computeKpis(db: Db, from: Date, to: Date, now = new Date()
         from inventory_adjustments
        where kind = 'count' and status = 'posted'
          and coalesce(posted_at, created_at) >= ${from} and coalesce(posted_at, created_at) < ${to}`.execute(db),
+    // The supplier scorecard's figures, over all suppliers.
+    purchaseOrderPerformance(db, { finishedIn: { from, to } }),
+    purchaseOrderPerformance(db, { firstReceiptIn: { from, to } }),
   ]);
 
   const c = cycle.rows[0]!;
@@ -151,6 +164,8 @@ export async function computeKpis(db: Db, from: Date, to: Date, now = new Date()
   const a = accuracy.rows[0]!;
   const netRevenue = m.revenue - m.discounts + m.freight_revenue;
   const marginMinor = netRevenue - m.cogs - m.freight_expense;
+  const poFill = purchaseOrderFill(finishedPos);
+  const adherence = leadTimeAdherence(receivedPos);
 
   return {
     orderCycleTime: {
@@ -219,6 +234,21 @@ export async function computeKpis(db: Db, from: Date, to: Date, now = new Date()
       counts: a.counts,
       definition:
         '1 − Σ|counted − expected| ÷ Σ expected over cycle counts (adjustments of kind count) posted in the range; counts awaiting approval, rejected or lapsed are left out',
+    },
+    purchaseOrderFillRate: {
+      value: rate(poFill.received, poFill.ordered),
+      numerator: poFill.received,
+      denominator: poFill.ordered,
+      purchaseOrders: finishedPos.length,
+      definition:
+        'units received (up to the ordered quantity per line) ÷ units ordered, over issued purchase orders closed or cancelled in the range; the fill rate of GET /suppliers/:id/scorecard over all suppliers',
+    },
+    supplierLeadTimeAdherence: {
+      value: rate(adherence.withinStated, adherence.delivered.length),
+      numerator: adherence.withinStated,
+      denominator: adherence.delivered.length,
+      definition:
+        "purchase orders whose actual lead time (issue to first receipt) ≤ the stated lead time (the supplier's lane to the warehouse, else its default) ÷ purchase orders whose first receipt was in the range",
     },
   };
 }

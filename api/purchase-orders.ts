@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
 import { z } from 'zod';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { purchaseOrderProblems } from '../activities/purchase-order.js';
+import { findReplenishmentRun, storedReplenishment } from '../activities/replenishment.js';
+import { actualLeadDays, finishedPurchaseOrders, leadTimeAdherence, purchaseOrderFill, purchaseOrderPerformance } from '../db/purchase-order-performance.js';
 import { mayApprove } from '../domain/purchase-order.js';
 import {
   acknowledgePurchaseOrderUpdate,
@@ -63,6 +65,17 @@ const draftBody = z
       .max(500),
   })
   .superRefine((body, ctx) => distinctLines(body.lines, ctx));
+type DraftBody = z.infer<typeof draftBody>;
+
+const fromSuggestionsBody = z.object({
+  poId: id,
+  runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/),
+  lines: z
+    .array(z.object({ sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40'), warehouse: z.string().min(1).max(16) }))
+    .min(1, 'name at least one suggestion')
+    .max(500)
+    .refine((lines) => new Set(lines.map((l) => `${l.sku}@${l.warehouse}`)).size === lines.length, 'each sku and warehouse once'),
+});
 
 const approvalBody = z.object({ decision: z.enum(['approve', 'reject']), reason });
 const acknowledgementBody = z
@@ -117,61 +130,103 @@ export const purchaseOrderRoutes =
       }
     }
 
+    /**
+     * Drafts a PO and starts its process (update-with-start), answering once approval is
+     * settled: the one path for a draft by hand and a draft from planner suggestions.
+     */
+    async function startDraft(request: FastifyRequest, reply: FastifyReply, body: DraftBody) {
+      const lines = body.lines.map((l, index) => ({ lineNo: l.lineNo ?? index + 1, sku: l.sku, qty: l.qty, unitCostMinor: l.unitCostMinor }));
+      const problems = await purchaseOrderProblems(db, { supplierId: body.supplierId, warehouse: body.warehouse, lines: lines.map((l) => ({ ...l, unitCostMinor: 0 })) });
+      if (problems.length) throw badRequest(problems.map((p) => p.message).join('; '), problems);
+
+      const [prices, lane, supplier] = await Promise.all([
+        db.selectFrom('supplier_items').select(['sku', 'unit_cost_minor']).where('supplier_id', '=', body.supplierId).execute(),
+        db.selectFrom('supplier_lanes').select('lead_time_days').where('supplier_id', '=', body.supplierId).where('warehouse_code', '=', body.warehouse).executeTakeFirst(),
+        db.selectFrom('suppliers').select('default_lead_time_days').where('id', '=', body.supplierId).executeTakeFirstOrThrow(),
+      ]);
+      const priced = lines.map((l) => ({ ...l, unitCostMinor: l.unitCostMinor ?? prices.find((p) => p.sku === l.sku)!.unit_cost_minor }));
+      const leadDays = lane?.lead_time_days ?? supplier.default_lead_time_days;
+      const expectedAt = body.expectedAt ? new Date(body.expectedAt).toISOString() : new Date(Date.now() + leadDays * 86_400_000).toISOString();
+
+      const workflowId = purchaseOrderWorkflowId(body.poId);
+      const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+      const start = new WithStartWorkflowOperation(purchaseOrder, {
+        workflowId,
+        taskQueue: config.taskQueue,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        memo: { requestHash },
+        args: [
+          {
+            poId: body.poId,
+            supplierId: body.supplierId,
+            warehouse: body.warehouse,
+            currency: body.currency,
+            expectedAt,
+            lines: priced,
+            createdBy: request.actor!,
+            creatorRole: request.role === 'buyer' ? 'buyer' : 'ops',
+            policy: config.policies.purchaseOrder,
+          },
+        ],
+      });
+      let view: PurchaseOrderView;
+      try {
+        view = await temporal.workflow.executeUpdateWithStart(submitPurchaseOrderUpdate, { startWorkflowOperation: start });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        view = await handleOf(body.poId).query(purchaseOrderViewQuery);
+      }
+      const described = await handleOf(body.poId).describe();
+      if (described.memo?.requestHash !== requestHash) {
+        throw conflict('duplicate_purchase_order', `purchase order ${body.poId} was already submitted with different content`);
+      }
+      return reply.code(view.status === 'awaiting_approval' ? 202 : 200).send({ ...view, workflowId });
+    }
+
     app.post(
       '/purchase-orders',
       {
         config: { roles: ['buyer', 'ops'] },
         schema: { summary: 'Draft a purchase order from an approved supplier; above the buyer limit it waits for finance', body: draftBody },
       },
+      async (request, reply) => startDraft(request, reply, request.body),
+    );
+
+    app.post(
+      '/purchase-orders/from-suggestions',
+      {
+        config: { roles: ['buyer', 'ops'] },
+        schema: {
+          summary: "Draft a purchase order from a planner run's suggestions (one warehouse, one supplier) at their suggested quantities",
+          body: fromSuggestionsBody,
+        },
+      },
       async (request, reply) => {
-        const body = request.body;
-        const lines = body.lines.map((l, index) => ({ lineNo: l.lineNo ?? index + 1, sku: l.sku, qty: l.qty, unitCostMinor: l.unitCostMinor }));
-        const problems = await purchaseOrderProblems(db, { supplierId: body.supplierId, warehouse: body.warehouse, lines: lines.map((l) => ({ ...l, unitCostMinor: 0 })) });
-        if (problems.length) throw badRequest(problems.map((p) => p.message).join('; '), problems);
-
-        const [prices, lane, supplier] = await Promise.all([
-          db.selectFrom('supplier_items').select(['sku', 'unit_cost_minor']).where('supplier_id', '=', body.supplierId).execute(),
-          db.selectFrom('supplier_lanes').select('lead_time_days').where('supplier_id', '=', body.supplierId).where('warehouse_code', '=', body.warehouse).executeTakeFirst(),
-          db.selectFrom('suppliers').select('default_lead_time_days').where('id', '=', body.supplierId).executeTakeFirstOrThrow(),
-        ]);
-        const priced = lines.map((l) => ({ ...l, unitCostMinor: l.unitCostMinor ?? prices.find((p) => p.sku === l.sku)!.unit_cost_minor }));
-        const leadDays = lane?.lead_time_days ?? supplier.default_lead_time_days;
-        const expectedAt = body.expectedAt ? new Date(body.expectedAt).toISOString() : new Date(Date.now() + leadDays * 86_400_000).toISOString();
-
-        const workflowId = purchaseOrderWorkflowId(body.poId);
-        const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-        const start = new WithStartWorkflowOperation(purchaseOrder, {
-          workflowId,
-          taskQueue: config.taskQueue,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          memo: { requestHash },
-          args: [
-            {
-              poId: body.poId,
-              supplierId: body.supplierId,
-              warehouse: body.warehouse,
-              currency: body.currency,
-              expectedAt,
-              lines: priced,
-              createdBy: request.actor!,
-              creatorRole: request.role === 'buyer' ? 'buyer' : 'ops',
-              policy: config.policies.purchaseOrder,
-            },
-          ],
+        const { poId, runId, lines } = request.body;
+        const run = await findReplenishmentRun(db, { runId });
+        if (run?.status !== 'finished') throw badRequest(`replenishment run ${runId} is not a finished planner run`, { runId });
+        const stored = await storedReplenishment(db, runId);
+        const problems: string[] = [];
+        const picked = lines.flatMap((wanted) => {
+          const line = stored.find((l) => l.sku === wanted.sku && l.warehouse === wanted.warehouse);
+          if (!line) problems.push(`no suggestion for ${wanted.sku} at ${wanted.warehouse} in run ${runId}`);
+          else if (line.suggestedQty <= 0) problems.push(`the suggestion for ${wanted.sku} at ${wanted.warehouse} has nothing to buy (suggestedQty ${line.suggestedQty})`);
+          else if (!line.supplierId) problems.push(`the suggestion for ${wanted.sku} at ${wanted.warehouse} has no approved supplier`);
+          return line ? [line] : [];
         });
-        let view: PurchaseOrderView;
-        try {
-          view = await temporal.workflow.executeUpdateWithStart(submitPurchaseOrderUpdate, { startWorkflowOperation: start });
-        } catch (error) {
-          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-          view = await handleOf(body.poId).query(purchaseOrderViewQuery);
-        }
-        const described = await handleOf(body.poId).describe();
-        if (described.memo?.requestHash !== requestHash) {
-          throw conflict('duplicate_purchase_order', `purchase order ${body.poId} was already submitted with different content`);
-        }
-        return reply.code(view.status === 'awaiting_approval' ? 202 : 200).send({ ...view, workflowId });
+        const warehouses = [...new Set(lines.map((l) => l.warehouse))];
+        if (warehouses.length > 1) problems.push(`the suggestions are for more than one warehouse (${warehouses.join(', ')}); a purchase order delivers to one`);
+        const suppliers = [...new Set(picked.map((l) => l.supplierId).filter((s) => s !== null))];
+        if (suppliers.length > 1) problems.push(`the suggestions are from more than one supplier (${suppliers.join(', ')}); a purchase order has one`);
+        if (problems.length) throw badRequest(problems.join('; '), problems.map((message) => ({ message })));
+        return startDraft(request, reply, {
+          poId,
+          supplierId: suppliers[0]!,
+          warehouse: warehouses[0]!,
+          currency: 'USD',
+          lines: picked.map((l, index) => ({ lineNo: index + 1, sku: l.sku, qty: l.suggestedQty })),
+        });
       },
     );
 
@@ -301,36 +356,14 @@ export const purchaseOrderRoutes =
       { schema: { summary: "A supplier's record on its purchase orders: on-time rate, lead time against stated, fill rate, quality rejects", params } },
       async (request) => {
         const supplierId = request.params.id;
-        const supplier = await db.selectFrom('suppliers').select(['id', 'name', 'default_lead_time_days']).where('id', '=', supplierId).executeTakeFirst();
+        const supplier = await db.selectFrom('suppliers').select(['id', 'name']).where('id', '=', supplierId).executeTakeFirst();
         if (!supplier) throw notFound(`supplier ${supplierId}`);
-        const { rows } = await sql<{
-          po_id: string;
-          status: string;
-          expected_at: Date;
-          issued_at: Date | null;
-          first_receipt: Date | null;
-          last_receipt: Date | null;
-          stated_days: number;
-          ordered: number;
-          received: number;
-          cancelled: number;
-          accepted: number;
-          rejected: number;
-        }>`
-          select p.id as po_id, p.status, p.expected_at, p.issued_at, r.first_at as first_receipt, r.last_at as last_receipt,
-            coalesce(l.lead_time_days, ${supplier.default_lead_time_days}) as stated_days,
-            sum(pl.ordered_qty)::bigint as ordered, sum(least(pl.received_qty, pl.ordered_qty))::bigint as received,
-            sum(pl.cancelled_qty)::bigint as cancelled, sum(pl.accepted_qty)::bigint as accepted, sum(pl.rejected_qty)::bigint as rejected
-          from purchase_orders p
-          join purchase_order_lines pl on pl.po_id = p.id
-          left join supplier_lanes l on l.supplier_id = p.supplier_id and l.warehouse_code = p.warehouse_code
-          left join (select po_id, min(received_at) as first_at, max(received_at) as last_at from purchase_order_receipts group by po_id) r on r.po_id = p.id
-          where p.supplier_id = ${supplierId} and p.issued_at is not null
-          group by p.id, p.status, p.expected_at, p.issued_at, r.first_at, r.last_at, l.lead_time_days`.execute(db);
+        const rows = await purchaseOrderPerformance(db, { supplierId });
         const ratio = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 1000) / 1000 : null);
-        const finished = rows.filter((r) => r.status === 'closed' || r.status === 'cancelled');
-        const delivered = rows.filter((r) => r.first_receipt && r.issued_at);
-        const leadDays = delivered.map((r) => (r.first_receipt!.getTime() - r.issued_at!.getTime()) / 86_400_000);
+        const finished = finishedPurchaseOrders(rows);
+        const { delivered, withinStated } = leadTimeAdherence(rows);
+        const leadDays = delivered.map(actualLeadDays);
+        const fill = purchaseOrderFill(rows);
         const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
         return {
           supplierId,
@@ -341,9 +374,9 @@ export const purchaseOrderRoutes =
           averageLeadTimeDays: delivered.length ? Math.round((sum(leadDays) / delivered.length) * 10) / 10 : null,
           averageStatedLeadTimeDays: delivered.length ? Math.round((sum(delivered.map((r) => r.stated_days)) / delivered.length) * 10) / 10 : null,
           /** Share of delivered POs whose first goods arrived within the stated lead time. */
-          leadTimeAdherence: ratio(delivered.filter((r, i) => leadDays[i]! <= r.stated_days).length, delivered.length),
+          leadTimeAdherence: ratio(withinStated, delivered.length),
           /** Units received (up to the ordered quantity) over units ordered, on finished POs. */
-          fillRate: ratio(sum(finished.map((r) => r.received)), sum(finished.map((r) => r.ordered))),
+          fillRate: ratio(fill.received, fill.ordered),
           /** Units rejected at inspection over units inspected. */
           rejectRate: ratio(sum(rows.map((r) => r.rejected)), sum(rows.map((r) => r.accepted + r.rejected))),
         };

@@ -1,5 +1,6 @@
 /** Replenishment suggestions per sku and warehouse: from the planner's latest run, or computed on demand. */
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -11,9 +12,10 @@ import {
   storedReplenishment,
   type ReplenishmentParams,
 } from '../activities/replenishment.js';
+import { overlappingUplifts } from '../domain/replenishment.js';
 import { replenishmentPlanner, replenishmentWorkflowId } from '../workflows/replenishment-planner.js';
 import type { AppDeps } from './app.js';
-import { notFound } from './errors.js';
+import { badRequest, notFound } from './errors.js';
 
 const historyDays = z.coerce.number().int().min(7).max(365);
 const reviewPeriodDays = z.coerce.number().int().min(1).max(90);
@@ -35,6 +37,23 @@ const runBody = z
   .object({ historyDays: historyDays.optional(), reviewPeriodDays: reviewPeriodDays.optional(), uplift: uplift.optional() })
   .strict()
   .nullish();
+
+const skuPattern = z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40');
+const upliftsBody = z.object({
+  sku: skuPattern,
+  uplifts: z
+    .array(
+      z
+        .object({
+          from: z.iso.date().describe('first day, inclusive'),
+          to: z.iso.date().describe('last day, inclusive'),
+          factor: z.number().min(0).max(10).describe('demand multiplier on these days (1 = none)'),
+        })
+        .refine((u) => u.to >= u.from, { message: 'to must not be before from', path: ['to'] }),
+    )
+    .max(366)
+    .describe("the sku's uplifts from now on; an empty list removes them all"),
+});
 
 const sameParams = (a: ReplenishmentParams, b: ReplenishmentParams) =>
   a.historyDays === b.historyDays && a.reviewPeriodDays === b.reviewPeriodDays && a.uplift === b.uplift;
@@ -64,6 +83,50 @@ export const replenishmentRoutes =
           ...(fromRun?.params ?? asked),
           suggestions: lines.filter((l) => q.all === 'true' || needsAction(l)),
         };
+      },
+    );
+
+    const upliftsOf = (sku?: string) => {
+      let q = db
+        .selectFrom('demand_uplifts')
+        .select(['sku', sql<string>`from_date::text`.as('from'), sql<string>`to_date::text`.as('to'), 'factor', 'updated_by as updatedBy', 'updated_at as updatedAt']);
+      if (sku) q = q.where('sku', '=', sku);
+      return q.orderBy('sku').orderBy('from_date').execute();
+    };
+
+    app.get(
+      '/replenishment/uplifts',
+      { schema: { summary: 'Promotion and seasonality demand uplifts per sku and date range', querystring: z.object({ sku: skuPattern.optional() }) } },
+      async (request) => ({ uplifts: await upliftsOf(request.query.sku) }),
+    );
+
+    app.put(
+      '/replenishment/uplifts',
+      {
+        config: { roles: ['buyer', 'ops'] },
+        schema: {
+          summary: "Set a sku's demand uplifts (replacing its earlier ones); the planner weights them by the days they overlap each horizon",
+          body: upliftsBody,
+        },
+      },
+      async (request) => {
+        const { sku, uplifts } = request.body;
+        const overlaps = overlappingUplifts(uplifts);
+        if (overlaps.length) throw badRequest(`uplifts of ${sku} must not overlap: ${overlaps.join('; ')}`, overlaps.map((message) => ({ message })));
+        const item = await db.selectFrom('items').select('sku').where('sku', '=', sku).executeTakeFirst();
+        if (!item) throw badRequest(`unknown sku ${sku}`);
+        await db.transaction().execute(async (tx) => {
+          // Two PUTs for one sku replace in turn rather than interleave.
+          await sql`select pg_advisory_xact_lock(hashtext(${`demand_uplifts:${sku}`}))`.execute(tx);
+          await tx.deleteFrom('demand_uplifts').where('sku', '=', sku).execute();
+          if (uplifts.length) {
+            await tx
+              .insertInto('demand_uplifts')
+              .values(uplifts.map((u) => ({ sku, from_date: u.from, to_date: u.to, factor: u.factor, updated_by: request.actor ?? request.role ?? 'unknown' })))
+              .execute();
+          }
+        });
+        return { sku, uplifts: await upliftsOf(sku) };
       },
     );
 

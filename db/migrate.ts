@@ -11,6 +11,7 @@ import * as vendorReturns from './migrations/0011_vendor_returns.js';
 import * as purchasing from './migrations/0007_purchasing.js';
 import * as transfers from './migrations/0008_transfers.js';
 import * as replenishmentRuns from './migrations/0010_replenishment_runs.js';
+import * as demandUplifts from './migrations/0012_demand_uplifts.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '0009_item_locations': itemLocations,
   '0010_replenishment_runs': replenishmentRuns,
   '0011_vendor_returns': vendorReturns,
+  '0012_demand_uplifts': demandUplifts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -444,6 +444,7 @@ export interface ReplenishmentSuggestionsTable {
   transfer_in_qty: number;
   purchase_qty_before_transfers: number;
   suggested_qty: number;
+  sku_uplift: Generated<number>;
 }
 
 export interface VendorReturnsTable {
@@ -494,4 +495,16 @@ export interface Database {
   transfers: TransfersTable;
   replenishment_runs: ReplenishmentRunsTable;
   replenishment_suggestions: ReplenishmentSuggestionsTable;
+  demand_uplifts: DemandUpliftsTable;
+}
+
+/** A promotion or seasonality factor on a sku's demand from one day to another (both inclusive). */
+export interface DemandUpliftsTable {
+  sku: string;
+  /** ISO dates (`YYYY-MM-DD`); read them with `::text` to avoid time-zone shifts. */
+  from_date: ColumnType<string, string, string>;
+  to_date: ColumnType<string, string, string>;
+  factor: number;
+  updated_by: string;
+  updated_at: UpdatedAt;
 }

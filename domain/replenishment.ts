@@ -169,3 +169,44 @@ export function planTransfersBeforeBuy(places: WarehousePlan[]): BalancedPlan[] 
   }
   return places.map((p) => result.get(p.warehouse)!);
 }
+
+/** A promotion or season: demand × `factor` from `from` to `to`, ISO dates, both days inclusive. */
+export interface DemandUplift {
+  from: string;
+  to: string;
+  factor: number;
+}
+
+const epochDay = (isoDate: string) => Math.floor(Date.parse(`${isoDate.slice(0, 10)}T00:00:00Z`) / 86_400_000);
+
+/** The ranges of `uplifts` that share a day with another, as messages (empty when none overlap). */
+export function overlappingUplifts(uplifts: DemandUplift[]): string[] {
+  const sorted = [...uplifts].sort((a, b) => epochDay(a.from) - epochDay(b.from));
+  const problems: string[] = [];
+  let reach: DemandUplift | undefined; // the range reaching furthest so far
+  for (const u of sorted) {
+    if (reach && epochDay(u.from) <= epochDay(reach.to)) problems.push(`${reach.from}..${reach.to} overlaps ${u.from}..${u.to}`);
+    if (!reach || epochDay(u.to) > epochDay(reach.to)) reach = u;
+  }
+  return problems;
+}
+
+/**
+ * The demand factor over a horizon of `horizonDays` days starting on `start` (an ISO date):
+ * each uplift's factor weighted by the days it overlaps the horizon, and 1 for the days no
+ * uplift covers. Uplifts are expected not to overlap one another. A horizon of no days is 1.
+ */
+export function horizonUplift(uplifts: DemandUplift[], start: string, horizonDays: number): number {
+  if (horizonDays <= 0) return 1;
+  const first = epochDay(start);
+  const last = first + horizonDays - 1;
+  let covered = 0;
+  let weighted = 0;
+  for (const u of uplifts) {
+    const days = Math.min(last, epochDay(u.to)) - Math.max(first, epochDay(u.from)) + 1;
+    if (days <= 0) continue;
+    covered += days;
+    weighted += days * u.factor;
+  }
+  return (weighted + (horizonDays - covered)) / horizonDays;
+}

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   demandStats,
   excessStock,
+  horizonUplift,
+  overlappingUplifts,
   planTransfersBeforeBuy,
   reorderPoint,
   roundOrderQuantity,
@@ -158,5 +160,48 @@ describe('transfer before buy', () => {
   ])('$name', ({ places, expected }) => {
     const byWarehouse = Object.fromEntries(planTransfersBeforeBuy(places).map((p) => [p.warehouse, p]));
     for (const [warehouse, fields] of Object.entries(expected)) expect(byWarehouse[warehouse], warehouse).toMatchObject(fields);
+  });
+});
+
+describe('horizonUplift', () => {
+  const start = '2026-06-01';
+  it.each([
+    { name: 'no uplifts', uplifts: [], days: 10, factor: 1 },
+    { name: 'covers the whole horizon', uplifts: [{ from: '2026-05-01', to: '2026-07-01', factor: 1.5 }], days: 10, factor: 1.5 },
+    { name: 'before the horizon', uplifts: [{ from: '2026-05-01', to: '2026-05-31', factor: 3 }], days: 10, factor: 1 },
+    { name: 'after the horizon', uplifts: [{ from: '2026-06-11', to: '2026-06-20', factor: 3 }], days: 10, factor: 1 },
+    { name: 'last day of the horizon only', uplifts: [{ from: '2026-06-10', to: '2026-06-20', factor: 3 }], days: 10, factor: (9 + 3) / 10 },
+    { name: 'first day only (to is inclusive)', uplifts: [{ from: '2026-05-20', to: '2026-06-01', factor: 2 }], days: 4, factor: (2 + 3) / 4 },
+    { name: 'half the horizon at 2', uplifts: [{ from: '2026-06-06', to: '2026-06-30', factor: 2 }], days: 10, factor: 1.5 },
+    {
+      name: 'two uplifts weighted by overlap days',
+      uplifts: [
+        { from: '2026-06-01', to: '2026-06-03', factor: 2 },
+        { from: '2026-06-08', to: '2026-06-09', factor: 0.5 },
+      ],
+      days: 10,
+      factor: (3 * 2 + 2 * 0.5 + 5) / 10,
+    },
+    { name: 'a factor of 0 stops demand on its days', uplifts: [{ from: '2026-06-01', to: '2026-06-05', factor: 0 }], days: 10, factor: 0.5 },
+    { name: 'a date-time counts as its day', uplifts: [{ from: '2026-06-01T23:00:00Z', to: '2026-06-02', factor: 2 }], days: 4, factor: 1.5 },
+    { name: 'no horizon', uplifts: [{ from: '2026-06-01', to: '2026-06-30', factor: 2 }], days: 0, factor: 1 },
+  ])('$name', ({ uplifts, days, factor }) => {
+    expect(horizonUplift(uplifts, start, days)).toBeCloseTo(factor, 12);
+  });
+});
+
+describe('overlappingUplifts', () => {
+  it.each([
+    { name: 'none', uplifts: [], problems: 0 },
+    { name: 'adjacent ranges do not overlap', uplifts: [{ from: '2026-06-01', to: '2026-06-10', factor: 2 }, { from: '2026-06-11', to: '2026-06-20', factor: 3 }], problems: 0 },
+    { name: 'a shared day overlaps', uplifts: [{ from: '2026-06-10', to: '2026-06-20', factor: 3 }, { from: '2026-06-01', to: '2026-06-10', factor: 2 }], problems: 1 },
+    { name: 'one inside another', uplifts: [{ from: '2026-06-01', to: '2026-06-30', factor: 2 }, { from: '2026-06-05', to: '2026-06-06', factor: 3 }], problems: 1 },
+    {
+      name: 'a long range over two later ones',
+      uplifts: [{ from: '2026-06-01', to: '2026-06-30', factor: 2 }, { from: '2026-06-05', to: '2026-06-06', factor: 3 }, { from: '2026-06-10', to: '2026-06-12', factor: 3 }],
+      problems: 2,
+    },
+  ])('$name', ({ uplifts, problems }) => {
+    expect(overlappingUplifts(uplifts)).toHaveLength(problems);
   });
 });
