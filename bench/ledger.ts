@@ -8,18 +8,14 @@
  * fresh database and drops it at the end.
  */
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { createDb, type Db } from '../db/connection.js';
+import { benchDatabase } from './database.js';
 import { checkLedger } from '../db/ledger-check.js';
 import { receive, reserve } from '../db/ledger.js';
-import { migrateToLatest } from '../db/migrate.js';
 import type { Database } from '../db/schema.js';
-import { projectRoot } from '../runtime/config.js';
-import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } from '../runtime/postgres.js';
-import { freePort } from '../runtime/temporal.js';
 
 const WARMUP_MS = 1_000;
 const MEASURE_MS = 4_000;
@@ -193,25 +189,9 @@ async function main(): Promise<void> {
     void cleanup().finally(() => process.exit(130));
   });
   try {
-    let serverUrl = process.env.DATABASE_URL;
-    let server = 'DATABASE_URL';
-    if (!serverUrl) {
-      const port = await freePort();
-      const dir = path.join(projectRoot, '.data', 'bench-pg');
-      log(`starting embedded PostgreSQL (${path.relative(projectRoot, dir)}, port ${port})`);
-      const pgServer = await startEmbeddedPostgres(dir, port);
-      stops.push(pgServer.stop);
-      serverUrl = pgServer.serverUrl;
-      server = 'embedded (fsync=off, synchronous_commit=off)';
-    }
-    const database = `ops_bench_${randomBytes(4).toString('hex')}`;
-    await ensureDatabase(serverUrl, database);
-    stops.push(() => dropDatabase(serverUrl, database));
-    const url = withDatabase(serverUrl, database);
-
+    const { url, name: database, server } = await benchDatabase('ops_bench', 'bench-pg', stops, log);
     const setupDb = createDb(url, 20);
     stops.push(() => setupDb.destroy());
-    await migrateToLatest(setupDb);
     log(`database ${database}: migrated; stocking ${HOT_SKU} and ${SPREAD_SKUS} spread skus`);
     await seed(setupDb);
 

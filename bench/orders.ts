@@ -28,12 +28,11 @@ import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { sql } from 'kysely';
+import { benchDatabase } from './database.js';
 import { createDb, type Db } from '../db/connection.js';
 import { checkLedger } from '../db/ledger-check.js';
 import { receive } from '../db/ledger.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { projectRoot } from '../runtime/config.js';
-import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } from '../runtime/postgres.js';
 import { ensureSearchAttributes, freePort, startDevServer, stopChild } from '../runtime/temporal.js';
 
 const SKUS = 200;
@@ -475,24 +474,9 @@ async function main(): Promise<void> {
     const loadAtStart = os.loadavg()[0]!;
     log(`${os.cpus().length} cpus, load average ${round(loadAtStart)} at start (other work on the machine shares the cpus)`);
     log(`seed ${SEED}; ${SKUS} skus, Zipf s=${ZIPF_S}, ${warehouses.length} warehouses; ${CONCURRENCY} POSTs in flight`);
-    let serverUrl = process.env.DATABASE_URL;
-    let server = 'DATABASE_URL';
-    if (!serverUrl) {
-      const port = await freePort();
-      const dir = path.join(projectRoot, '.data', 'bench-orders-pg');
-      log(`starting embedded PostgreSQL (${path.relative(projectRoot, dir)}, port ${port})`);
-      const pgServer = await startEmbeddedPostgres(dir, port);
-      stops.push(pgServer.stop);
-      serverUrl = pgServer.serverUrl;
-      server = 'embedded (fsync=off, synchronous_commit=off)';
-    }
-    const database = `ops_bench_orders_${randomBytes(4).toString('hex')}`;
-    await ensureDatabase(serverUrl, database);
-    stops.push(() => dropDatabase(serverUrl, database));
-    const databaseUrl = withDatabase(serverUrl, database);
+    const { url: databaseUrl, name: database, server } = await benchDatabase('ops_bench_orders', 'bench-orders-pg', stops, log);
     const db = createDb(databaseUrl, 4);
     stops.push(() => db.destroy());
-    await migrateToLatest(db);
     log(`database ${database} migrated; seeding ${warehouses.length * SKUS} stock places through the ledger`);
     await seed(db);
 
