@@ -1,4 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -7,7 +9,7 @@ import type { Db } from '../db/connection.js';
 import type { Config } from '../runtime/config.js';
 import { registerAuth, type ApiKey } from './auth.js';
 import { consoleRoutes } from './console.js';
-import { registerErrorHandling } from './errors.js';
+import { ApiError, badRequest, registerErrorHandling } from './errors.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { inventoryRoutes } from './inventory.js';
@@ -45,6 +47,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
 
+  // Security headers on every answer. No global CSP: the API answers JSON, and the console
+  // sends its own stricter policy on its pages (the docs UI needs inline scripts).
+  await app.register(helmet, { contentSecurityPolicy: false });
+  // Requests per minute per API key, or per address when no key is sent. An app-wide hook,
+  // added before the auth hook, so that refused and unknown requests count too.
+  if (deps.config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      global: false,
+      max: deps.config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => request.headers.authorization ?? request.ip,
+      errorResponseBuilder: (_request, context) =>
+        new ApiError(429, 'rate_limited', `more than ${context.max} requests a minute; retry in ${context.after}`),
+    });
+    app.addHook('onRequest', app.rateLimit());
+  }
+
   // The API's documentation is readable without a key.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
@@ -60,6 +79,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
   registerAuth(app, deps.keys);
+  // No field of this API carries a NUL character, and Postgres cannot store one: refuse it
+  // at the edge, before it can reach a process whose activities would retry on it.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined) return;
+    let text: string;
+    try {
+      text = JSON.stringify(request.body);
+    } catch {
+      throw badRequest('the body is nested too deeply');
+    }
+    if (text.includes('\\u0000')) throw badRequest('text may not contain the NUL character (\\u0000)');
+  });
   registerMetrics(app, deps);
   await app.register(healthRoutes(deps));
   await app.register(orderRoutes(deps));

@@ -60,8 +60,31 @@ function roleOf(keys: ApiKey[], presented: string): Role | undefined {
   return undefined;
 }
 
+/** A route as auth sees it: who may call it (`undefined` roles: any role with a key). */
+export interface RouteAccess {
+  method: string;
+  url: string;
+  public: boolean;
+  roles?: readonly Role[];
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteAccess[]>();
+
+/** The access rules of every route registered after `registerAuth`, as registered (for tests and audits). */
+export function routeAccess(app: FastifyInstance): readonly RouteAccess[] {
+  return routeTables.get(app) ?? [];
+}
+
 /** Every route needs a key unless marked public; `config.roles` narrows who may call it. */
 export function registerAuth(app: FastifyInstance, keys: ApiKey[]): void {
+  const table: RouteAccess[] = [];
+  routeTables.set(app, table);
+  app.addHook('onRoute', (route) => {
+    const config = route.config;
+    for (const method of [route.method].flat()) {
+      table.push({ method, url: route.url, public: config?.public === true, roles: config?.roles });
+    }
+  });
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const config = request.routeOptions.config;
     if (config?.public || !request.routeOptions.url) return;

@@ -34,6 +34,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
         error: { code: error.code, message: error.message, details: error.details },
       });
     }
+    if (isUnstorableText(error)) {
+      // Postgres refuses text it cannot store (a NUL character): the request's fault, not the server's.
+      return reply.code(400).send({
+        error: { code: 'invalid_request', message: 'text fields may not contain NUL (\\u0000) or characters the database cannot store' },
+      });
+    }
     const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
     if (status < 500) {
       // Fastify's own refusals: malformed JSON, body too large, unsupported media type.
@@ -46,6 +52,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
+}
+
+/** Postgres `character_not_in_repertoire` (e.g. 0x00 in UTF-8 text) and `untranslatable_character`. */
+const unstorableTextCodes = new Set(['22021', '22P05']);
+function isUnstorableText(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && unstorableTextCodes.has(code) && typeof (error as { severity?: unknown }).severity === 'string';
 }
 
 function summarize(details: { path: string; message: string }[]): string {

@@ -30,6 +30,8 @@ export interface Config {
   apiKeys?: string;
   dataDir: string;
   logLevel: string;
+  /** Requests per minute per API key (or per IP without a key); 0 turns the limit off. */
+  rateLimitPerMinute: number;
   policies: Policies;
 }
 
@@ -62,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys: env.API_KEYS || undefined,
     dataDir,
     logLevel: env.LOG_LEVEL ?? 'info',
+    rateLimitPerMinute: intFrom(env, 'RATE_LIMIT_PER_MINUTE', 6000),
     policies: {
       order: {
         risk: {

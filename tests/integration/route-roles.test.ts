@@ -1,0 +1,97 @@
+/**
+ * Governance: every route of the real app, with no key and with each role's key.
+ * No key → 401; a role outside the route's `config.roles` → 403 (decided before the body is
+ * read or validated); any other role gets past auth (its status is whatever the route says
+ * about `x1` ids and empty bodies: 400, 404, 409, 200...).
+ */
+import { describe, expect, it } from 'vitest';
+import { roles, routeAccess, type RouteAccess } from '../../api/auth.js';
+import { authAs, useTestStack } from '../support/stack.js';
+
+const stack = useTestStack();
+
+const publicRoutes = ['/health', '/', '/console.js', '/console.css'];
+const isDocs = (url: string) => url.startsWith('/docs');
+
+/** `/orders/:id` → `/orders/x1`; `{id}` (OpenAPI) the same way. */
+const concrete = (url: string) => url.replace(/:[^/]+|\{[^}]+\}/g, 'x1');
+const requestOf = (route: RouteAccess) => ({
+  method: route.method as 'GET',
+  url: concrete(route.url),
+  ...(route.method === 'GET' || route.method === 'HEAD' ? {} : { payload: {} }),
+});
+const label = (route: RouteAccess) => `${route.method} ${route.url}`;
+
+function guardedRoutes(): RouteAccess[] {
+  return routeAccess(stack.app).filter((route) => !route.public);
+}
+
+describe('route table', () => {
+  it('records every route, documented or not, and only the known ones are public', async () => {
+    const table = routeAccess(stack.app);
+    const known = new Set(table.map(label));
+    const docs = (await stack.app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
+    const documented = Object.entries(docs.paths).flatMap(([url, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${url.replace(/\{([^}]+)\}/g, ':$1')}`),
+    );
+    expect(documented.length).toBeGreaterThan(40);
+    expect(documented.filter((route) => !known.has(route))).toEqual([]);
+    expect([...new Set(table.filter((route) => route.public).map((route) => route.url))].sort()).toEqual([...publicRoutes].sort());
+    expect(table.some((route) => isDocs(route.url))).toBe(false);
+    expect(guardedRoutes().length).toBeGreaterThan(40);
+  });
+});
+
+describe('every guarded route', () => {
+  it('answers 401 without a key and with an unknown key', async () => {
+    const failures: string[] = [];
+    for (const route of guardedRoutes()) {
+      for (const headers of [{}, { authorization: 'Bearer not-a-key-at-all' }, { authorization: 'Basic dGVzdA==' }]) {
+        const response = await stack.app.inject({ ...requestOf(route), headers });
+        if (response.statusCode !== 401) failures.push(`${label(route)} ${JSON.stringify(headers)}: ${response.statusCode}`);
+        else if (route.method !== 'HEAD') expect(response.json().error.code).toBe('unauthorized');
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('answers 403 exactly to the roles outside config.roles, before the body is validated', async () => {
+    const failures: string[] = [];
+    let forbidden = 0;
+    for (const route of guardedRoutes()) {
+      for (const role of roles) {
+        const allowed = !route.roles || route.roles.includes(role);
+        const response = await stack.app.inject({ ...requestOf(route), headers: authAs(role) });
+        if (allowed && (response.statusCode === 401 || response.statusCode === 403)) {
+          failures.push(`${label(route)} as ${role}: ${response.statusCode}, expected to pass auth`);
+        }
+        if (!allowed) {
+          forbidden += 1;
+          if (response.statusCode !== 403) failures.push(`${label(route)} as ${role}: ${response.statusCode}, expected 403`);
+          else if (route.method !== 'HEAD') {
+            expect(response.json().error).toMatchObject({ code: 'forbidden', details: { allowed: route.roles } });
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(forbidden).toBeGreaterThan(50);
+  });
+
+  it('refuses a role before reading a body that would not parse', async () => {
+    const response = await stack.app.inject({
+      method: 'POST',
+      url: '/items',
+      headers: { ...authAs('viewer'), 'content-type': 'application/json' },
+      payload: '{not json',
+    });
+    expect(response.statusCode).toBe(403);
+    const allowedResponse = await stack.app.inject({
+      method: 'POST',
+      url: '/items',
+      headers: { ...authAs('ops'), 'content-type': 'application/json' },
+      payload: '{not json',
+    });
+    expect(allowedResponse.statusCode).toBe(400);
+  });
+});
