@@ -1,18 +1,16 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import {
   adjustmentViewQuery,
   adjustmentWorkflowId,
-  type AdjustmentView,
   decideAdjustmentUpdate,
   inventoryAdjustment,
   submitAdjustmentUpdate,
 } from '../workflows/inventory-adjustment.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
-import { badRequest, conflict, notFound } from './errors.js';
+import { badRequest, notFound } from './errors.js';
+import { startOnce } from './processes.js';
 
 const adjustmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
 
@@ -57,34 +55,25 @@ export const inventoryAdjustmentRoutes =
         if (unknown.length) throw badRequest(unknown.map((u) => (u as { message: string }).message).join('; '), unknown);
 
         const workflowId = adjustmentWorkflowId(body.adjustmentId);
-        const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-        const start = new WithStartWorkflowOperation(inventoryAdjustment, {
-          workflowId,
-          taskQueue: config.taskQueue,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          memo: { requestHash },
-          args: [
-            {
-              ...body,
-              requestedBy: request.actor!,
-              policy: { approvalValueMinor: config.policies.adjustmentApprovalValueMinor, approvalPct: config.policies.adjustmentApprovalPct },
-              approvalTimeout: config.policies.adjustmentApprovalTimeout,
-            },
-          ],
+        const { view } = await startOnce(temporal, {
+          workflow: inventoryAdjustment,
+          options: {
+            workflowId,
+            taskQueue: config.taskQueue,
+            args: [
+              {
+                ...body,
+                requestedBy: request.actor!,
+                policy: { approvalValueMinor: config.policies.adjustmentApprovalValueMinor, approvalPct: config.policies.adjustmentApprovalPct },
+                approvalTimeout: config.policies.adjustmentApprovalTimeout,
+              },
+            ],
+          },
+          submit: submitAdjustmentUpdate,
+          view: adjustmentViewQuery,
+          content: body,
+          duplicate: { code: 'duplicate_adjustment_id', message: `adjustment ${body.adjustmentId} was already submitted with different content` },
         });
-        let view: AdjustmentView;
-        try {
-          view = await temporal.workflow.executeUpdateWithStart(submitAdjustmentUpdate, { startWorkflowOperation: start });
-        } catch (error) {
-          // The adjustment already ran to its end: answer with what it came to.
-          if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-          view = await temporal.workflow.getHandle(workflowId).query(adjustmentViewQuery);
-        }
-        const described = await temporal.workflow.getHandle(workflowId).describe();
-        if (described.memo?.requestHash !== requestHash) {
-          throw conflict('duplicate_adjustment_id', `adjustment ${body.adjustmentId} was already submitted with different content`);
-        }
         return reply.code(view.status === 'awaiting_approval' ? 202 : 200).send({ ...view, workflowId });
       },
     );

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { channels, orderTotalMinor, orderWorkflowId, type OrderInput } from '../domain/order.js';
 import {
   cancelOrderUpdate,
@@ -14,7 +13,8 @@ import {
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../workflows/search-attributes.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
-import { conflict, notFound } from './errors.js';
+import { notFound } from './errors.js';
+import { startOnce } from './processes.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
@@ -73,11 +73,6 @@ function normalize(body: OrderBody): OrderInput {
   return { ...body, lines: body.lines.map((line, index) => ({ ...line, lineNo: line.lineNo ?? index + 1 })) };
 }
 
-/** A stable fingerprint of the request, so a retried POST is told apart from a different order under the same id. */
-function fingerprint(order: OrderInput): string {
-  return createHash('sha256').update(JSON.stringify(order)).digest('hex');
-}
-
 const decisionBody = z.object({
   decision: z.enum(['approve', 'reject']),
   reason: z.string().trim().min(3, 'say why, in a few words').max(500),
@@ -101,42 +96,26 @@ export const orderRoutes =
       async (request, reply) => {
         const order = normalize(request.body);
         const workflowId = orderWorkflowId(order.orderId);
-        const requestHash = fingerprint(order);
-        const handle = temporal.workflow.getHandle(workflowId);
-
-        const existing = await handle.describe().catch((error) => {
-          if (error instanceof WorkflowNotFoundError) return undefined;
-          throw error;
+        const { view, created } = await startOnce(temporal, {
+          workflow: orderRelease,
+          options: {
+            workflowId,
+            taskQueue: config.taskQueue,
+            args: [order, config.policies.order],
+            typedSearchAttributes: [
+              { key: ProcessStatus, value: 'received' },
+              { key: Channel, value: order.channel },
+              { key: CustomerId, value: order.customerId },
+              { key: SkuCount, value: new Set(order.lines.map((l) => l.sku)).size },
+              { key: ValueMinor, value: orderTotalMinor(order) },
+            ],
+          },
+          submit: submitOrderUpdate,
+          view: orderViewQuery,
+          content: order,
+          duplicate: { code: 'duplicate_order_id', message: `order ${order.orderId} was already submitted with different content` },
         });
-        if (existing) {
-          if (existing.memo?.requestHash !== requestHash) {
-            throw conflict('duplicate_order_id', `order ${order.orderId} was already submitted with different content`);
-          }
-          return reply.code(200).send({ ...(await handle.query(orderViewQuery)), workflowId, created: false });
-        }
-
-        const start = new WithStartWorkflowOperation(orderRelease, {
-          workflowId,
-          taskQueue: config.taskQueue,
-          args: [order, config.policies.order],
-          memo: { requestHash },
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: ProcessStatus, value: 'received' },
-            { key: Channel, value: order.channel },
-            { key: CustomerId, value: order.customerId },
-            { key: SkuCount, value: new Set(order.lines.map((l) => l.sku)).size },
-            { key: ValueMinor, value: orderTotalMinor(order) },
-          ],
-        });
-        const view = await temporal.workflow.executeUpdateWithStart(submitOrderUpdate, { startWorkflowOperation: start });
-        // Two different orders under one id at the same moment: only the one that started the process wins.
-        const started = await handle.describe();
-        if (started.memo?.requestHash !== requestHash) {
-          throw conflict('duplicate_order_id', `order ${order.orderId} was already submitted with different content`);
-        }
-        return reply.code(201).send({ ...view, workflowId, created: true });
+        return reply.code(created ? 201 : 200).send({ ...view, workflowId, created });
       },
     );
 

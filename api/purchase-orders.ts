@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { purchaseOrderProblems } from '../activities/purchase-order.js';
 import { findReplenishmentRun, storedReplenishment } from '../activities/replenishment.js';
@@ -25,7 +24,8 @@ import {
 } from '../workflows/purchase-order.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
-import { ApiError, badRequest, conflict, notFound } from './errors.js';
+import { ApiError, badRequest, notFound } from './errors.js';
+import { startOnce } from './processes.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
@@ -149,38 +149,30 @@ export const purchaseOrderRoutes =
       const expectedAt = body.expectedAt ? new Date(body.expectedAt).toISOString() : new Date(Date.now() + leadDays * 86_400_000).toISOString();
 
       const workflowId = purchaseOrderWorkflowId(body.poId);
-      const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-      const start = new WithStartWorkflowOperation(purchaseOrder, {
-        workflowId,
-        taskQueue: config.taskQueue,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        memo: { requestHash },
-        args: [
-          {
-            poId: body.poId,
-            supplierId: body.supplierId,
-            warehouse: body.warehouse,
-            currency: body.currency,
-            expectedAt,
-            lines: priced,
-            createdBy: request.actor!,
-            creatorRole: request.role === 'buyer' ? 'buyer' : 'ops',
-            policy: config.policies.purchaseOrder,
-          },
-        ],
+      const { view } = await startOnce(temporal, {
+        workflow: purchaseOrder,
+        options: {
+          workflowId,
+          taskQueue: config.taskQueue,
+          args: [
+            {
+              poId: body.poId,
+              supplierId: body.supplierId,
+              warehouse: body.warehouse,
+              currency: body.currency,
+              expectedAt,
+              lines: priced,
+              createdBy: request.actor!,
+              creatorRole: request.role === 'buyer' ? 'buyer' : 'ops',
+              policy: config.policies.purchaseOrder,
+            },
+          ],
+        },
+        submit: submitPurchaseOrderUpdate,
+        view: purchaseOrderViewQuery,
+        content: body,
+        duplicate: { code: 'duplicate_purchase_order', message: `purchase order ${body.poId} was already submitted with different content` },
       });
-      let view: PurchaseOrderView;
-      try {
-        view = await temporal.workflow.executeUpdateWithStart(submitPurchaseOrderUpdate, { startWorkflowOperation: start });
-      } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-        view = await handleOf(body.poId).query(purchaseOrderViewQuery);
-      }
-      const described = await handleOf(body.poId).describe();
-      if (described.memo?.requestHash !== requestHash) {
-        throw conflict('duplicate_purchase_order', `purchase order ${body.poId} was already submitted with different content`);
-      }
       return reply.code(view.status === 'awaiting_approval' ? 202 : 200).send({ ...view, workflowId });
     }
 

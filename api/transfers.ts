@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { transferWorkflowId } from '../activities/transfer.js';
 import { receiveTransferUpdate, submitTransferUpdate, transfer, transferViewQuery, type TransferView } from '../workflows/transfer.js';
 import { Warehouses } from '../workflows/search-attributes.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { badRequest, conflict, notFound } from './errors.js';
+import { startOnce } from './processes.js';
 import { skuCode, warehouseCode } from './master-data.js';
 
 const transferId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
@@ -60,43 +60,19 @@ export const transferRoutes =
         if (unknown.length) throw badRequest(unknown.map((u) => u.message).join('; '), unknown);
 
         const workflowId = transferWorkflowId(body.transferId);
-        const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-        const handle = handleOf(body.transferId);
-        const sameContent = async () => {
-          if ((await handle.describe()).memo?.requestHash !== requestHash) {
-            throw conflict('duplicate_transfer_id', `transfer ${body.transferId} was already submitted with different content`);
-          }
-        };
-
-        const existing = await handle.describe().catch((error) => {
-          if (error instanceof WorkflowNotFoundError) return undefined;
-          throw error;
-        });
-        let view: TransferView;
-        let created = false;
-        if (existing) {
-          await sameContent();
-          view = await handle.query(transferViewQuery);
-        } else {
-          const start = new WithStartWorkflowOperation(transfer, {
+        const { view, created } = await startOnce(temporal, {
+          workflow: transfer,
+          options: {
             workflowId,
             taskQueue: config.taskQueue,
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            memo: { requestHash },
             typedSearchAttributes: [{ key: Warehouses, value: [body.from, body.to] }],
             args: [{ ...body, requestedBy: request.actor! }],
-          });
-          try {
-            view = await temporal.workflow.executeUpdateWithStart(submitTransferUpdate, { startWorkflowOperation: start });
-            created = true;
-          } catch (error) {
-            if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-            view = await handle.query(transferViewQuery);
-          }
-          // Two different transfers under one id at the same moment: only the one that started the process wins.
-          await sameContent();
-        }
+          },
+          submit: submitTransferUpdate,
+          view: transferViewQuery,
+          content: body,
+          duplicate: { code: 'duplicate_transfer_id', message: `transfer ${body.transferId} was already submitted with different content` },
+        });
         if (view.status === 'refused') throw refused(view);
         return reply.code(created ? 201 : 200).send({ ...view, workflowId, created });
       },
