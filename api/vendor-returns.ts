@@ -1,27 +1,15 @@
+import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { postEntry } from '../db/journal.js';
 import { dispose, LedgerError } from '../db/ledger.js';
+import type { VendorReturnsTable } from '../db/schema.js';
 import type { AppDeps } from './app.js';
 import { ApiError, conflict, notFound } from './errors.js';
 
 const returnId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/);
 
-const view = (r: {
-  id: string;
-  po_id: string;
-  supplier_id: string;
-  warehouse_code: string;
-  sku: string;
-  qty: number;
-  unit_cost_minor: number;
-  status: string;
-  created_at: Date;
-  shipped_at: Date | null;
-  shipped_by: string | null;
-  carrier_reference: string | null;
-  journal_entry_id: number | null;
-}) => ({
+const view = (r: Selectable<VendorReturnsTable>) => ({
   vendorReturnId: r.id,
   poId: r.po_id,
   supplierId: r.supplier_id,

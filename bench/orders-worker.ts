@@ -7,8 +7,8 @@
  * BENCH_WORKER_DB_POOL (default 10, as `npm run worker`).
  */
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities/index.js';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createWorker } from '../runtime/worker.js';
 import { createDb } from '../db/connection.js';
 import type { BenchActivities } from './orders-workflows.js';
 
@@ -25,16 +25,14 @@ const taskQueue = env('BENCH_TASK_QUEUE');
 const poolSize = Number(process.env.BENCH_WORKER_DB_POOL ?? 10);
 const db = createDb(env('BENCH_DATABASE_URL'), poolSize);
 const clientConnection = await Connection.connect({ address });
-const connection = await NativeConnection.connect({ address });
 const benchActivities: BenchActivities = { benchNoop: async () => {} };
-// The same options as runtime/worker.ts createWorker, with the bundle built once by the parent.
-const worker = await Worker.create({
-  connection,
+const { worker, connection } = await createWorker({
+  address,
   namespace: 'default',
   taskQueue,
-  workflowBundle: { codePath: env('BENCH_BUNDLE_PATH') },
-  activities: { ...createActivities({ db, temporal: new Client({ connection: clientConnection }) }), ...benchActivities },
-  maxCachedWorkflows: 2_000,
+  deps: { db, temporal: new Client({ connection: clientConnection }) },
+  bundle: { codePath: env('BENCH_BUNDLE_PATH') },
+  extraActivities: benchActivities,
 });
 const running = worker.run();
 process.send?.({ type: 'ready', pid: process.pid, poolSize });

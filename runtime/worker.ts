@@ -23,7 +23,10 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
-  bundle?: WorkflowBundleWithSourceMap;
+  /** A bundle built once elsewhere (its code, or a file holding it); built here when omitted. */
+  bundle?: WorkflowBundleWithSourceMap | { codePath: string };
+  /** Activities beside the product's own, e.g. a benchmark's no-op. */
+  extraActivities?: object;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
@@ -33,7 +36,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle: options.bundle ?? (await bundleWorkflows()),
-    activities: createActivities(options.deps),
+    activities: { ...createActivities(options.deps), ...options.extraActivities },
     maxCachedWorkflows: 2_000,
   });
   return { worker, connection };

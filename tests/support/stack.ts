@@ -2,14 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
+import type { Worker } from '@temporalio/worker';
 import { buildApp, type App } from '../../api/app.js';
 import type { ApiKey, Role } from '../../api/auth.js';
 import { createDb, type Db } from '../../db/connection.js';
 import { trialBalance } from '../../db/journal.js';
 import { checkLedger } from '../../db/ledger-check.js';
 import { loadConfig, type Config } from '../../runtime/config.js';
+import { createWorker } from '../../runtime/worker.js';
 import { ensureDatabase, withDatabase } from '../../runtime/postgres.js';
 
 export const uniqueId = (prefix = '') => `${prefix}${randomBytes(5).toString('hex')}`;
@@ -52,12 +52,12 @@ export async function startTestStack(overrides: Partial<Config> = {}): Promise<T
   };
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const client = new Client({ connection });
-  const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  const worker = await Worker.create({
-    connection: nativeConnection,
+  const { worker, connection: nativeConnection } = await createWorker({
+    address: inject('temporalAddress'),
+    namespace: 'default',
     taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ db, temporal: client }),
+    deps: { db, temporal: client },
+    bundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();
   const app = await buildApp({ db, temporal: client, config, keys: testKeys, logger: false });
