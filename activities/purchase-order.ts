@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
-import { postEntry, type JournalLineInput } from '../db/journal.js';
+import { postEntry } from '../db/journal.js';
+import { invoicePostingLines } from '../domain/purchase-order.js';
 import { cancelInbound, expectInbound, inspect, receive } from '../db/ledger.js';
 import { ledgerCall } from './failures.js';
 
@@ -264,19 +265,13 @@ export function createPurchaseOrderActivities({ db }: { db: Db }) {
       return db.transaction().execute(async (tx) => {
         let journalEntryId: number | null = null;
         if (input.matched && input.totalMinor > 0) {
-          const variance = input.totalMinor - input.grniMinor;
-          const lines: JournalLineInput[] = [];
-          if (input.grniMinor > 0) lines.push({ account: '2100', debitMinor: input.grniMinor });
-          if (variance > 0) lines.push({ account: '5200', debitMinor: variance });
-          lines.push({ account: '2000', creditMinor: input.totalMinor });
-          if (variance < 0) lines.push({ account: '5200', creditMinor: -variance });
           const entry = await postEntry(tx, {
             key: `${input.workflowId}:invoice:${input.invoiceId}:journal`,
             eventType: 'supplier_invoice.matched',
             reference: input.poId,
             memo: `invoice ${input.invoiceId} from ${input.supplierId}`,
             actor: input.actor,
-            lines,
+            lines: invoicePostingLines(input.grniMinor, input.totalMinor),
           });
           journalEntryId = entry.entryId;
         }
@@ -295,6 +290,53 @@ export function createPurchaseOrderActivities({ db }: { db: Db }) {
             actor: input.actor,
           })
           .onConflict((oc) => oc.columns(['po_id', 'invoice_id']).doNothing())
+          .execute();
+        return { journalEntryId };
+      });
+    },
+
+    /**
+     * Finance's decision on a mismatched invoice. Approved, it is taken into payables as the
+     * supplier billed it (the difference to PO cost is a price variance); rejected, it is
+     * disputed and the PO waits for a corrected invoice. A retry changes nothing twice: the
+     * entry is idempotent by key and only a `mismatch` row takes the decision.
+     */
+    async decideSupplierInvoice(input: {
+      poId: string;
+      workflowId: string;
+      invoiceId: string;
+      supplierId: string;
+      decision: 'approve' | 'reject';
+      reason: string;
+      actor: string;
+      grniMinor: number;
+      totalMinor: number;
+    }): Promise<{ journalEntryId: number | null }> {
+      return db.transaction().execute(async (tx) => {
+        let journalEntryId: number | null = null;
+        if (input.decision === 'approve' && input.totalMinor > 0) {
+          const entry = await postEntry(tx, {
+            key: `${input.workflowId}:invoice:${input.invoiceId}:journal`,
+            eventType: 'supplier_invoice.approved',
+            reference: input.poId,
+            memo: `invoice ${input.invoiceId} from ${input.supplierId}, approved: ${input.reason}`,
+            actor: input.actor,
+            lines: invoicePostingLines(input.grniMinor, input.totalMinor),
+          });
+          journalEntryId = entry.entryId;
+        }
+        await tx
+          .updateTable('supplier_invoices')
+          .set({
+            status: input.decision === 'approve' ? 'approved' : 'rejected',
+            journal_entry_id: journalEntryId,
+            decided_by: input.actor,
+            decision_reason: input.reason,
+            decided_at: new Date(),
+          })
+          .where('po_id', '=', input.poId)
+          .where('invoice_id', '=', input.invoiceId)
+          .where('status', '=', 'mismatch')
           .execute();
         return { journalEntryId };
       });

@@ -12,6 +12,7 @@ import {
   approvePurchaseOrderUpdate,
   cancelPurchaseOrderUpdate,
   decideExcessUpdate,
+  decideInvoiceUpdate,
   extendPurchaseOrderUpdate,
   inspectPurchaseOrderUpdate,
   invoicePurchaseOrderUpdate,
@@ -93,6 +94,7 @@ const receiptBody = z
   })
   .superRefine((body, ctx) => distinctLines(body.lines, ctx));
 const excessBody = z.object({ receiptId: id, decision: z.enum(['accept', 'reject']), reason });
+const invoiceDecisionBody = z.object({ decision: z.enum(['approve', 'reject']), reason });
 const inspectionBody = z
   .object({
     inspectionId: id,
@@ -260,7 +262,15 @@ export const purchaseOrderRoutes =
           invoiced: l.invoiced_qty,
         })),
         receipts: receipts.map((r) => ({ receiptId: r.receipt_id, lineNo: r.line_no, sku: r.sku, qty: r.qty, into: r.into_bucket, unitCostMinor: r.unit_cost_minor, landedCostMinor: r.landed_cost_minor, journalEntryId: r.journal_entry_id, receivedAt: r.received_at })),
-        invoices: invoices.map((i) => ({ invoiceId: i.invoice_id, status: i.status, totalMinor: i.total_minor, chargesMinor: i.charges_minor, differences: i.differences, journalEntryId: i.journal_entry_id })),
+        invoices: invoices.map((i) => ({
+          invoiceId: i.invoice_id,
+          status: i.status,
+          totalMinor: i.total_minor,
+          chargesMinor: i.charges_minor,
+          differences: i.differences,
+          journalEntryId: i.journal_entry_id,
+          decision: i.decided_by ? { by: i.decided_by, reason: i.decision_reason, at: i.decided_at?.toISOString() } : null,
+        })),
         process,
       };
     });
@@ -342,6 +352,19 @@ export const purchaseOrderRoutes =
         schema: { summary: 'A supplier invoice, matched three ways: a match posts GRNI against payables, a mismatch opens a task', params, body: invoiceBody },
       },
       async (request) => send(request.params.id, invoicePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]),
+    );
+    app.post(
+      '/purchase-orders/:id/invoices/:invoiceId/decision',
+      {
+        config: { roles: ['finance'] },
+        schema: {
+          summary:
+            'Decide a mismatched invoice: approve takes it into payables as billed (the difference is a price variance; only when every billed unit was received), reject disputes it and the PO waits for a corrected invoice',
+          params: z.object({ id, invoiceId: id }),
+          body: invoiceDecisionBody,
+        },
+      },
+      async (request) => send(request.params.id, decideInvoiceUpdate, [{ invoiceId: request.params.invoiceId, ...request.body, actor: request.actor! }]),
     );
     app.get(
       '/suppliers/:id/scorecard',

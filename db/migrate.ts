@@ -12,6 +12,7 @@ import * as purchasing from './migrations/0007_purchasing.js';
 import * as transfers from './migrations/0008_transfers.js';
 import * as replenishmentRuns from './migrations/0010_replenishment_runs.js';
 import * as demandUplifts from './migrations/0012_demand_uplifts.js';
+import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0010_replenishment_runs': replenishmentRuns,
   '0011_vendor_returns': vendorReturns,
   '0012_demand_uplifts': demandUplifts,
+  '0016_invoice_decisions': invoiceDecisions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -362,7 +362,8 @@ export interface SupplierInvoicesTable {
   po_id: string;
   invoice_id: string;
   supplier_id: string;
-  status: 'matched' | 'mismatch';
+  /** A mismatch waits for finance, who approves (taken into payables) or rejects (disputed). */
+  status: 'matched' | 'mismatch' | 'approved' | 'rejected';
   lines: Json<unknown>;
   charges_minor: number;
   total_minor: number;
@@ -370,6 +371,9 @@ export interface SupplierInvoicesTable {
   journal_entry_id: number | null;
   actor: string;
   received_at: CreatedAt;
+  decided_by: ColumnType<string | null, string | null | undefined, string | null>;
+  decision_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  decided_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface ItemLocationsTable {

@@ -98,8 +98,10 @@ export interface InvoiceDifference {
 export interface InvoiceMatch {
   matched: boolean;
   differences: InvoiceDifference[];
-  /** What the invoice relieves from GRNI: its units at PO cost, plus its charges. */
+  /** What the invoice relieves from GRNI: its units at PO cost, plus its charges up to the landed cost not yet invoiced. */
   grniMinor: number;
+  /** The part of the charges that relieves landed cost received (the rest is a price variance). */
+  chargesRelievedMinor: number;
   /** What is owed to the supplier. */
   totalMinor: number;
 }
@@ -115,7 +117,8 @@ export function matchInvoice(
   priceTolerancePct: number,
 ): InvoiceMatch {
   const differences: InvoiceDifference[] = [];
-  let grniMinor = invoice.chargesMinor;
+  const chargesRelievedMinor = Math.min(invoice.chargesMinor, Math.max(0, landedUninvoicedMinor));
+  let grniMinor = chargesRelievedMinor;
   let totalMinor = invoice.chargesMinor;
   for (const line of invoice.lines) {
     totalMinor += line.qty * line.unitCostMinor;
@@ -135,5 +138,24 @@ export function matchInvoice(
   if (invoice.chargesMinor > landedUninvoicedMinor) {
     differences.push({ kind: 'charges_over_landed_cost', expected: landedUninvoicedMinor, invoiced: invoice.chargesMinor });
   }
-  return { matched: differences.length === 0, differences, grniMinor, totalMinor };
+  return { matched: differences.length === 0, differences, grniMinor, totalMinor, chargesRelievedMinor };
+}
+
+/** Differences a person may accept (the supplier's price); billing for units not received can only be disputed. */
+export function acceptableDifferences(differences: InvoiceDifference[]): boolean {
+  return differences.every((d) => d.kind === 'price_over_tolerance' || d.kind === 'charges_over_landed_cost');
+}
+
+/**
+ * The journal lines of a supplier invoice taken into payables: GRNI relieved at PO cost, the
+ * supplier's total owed, and the difference as a purchase price variance.
+ */
+export function invoicePostingLines(grniMinor: number, totalMinor: number): { account: string; debitMinor?: number; creditMinor?: number }[] {
+  const variance = totalMinor - grniMinor;
+  const lines: { account: string; debitMinor?: number; creditMinor?: number }[] = [];
+  if (grniMinor > 0) lines.push({ account: '2100', debitMinor: grniMinor });
+  if (variance > 0) lines.push({ account: '5200', debitMinor: variance });
+  lines.push({ account: '2000', creditMinor: totalMinor });
+  if (variance < 0) lines.push({ account: '5200', creditMinor: -variance });
+  return lines;
 }

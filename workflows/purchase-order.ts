@@ -4,6 +4,7 @@ import {
   condition,
   defineQuery,
   defineUpdate,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -12,6 +13,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { DraftProblem, PurchaseOrderDraft, ReceiptPosting } from '../activities/purchase-order.js';
 import {
+  acceptableDifferences,
   allocateLandedCost,
   approvalNeeded,
   lineComplete,
@@ -95,6 +97,14 @@ export interface SupplierInvoice {
   actor: string;
 }
 
+/** Finance's answer to an invoice that did not match. */
+export interface InvoiceDecision {
+  invoiceId: string;
+  decision: 'approve' | 'reject';
+  reason: string;
+  actor: string;
+}
+
 export interface CancelRequest {
   reason: string;
   actor: string;
@@ -145,7 +155,17 @@ export interface PurchaseOrderView {
   receipts: { receiptId: string; at: string; accepted: { lineNo: number; qty: number; landedCostMinor: number; averageCostMinor?: number }[] }[];
   excess: PendingExcess[];
   inspections: string[];
-  invoices: { invoiceId: string; matched: boolean; differences: InvoiceDifference[]; totalMinor: number; chargesMinor: number }[];
+  invoices: {
+    invoiceId: string;
+    matched: boolean;
+    differences: InvoiceDifference[];
+    totalMinor: number;
+    chargesMinor: number;
+    /** The part of the charges taken against landed cost received, once matched or approved. */
+    chargesRelievedMinor?: number;
+    lines?: SupplierInvoice['lines'];
+    decision?: Omit<InvoiceDecision, 'invoiceId'> & { at: string };
+  }[];
   /** Exceptions raised, by id suffix (`po_ack_missing`, `po_late`, `po_late-2`, …). */
   exceptions: string[];
   extensions: (ExtendRequest & { at: string; from: string })[];
@@ -161,6 +181,7 @@ export const receivePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [Recei
 export const decideExcessUpdate = defineUpdate<PurchaseOrderView, [ExcessDecision]>('decideExcess');
 export const inspectPurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [Inspection]>('inspect');
 export const invoicePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [SupplierInvoice]>('invoice');
+export const decideInvoiceUpdate = defineUpdate<PurchaseOrderView, [InvoiceDecision]>('decideInvoice');
 export const cancelPurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [CancelRequest]>('cancel');
 export const extendPurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [ExtendRequest]>('extend');
 export const purchaseOrderViewQuery = defineQuery<PurchaseOrderView>('view');
@@ -180,6 +201,7 @@ type Command =
   | { kind: 'excess'; decision: ExcessDecision }
   | { kind: 'inspection'; inspection: Inspection }
   | { kind: 'invoice'; invoice: SupplierInvoice }
+  | { kind: 'invoiceDecision'; decision: InvoiceDecision }
   | { kind: 'cancel'; request: CancelRequest }
   | { kind: 'extend'; request: ExtendRequest };
 
@@ -189,6 +211,8 @@ const badCommand = (message: string) => ApplicationFailure.nonRetryable(message,
 export async function purchaseOrder(input: PurchaseOrderInput): Promise<PurchaseOrderView> {
   const workflowId = workflowInfo().workflowId;
   const { policy } = input;
+  /** From this version on, a PO closes only once finance has decided every mismatched invoice. */
+  const invoiceDecisions = patched('invoice-decisions');
   const valueMinor = purchaseOrderValue(input.lines);
   const view: PurchaseOrderView = {
     poId: input.poId,
@@ -232,6 +256,18 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
   /** Set when the PO starts closing: from then on it takes no more commands. */
   let closing = false;
   const line = (lineNo: number) => view.lines.find((l) => l.lineNo === lineNo);
+  /** Three-way match against what has been received and not yet invoiced. */
+  const matchAgainstReceipts = (invoice: Pick<SupplierInvoice, 'lines' | 'chargesMinor'>) => {
+    const landedReceived = view.receipts.flatMap((r) => r.accepted).reduce((n, a) => n + a.landedCostMinor, 0);
+    const chargesInvoiced = view.invoices.reduce((n, i) => n + (i.chargesRelievedMinor ?? (i.matched ? i.chargesMinor : 0)), 0);
+    return matchInvoice(
+      view.lines.map((l) => ({ lineNo: l.lineNo, unitCostMinor: l.unitCostMinor, received: l.received, invoiced: l.invoiced })),
+      invoice,
+      landedReceived - chargesInvoiced,
+      policy.invoicePriceTolerancePct,
+    );
+  };
+  const rematch = (invoice: PurchaseOrderView['invoices'][number]) => matchAgainstReceipts({ lines: invoice.lines ?? [], chargesMinor: invoice.chargesMinor });
   const openLines = () => view.lines.filter((l) => !lineComplete(l, policy.receiptTolerancePct));
   const issued = () => ![PurchaseOrderStatus.draft, PurchaseOrderStatus.awaitingApproval, PurchaseOrderStatus.rejected].includes(view.status as never);
   const ended = () => closing || view.status === PurchaseOrderStatus.closed || view.status === PurchaseOrderStatus.cancelled || view.status === PurchaseOrderStatus.rejected;
@@ -314,6 +350,27 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
       if (queued('invoice').some((i) => i.invoice.invoiceId === invoice.invoiceId)) throw notWaiting(`invoice ${invoice.invoiceId} is being matched`);
     },
   });
+  setHandler(
+    decideInvoiceUpdate,
+    async (decision) => {
+      await enqueue({ kind: 'invoiceDecision', decision });
+      const invoice = view.invoices.find((i) => i.invoiceId === decision.invoiceId)!;
+      // Receipts or invoices handled before this decision can leave the invoice billing units not received.
+      if (!invoice.decision) throw notWaiting(`invoice ${decision.invoiceId} still bills units not received and not invoiced; it can only be rejected`);
+      return view;
+    },
+    {
+      validator: (decision) => {
+        const invoice = view.invoices.find((i) => i.invoiceId === decision.invoiceId);
+        if (!invoice || invoice.matched || invoice.decision || !invoice.lines || ended() || queued('invoiceDecision').some((q) => q.decision.invoiceId === decision.invoiceId)) {
+          throw notWaiting(`purchase order ${input.poId} has no mismatched invoice ${decision.invoiceId} waiting for a decision`);
+        }
+        if (decision.decision === 'approve' && !acceptableDifferences(rematch(invoice).differences)) {
+          throw notWaiting(`invoice ${decision.invoiceId} bills units not received and not invoiced; it can only be rejected`);
+        }
+      },
+    },
+  );
   setHandler(cancelPurchaseOrderUpdate, (request) => enqueue({ kind: 'cancel', request }), {
     validator: (_request) => {
       const open = view.lines.some((l) => l.ordered - l.received - l.cancelled > 0 && !lineComplete(l, policy.receiptTolerancePct));
@@ -434,6 +491,7 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
   };
   const settled = () =>
     openLines().length === 0 &&
+    (!invoiceDecisions || view.invoices.every((i) => i.matched || i.decision)) &&
     view.lines.every((l) => l.quarantined === 0 && l.invoiced >= l.received) &&
     view.excess.every((e) => e.decision);
 
@@ -509,14 +567,7 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
     },
 
     invoice: async ({ invoice }) => {
-      const landedReceived = view.receipts.flatMap((r) => r.accepted).reduce((n, a) => n + a.landedCostMinor, 0);
-      const chargesInvoiced = view.invoices.filter((i) => i.matched).reduce((n, i) => n + i.chargesMinor, 0);
-      const match = matchInvoice(
-        view.lines.map((l) => ({ lineNo: l.lineNo, unitCostMinor: l.unitCostMinor, received: l.received, invoiced: l.invoiced })),
-        invoice,
-        landedReceived - chargesInvoiced,
-        policy.invoicePriceTolerancePct,
-      );
+      const match = matchAgainstReceipts(invoice);
       await activities.recordSupplierInvoice({
         poId: input.poId,
         workflowId,
@@ -530,7 +581,14 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
         grniMinor: match.grniMinor,
         totalMinor: match.totalMinor,
       });
-      view.invoices.push({ invoiceId: invoice.invoiceId, matched: match.matched, differences: match.differences, totalMinor: match.totalMinor, chargesMinor: invoice.chargesMinor });
+      view.invoices.push({
+        invoiceId: invoice.invoiceId,
+        matched: match.matched,
+        differences: match.differences,
+        totalMinor: match.totalMinor,
+        chargesMinor: invoice.chargesMinor,
+        ...(match.matched ? { chargesRelievedMinor: match.chargesRelievedMinor } : { lines: invoice.lines }),
+      });
       if (match.matched) {
         for (const l of invoice.lines) line(l.lineNo)!.invoiced += l.qty;
         await record();
@@ -546,6 +604,30 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
           details: { invoiceId: invoice.invoiceId, differences: match.differences, totalMinor: match.totalMinor },
         });
       }
+    },
+
+    invoiceDecision: async ({ decision }) => {
+      const invoice = view.invoices.find((i) => i.invoiceId === decision.invoiceId)!;
+      const match = rematch(invoice);
+      if (decision.decision === 'approve' && !acceptableDifferences(match.differences)) return;
+      await activities.decideSupplierInvoice({
+        poId: input.poId,
+        workflowId,
+        invoiceId: invoice.invoiceId,
+        supplierId: input.supplierId,
+        decision: decision.decision,
+        reason: decision.reason,
+        actor: decision.actor,
+        grniMinor: match.grniMinor,
+        totalMinor: match.totalMinor,
+      });
+      invoice.decision = { decision: decision.decision, reason: decision.reason, actor: decision.actor, at: new Date().toISOString() };
+      if (decision.decision === 'approve') {
+        invoice.chargesRelievedMinor = match.chargesRelievedMinor;
+        for (const l of invoice.lines!) line(l.lineNo)!.invoiced += l.qty;
+      }
+      await activities.closeTask(`${workflowId}:invoice:${invoice.invoiceId}`, decision.actor, decision.decision === 'approve' ? 'approved' : 'rejected');
+      await record({ reason: `invoice ${invoice.invoiceId} ${decision.decision === 'approve' ? 'approved' : 'rejected'} by ${decision.actor}: ${decision.reason}` });
     },
 
     extend: async ({ request }) => {

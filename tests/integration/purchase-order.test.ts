@@ -197,11 +197,54 @@ describe('purchase order lifecycle', () => {
     const mismatchTask = await stack.db.selectFrom('tasks').selectAll().where('id', '=', `po-${poId}:invoice:INV-B`).executeTakeFirstOrThrow();
     expect(mismatchTask).toMatchObject({ role: 'finance', kind: 'supplier_invoice_mismatch' });
 
+    // Everything is received and invoiced, but the PO stays open while finance owes a decision on INV-B.
     const last = await post(po(poId, '/invoices'), { invoiceId: 'INV-C', lines: [{ lineNo: 1, qty: 5, unitCostMinor: 1_000 }] }, 'system');
-    expect(last.json().status).toBe('closed');
-    // The 525 price difference within tolerance went to write-offs and adjustments.
+    expect(last.json()).toMatchObject({ status: 'receiving', lines: [{ received: 110, invoiced: 110 }] });
+    const decide = (invoiceId: string, body: Record<string, unknown>, role: Role = 'finance') => post(po(poId, `/invoices/${invoiceId}/decision`), body, role);
+    // INV-B bills a unit never received: it cannot be approved, only disputed.
+    const approve = await decide('INV-B', { decision: 'approve', reason: 'pay it anyway' });
+    expect(approve.statusCode).toBe(409);
+    expect(approve.json().error.message).toMatch(/can only be rejected/);
+    expect((await decide('INV-B', { decision: 'reject', reason: 'not our units' }, 'buyer')).statusCode).toBe(403);
+    expect((await decide('INV-A', { decision: 'reject', reason: 'matched already' })).statusCode).toBe(409);
+    expect((await decide('INV-B', { decision: 'maybe', reason: 'unsure' })).statusCode).toBe(400);
+    const rejected = await decide('INV-B', { decision: 'reject', reason: 'billed 6 units, 5 came; asked for a credit note' });
+    expect(rejected.statusCode).toBe(200);
+    expect(rejected.json()).toMatchObject({ status: 'closed', invoices: [{}, { invoiceId: 'INV-B', decision: { decision: 'reject' } }, {}] });
+    expect((await decide('INV-B', { decision: 'reject', reason: 'again please' })).statusCode).toBe(409);
+    expect(await stack.db.selectFrom('tasks').select(['status', 'outcome']).where('id', '=', `po-${poId}:invoice:INV-B`).executeTakeFirstOrThrow()).toEqual({ status: 'done', outcome: 'rejected' });
+    const stored = (await stack.app.inject({ method: 'GET', url: po(poId), headers: authAs('viewer') })).json();
+    expect(stored.invoices.find((i: { invoiceId: string }) => i.invoiceId === 'INV-B')).toMatchObject({ status: 'rejected', journalEntryId: null, decision: { reason: 'billed 6 units, 5 came; asked for a credit note' } });
+    // The 525 price difference within tolerance went to write-offs and adjustments; the rejected invoice posted nothing.
     expect(await accountBalance(poId, '5200')).toBe(525);
     expect(await accountBalance(poId, '2100')).toBe(0);
+    expect(await accountBalance(poId, '2000')).toBe(-(105_525 + 5_000));
+  });
+
+  it('finance approves an invoice billed above the PO price: payables as billed, the difference a price variance', async () => {
+    const wh = await addWarehouse(stack.db);
+    const sku = await addItem(stack.db, undefined, { average_cost_minor: 0 });
+    const supplierId = await addSupplier(stack.db, [{ sku, unitCostMinor: 1_000 }]);
+    const poId = uniqueId('po-');
+    expect((await post('/purchase-orders', { poId, supplierId, warehouse: wh, lines: [{ sku, qty: 10 }] }, 'buyer')).json().status).toBe('issued');
+    await post(po(poId, '/receipts'), { receiptId: 'r1', lines: [{ lineNo: 1, qty: 10 }], landedCostMinor: 200 }, 'system');
+
+    const invoice = await post(po(poId, '/invoices'), { invoiceId: 'INV-9', lines: [{ lineNo: 1, qty: 10, unitCostMinor: 1_100 }], chargesMinor: 500 }, 'system');
+    expect(invoice.json()).toMatchObject({
+      status: 'receiving',
+      invoices: [{ matched: false, differences: [{ kind: 'price_over_tolerance' }, { kind: 'charges_over_landed_cost', expected: 200, invoiced: 500 }] }],
+    });
+    expect(await accountBalance(poId, '2000')).toBe(0);
+    const approved = await post(po(poId, '/invoices/INV-9/decision'), { decision: 'approve', reason: 'new price list from March, agreed by phone' }, 'finance');
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json()).toMatchObject({ status: 'closed', lines: [{ invoiced: 10 }], invoices: [{ decision: { decision: 'approve' }, chargesRelievedMinor: 200 }] });
+    // GRNI held 10 × 1,000 + 200 landed; the supplier is owed 11,500; 1,300 is price variance.
+    expect(await accountBalance(poId, '2100')).toBe(0);
+    expect(await accountBalance(poId, '2000')).toBe(-11_500);
+    expect(await accountBalance(poId, '5200')).toBe(1_300);
+    const row = await stack.db.selectFrom('supplier_invoices').selectAll().where('po_id', '=', poId).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'approved', decision_reason: 'new price list from March, agreed by phone' });
+    expect(row.journal_entry_id).not.toBeNull();
   });
 
   it('cancel the remainder releases inbound; an ops draft waits for a buyer within the limit', async () => {
