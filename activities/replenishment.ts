@@ -179,10 +179,12 @@ export interface ReplenishmentRunView {
   workflowId: string;
   trigger: 'schedule' | 'manual';
   requestedBy: string;
-  status: 'running' | 'finished';
+  status: 'running' | 'finished' | 'failed';
   params: ReplenishmentParams;
   startedAt: string;
   finishedAt: string | null;
+  /** Set when the run's steps failed every attempt. */
+  failure: { at: string; reason: string } | null;
   counts: Omit<ReplenishmentRunSummary, 'runId'> | null;
 }
 
@@ -196,6 +198,7 @@ export function replenishmentRunView(row: Selectable<ReplenishmentRunsTable>): R
     params: { historyDays: row.history_days, reviewPeriodDays: row.review_period_days, uplift: row.uplift },
     startedAt: row.started_at.toISOString(),
     finishedAt: row.finished_at?.toISOString() ?? null,
+    failure: row.failed_at ? { at: row.failed_at.toISOString(), reason: row.failure ?? '' } : null,
     counts:
       row.status === 'finished'
         ? {
@@ -270,6 +273,36 @@ export function createReplenishmentActivities({ db }: { db: Db }) {
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
+    },
+
+    /**
+     * Marks a run whose steps failed every attempt as failed, once, and raises an exception
+     * for the buyers: the suggestions they would read are from an older run.
+     */
+    async failReplenishmentRun(input: { runId: string; workflowId: string; reason: string }): Promise<void> {
+      await db.transaction().execute(async (tx) => {
+        const failed = await tx
+          .updateTable('replenishment_runs')
+          .set({ status: 'failed', failed_at: new Date(), failure: input.reason.slice(0, 2_000) })
+          .where('id', '=', input.runId)
+          .where('status', '=', 'running')
+          .returning('id')
+          .executeTakeFirst();
+        if (!failed) return;
+        await tx
+          .insertInto('exceptions')
+          .values({
+            id: `${input.workflowId}:failed`,
+            kind: 'replenishment_run_failed',
+            reference: input.runId,
+            workflow_id: input.workflowId,
+            owner_role: 'buyer',
+            message: `replenishment run ${input.runId} failed: ${input.reason.slice(0, 500)}`,
+            details: JSON.stringify({ runId: input.runId }),
+          })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .execute();
+      });
     },
 
     /**

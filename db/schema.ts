@@ -409,7 +409,7 @@ export interface ReplenishmentRunsTable {
   workflow_id: string;
   trigger: 'schedule' | 'manual';
   requested_by: string;
-  status: 'running' | 'finished';
+  status: 'running' | 'finished' | 'failed';
   history_days: number;
   review_period_days: number;
   uplift: number;
@@ -420,6 +420,8 @@ export interface ReplenishmentRunsTable {
   transfer_qty: number | null;
   started_at: CreatedAt;
   finished_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  failed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  failure: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ReplenishmentSuggestionsTable {

@@ -1,4 +1,4 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ReplenishmentParams, ReplenishmentRunSummary } from '../activities/replenishment.js';
 
@@ -34,5 +34,12 @@ export async function replenishmentPlanner(input: ReplenishmentPlannerInput = {}
     uplift: input.uplift ?? 1,
   };
   await activities.startReplenishmentRun(run);
-  return activities.recordReplenishmentSuggestions(run);
+  try {
+    return await activities.recordReplenishmentSuggestions(run);
+  } catch (error) {
+    // Every attempt failed: the run says so, buyers see an exception, and the workflow fails.
+    const reason = error instanceof ActivityFailure && error.cause ? error.cause.message : String(error);
+    await activities.failReplenishmentRun({ runId: run.runId, workflowId, reason });
+    throw error;
+  }
 }
