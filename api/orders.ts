@@ -13,7 +13,7 @@ import {
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../workflows/search-attributes.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
-import { notFound } from './errors.js';
+import { conflict, notFound } from './errors.js';
 import { startOnce } from './processes.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -114,6 +114,17 @@ export const orderRoutes =
           view: orderViewQuery,
           content: order,
           duplicate: { code: 'duplicate_order_id', message: `order ${order.orderId} was already submitted with different content` },
+          // The orders table keeps every id for good; Temporal forgets a finished process after
+          // its retention. Without this a reused id would replay the old run's ledger keys.
+          beforeStart: async () => {
+            const used = await db.selectFrom('orders').select(['status', 'created_at']).where('id', '=', order.orderId).executeTakeFirst();
+            if (used) {
+              throw conflict(
+                'order_id_used',
+                `order id ${order.orderId} was used by an order placed ${used.created_at.toISOString()} (now ${used.status}); send a new order id`,
+              );
+            }
+          },
         });
         return reply.code(created ? 201 : 200).send({ ...view, workflowId, created });
       },

@@ -20,6 +20,11 @@ export interface StartOnceOptions<W extends Workflow, View> {
   content: unknown;
   /** The 409 for the same id with other content. */
   duplicate: { code: string; message: string };
+  /**
+   * Runs when Temporal knows no process of this id, before one is started: the place to
+   * refuse an id whose earlier process has aged out of Temporal's retention.
+   */
+  beforeStart?: () => Promise<void>;
 }
 
 /**
@@ -43,6 +48,7 @@ export async function startOnce<W extends Workflow, View>(temporal: Client, o: S
     await sameContent();
     return { view: await handle.query(o.view), created: false };
   }
+  await o.beforeStart?.();
   const start = new WithStartWorkflowOperation(o.workflow, {
     ...o.options,
     memo: { requestHash },

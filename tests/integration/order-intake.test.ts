@@ -148,6 +148,33 @@ describe('an order, end to end through the worker', () => {
     expect(rows).toHaveLength(1);
   });
 
+  it('refuses an order id whose earlier process Temporal has forgotten (409), starting nothing', async () => {
+    const orderId = uniqueId('ord-');
+    // An order placed long ago: its record stays, its process has aged out of Temporal's retention.
+    await stack.db
+      .insertInto('orders')
+      .values({
+        id: orderId,
+        workflow_id: `order-${orderId}`,
+        channel: 'dtc',
+        customer_id: 'cust-1',
+        currency: 'USD',
+        status: 'shipped',
+        ship_to: JSON.stringify({ country: 'US', region: 'NY', lat: 40.7, lon: -74 }),
+        freight_minor: 0,
+        total_minor: 1_000,
+      })
+      .execute();
+    const handle = stack.client.workflow.getHandle(`order-${orderId}`);
+    await expect(handle.describe()).rejects.toThrow(WorkflowNotFoundError);
+
+    const reused = await stack.app.inject({ method: 'POST', url: '/orders', headers: authAs('system'), payload: anOrder(orderId) });
+    expect(reused.statusCode).toBe(409);
+    expect(reused.json().error).toMatchObject({ code: 'order_id_used' });
+    expect(reused.json().error.message).toContain('(now shipped); send a new order id');
+    await expect(handle.describe()).rejects.toThrow(WorkflowNotFoundError);
+  });
+
   it('is findable in Temporal by its search attributes', async () => {
     const orderId = uniqueId('ord-');
     const body = anOrder(orderId, { channel: 'wholesale' });
