@@ -12,6 +12,8 @@ export interface TransferInput {
   qty: number;
   reason: string;
   requestedBy: string;
+  /** In transit longer than this (e.g. `5d`) raises a `transfer_late` exception; absent in transfers started before it existed. */
+  transitDeadline?: string;
 }
 
 export interface TransferReceipt {

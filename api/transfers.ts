@@ -66,7 +66,7 @@ export const transferRoutes =
             workflowId,
             taskQueue: config.taskQueue,
             typedSearchAttributes: [{ key: Warehouses, value: [body.from, body.to] }],
-            args: [{ ...body, requestedBy: request.actor! }],
+            args: [{ ...body, requestedBy: request.actor!, transitDeadline: config.policies.transferTransitDeadline }],
           },
           submit: submitTransferUpdate,
           view: transferViewQuery,

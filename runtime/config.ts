@@ -15,6 +15,8 @@ export interface Policies {
   /** How long an adjustment waits for approval before it lapses. */
   adjustmentApprovalTimeout: string;
   purchaseOrder: PurchaseOrderPolicy;
+  /** A transfer in transit longer than this raises an exception for ops. */
+  transferTransitDeadline: string;
 }
 
 export interface Config {
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         invoicePriceTolerancePct: intFrom(env, 'PO_INVOICE_PRICE_TOLERANCE_PCT', 1),
         approvalEscalateAfter: duration(env, 'PO_APPROVAL_ESCALATE_AFTER', '2d'),
       },
+      transferTransitDeadline: duration(env, 'TRANSFER_TRANSIT_DEADLINE', '5d'),
     },
   };
 }

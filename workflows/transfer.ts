@@ -1,4 +1,16 @@
-import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  patched,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ReceivedTransfer, TransferInput, TransferReceipt } from '../activities/transfer.js';
 import { ProcessStatus, Warehouses } from './search-attributes.js';
@@ -21,6 +33,8 @@ export interface TransferView {
   status: TransferStatus;
   refusal?: { code: string; message: string };
   receipt?: ReceivedTransfer & { actor: string; at: string };
+  /** Set once the transfer has been in transit past its deadline. */
+  late?: { since: string; deadline: string };
   timeline: { at: string; status: TransferStatus; note?: string }[];
 }
 
@@ -96,9 +110,25 @@ export async function transfer(input: TransferInput): Promise<TransferView> {
   }
   moveTo(TransferStatus.inTransit, `${input.qty} × ${input.sku} from ${input.from} to ${input.to}`);
 
+  const lateId = `${workflowInfo().workflowId}:transfer_late`;
+  // Transfers started before the deadline existed wait without one.
+  const deadline = patched('transit-deadline') ? (input.transitDeadline ?? '5d') : undefined;
+  if (deadline && !(await condition(() => receipt !== undefined, deadline))) {
+    view.late = { since: new Date().toISOString(), deadline };
+    await activities.raiseException({
+      id: lateId,
+      kind: 'transfer_late',
+      reference: input.transferId,
+      workflowId: workflowInfo().workflowId,
+      ownerRole: 'ops',
+      message: `transfer ${input.transferId} of ${input.qty} × ${input.sku} from ${input.from} to ${input.to} has been in transit longer than ${deadline}`,
+      details: { sku: input.sku, from: input.from, to: input.to, qty: input.qty },
+    });
+  }
   await condition(() => receipt !== undefined);
   const arrived = receipt!;
   moveTo(TransferStatus.receiving);
+  if (view.late) await activities.resolveException(lateId);
   const received = await activities.receiveTransfer({ transferId: input.transferId, ...arrived });
   view.receipt = { ...received, actor: arrived.actor, at: new Date().toISOString() };
   await activities.wakeBackorders([input.sku]);
