@@ -7,12 +7,14 @@ import {
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { localStepOptions } from './local-steps.js';
 import type { Allocation, AllocationResult, OrderLineState } from '../activities/order-release.js';
 import type { OrderProblem } from '../domain/order-validation.js';
 import { orderTotalMinor, type OrderInput } from '../domain/order.js';
@@ -90,15 +92,18 @@ export const cancelOrderUpdate = defineUpdate<OrderView, [CancelRequest]>('cance
 export const stockArrivedSignal = defineSignal('stockArrived');
 export const orderViewQuery = defineQuery<OrderView>('orderView');
 
-const activities = proxyActivities<Activities>({
+const remoteActivities = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '30 seconds' },
 });
+const localActivities = proxyLocalActivities<Activities>(localStepOptions);
 
 const terminal: OrderStatus[] = [OrderStatus.rejected, OrderStatus.cancelled, OrderStatus.shipped, OrderStatus.partiallyShipped];
 
 export async function orderRelease(order: OrderInput, policy: OrderPolicy): Promise<OrderView> {
   const workflowId = workflowInfo().workflowId;
+  // Orders started before local steps existed replay with their remote activities.
+  const activities = patched('local-activities') ? localActivities : remoteActivities;
   const view: OrderView = {
     orderId: order.orderId,
     status: OrderStatus.received,

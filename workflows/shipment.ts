@@ -5,12 +5,15 @@ import {
   defineSignal,
   defineUpdate,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { localStepOptions } from './local-steps.js';
 import type { ShipmentInput, UnitsOfLine } from '../activities/shipment.js';
 import { ProcessStatus, Warehouses } from './search-attributes.js';
 
@@ -56,10 +59,11 @@ export const cancelShipmentSignal = defineSignal<[{ reason: string; actor: strin
 export const shipmentReportSignal = defineSignal<[ShipmentReport]>('shipmentReport');
 export const shipmentViewQuery = defineQuery<ShipmentView>('shipmentView');
 
-const activities = proxyActivities<Activities>({
+const remoteActivities = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '30 seconds' },
 });
+const localActivities = proxyLocalActivities<Activities>(localStepOptions);
 
 /** Which state each event moves a shipment to, and from which states it may come. */
 const transitions: Record<WmsEvent['type'], { to: ShipmentStatus; from: ShipmentStatus[] }> = {
@@ -71,6 +75,8 @@ const transitions: Record<WmsEvent['type'], { to: ShipmentStatus; from: Shipment
 
 /** One warehouse's part of an order, from release to the carrier. A child of the order's process. */
 export async function shipment(input: ShipmentInput): Promise<ShipmentView> {
+  // Shipments started before local steps existed replay with their remote activities.
+  const activities = patched('local-activities') ? localActivities : remoteActivities;
   const view: ShipmentView = {
     shipmentId: input.shipmentId,
     orderId: input.orderId,
