@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -7,6 +8,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
 import type { Config } from '../runtime/config.js';
+import { auditRoutes, registerAudit } from './audit.js';
 import { registerAuth, type ApiKey } from './auth.js';
 import { consoleRoutes } from './console.js';
 import { ApiError, badRequest, registerErrorHandling } from './errors.js';
@@ -15,6 +17,7 @@ import { healthRoutes } from './health.js';
 import { inventoryRoutes } from './inventory.js';
 import { journalRoutes } from './journal.js';
 import { kpiRoutes } from './kpis.js';
+import { kpiSeriesRoutes } from './kpi-series.js';
 import { masterDataRoutes } from './master-data.js';
 import { registerMetrics } from './metrics.js';
 import { inventoryAdjustmentRoutes } from './inventory-adjustment.js';
@@ -42,6 +45,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: deps.logger ?? { level: deps.config.logLevel },
     bodyLimit: 1024 * 1024,
+    // Unique across restarts and replicas: the audit log keys its rows by request id.
+    genReqId: () => randomUUID(),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -92,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (text.includes('\\u0000')) throw badRequest('text may not contain the NUL character (\\u0000)');
   });
   registerMetrics(app, deps);
+  registerAudit(app, deps);
   await app.register(healthRoutes(deps));
   await app.register(orderRoutes(deps));
   await app.register(shipmentRoutes(deps));
@@ -108,5 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(taskRoutes(deps));
   await app.register(consoleRoutes(deps));
   await app.register(kpiRoutes(deps));
+  await app.register(kpiSeriesRoutes(deps));
+  await app.register(auditRoutes(deps));
   return app;
 }

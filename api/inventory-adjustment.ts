@@ -8,6 +8,7 @@ import {
   submitAdjustmentUpdate,
 } from '../workflows/inventory-adjustment.js';
 import type { AppDeps } from './app.js';
+import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { badRequest, notFound } from './errors.js';
 import { startOnce } from './processes.js';
@@ -122,7 +123,7 @@ export const inventoryAdjustmentRoutes =
           decideAdjustmentUpdate,
           [{ ...request.body, actor: request.actor! }],
           `adjustment ${request.params.id}`,
-        );
+        ).then((view) => audited(request, view, (v) => ({ status: v.status, delta: v.delta, valueMinor: v.valueMinor, journalEntryId: v.journalEntryId })));
       },
     );
   };

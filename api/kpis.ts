@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db/connection.js';
 import { leadTimeAdherence, purchaseOrderFill, purchaseOrderPerformance } from '../db/purchase-order-performance.js';
+import { agedStock, atpAccuracy, turnsAndDaysOnHand } from '../db/inventory-kpis.js';
 import type { AppDeps } from './app.js';
 import { badRequest } from './errors.js';
 
@@ -76,6 +77,34 @@ const kpisResponse = z.object({
     supplierLeadTimeAdherence: ratio.extend({
       numerator: z.number().describe('POs whose first goods came within the stated lead time'),
       denominator: z.number().describe('POs whose first goods were received in the range'),
+    }),
+    // Inventory KPIs (db/inventory-kpis.ts).
+    atpAccuracy: ratio.extend({
+      numerator: z.number().describe('order lines allocated in full by their first allocation and picked in full'),
+      denominator: z.number().describe('order lines of orders captured in the range that reached allocation'),
+      shortAtAllocation: z.number(),
+      shortPicked: z.number(),
+    }),
+    inventoryTurns: z.object({
+      value: z.number().nullable(),
+      cogsMinor: z.number(),
+      openingValueMinor: z.number(),
+      closingValueMinor: z.number(),
+      averageValueMinor: z.number(),
+      definition: z.string(),
+    }),
+    daysOnHand: z.object({
+      value: z.number().nullable(),
+      closingValueMinor: z.number(),
+      cogsMinor: z.number(),
+      days: z.number(),
+      definition: z.string(),
+    }),
+    agedStock: z.object({
+      asOf: z.string(),
+      buckets: z.array(z.object({ label: z.string(), qty: z.number(), valueMinor: z.number() })),
+      unexplainedQty: z.number(),
+      definition: z.string(),
     }),
   }),
 });
@@ -165,6 +194,7 @@ export async function computeKpis(db: Db, from: Date, to: Date, now = new Date()
   const netRevenue = m.revenue - m.discounts + m.freight_revenue;
   const marginMinor = netRevenue - m.cogs - m.freight_expense;
   const poFill = purchaseOrderFill(finishedPos);
+  const [atp, turns, aged] = await Promise.all([atpAccuracy(db, from, to), turnsAndDaysOnHand(db, from, to), agedStock(db, to)]);
   const adherence = leadTimeAdherence(receivedPos);
 
   return {
@@ -249,6 +279,36 @@ export async function computeKpis(db: Db, from: Date, to: Date, now = new Date()
       denominator: adherence.delivered.length,
       definition:
         "purchase orders whose actual lead time (issue to first receipt) ≤ the stated lead time (the supplier's lane to the warehouse, else its default) ÷ purchase orders whose first receipt was in the range",
+    },
+    atpAccuracy: {
+      value: rate(atp.kept, atp.lines),
+      numerator: atp.kept,
+      denominator: atp.lines,
+      shortAtAllocation: atp.shortAtAllocation,
+      shortPicked: atp.shortPicked,
+      definition:
+        'order lines whose first allocation reserved the whole ordered quantity of the ordered sku (what available-to-promise said was there when the order came in: no backorder, no substitute) and whose shipments picked it in full (no short pick) ÷ order lines of orders created in the range that reached allocation',
+    },
+    inventoryTurns: {
+      value: turns.turns,
+      cogsMinor: turns.cogsMinor,
+      openingValueMinor: turns.openingValueMinor,
+      closingValueMinor: turns.closingValueMinor,
+      averageValueMinor: turns.averageValueMinor,
+      definition:
+        'COGS posted in the range (net debits to 5000) ÷ average inventory value, (value at from + value at to) ÷ 2; value = units owned (every warehouse bucket but inbound, from the ledger movements before that instant) × the item’s current average cost; not annualized',
+    },
+    daysOnHand: {
+      value: turns.daysOnHand,
+      closingValueMinor: turns.closingValueMinor,
+      cogsMinor: turns.cogsMinor,
+      days: turns.days,
+      definition: 'inventory value at the end of the range ÷ (COGS posted in the range ÷ days in the range); null when nothing was sold',
+    },
+    agedStock: {
+      ...aged,
+      definition:
+        'units on hand at the end of the range (available, allocated, quarantine, damaged, return pending) by whole days since receipt, first in first out: per sku and warehouse the latest receipts (from a supplier, customer, count or another warehouse) are the ones still on hand; valued at the current average cost',
     },
   };
 }

@@ -300,6 +300,40 @@ export const masterDataRoutes =
       },
     );
 
+    app.put(
+      '/items/:sku/price',
+      {
+        config: { roles: ['ops', 'finance'] },
+        schema: {
+          summary: "Change an item's list price, with the reason (audited with the price before and after; writes an item.price_changed event)",
+          params: z.object({ sku: skuCode }),
+          body: z.object({ priceMinor: minor, reason: z.string().trim().min(3, 'say why, in a few words').max(500) }),
+          response: { 200: itemView.extend({ previousPriceMinor: z.number(), changed: z.boolean() }) },
+        },
+      },
+      async (request) => {
+        const { sku } = request.params;
+        const { priceMinor, reason } = request.body;
+        const result = await db.transaction().execute(async (tx) => {
+          const before = await tx.selectFrom('items').select('price_minor').where('sku', '=', sku).forNoKeyUpdate().executeTakeFirst();
+          if (!before) throw notFound(`item ${sku}`);
+          const changed = before.price_minor !== priceMinor;
+          const row = changed
+            ? await tx.updateTable('items').set({ price_minor: priceMinor, updated_at: new Date() }).where('sku', '=', sku).returningAll().executeTakeFirstOrThrow()
+            : await tx.selectFrom('items').selectAll().where('sku', '=', sku).executeTakeFirstOrThrow();
+          if (changed) {
+            await tx
+              .insertInto('outbox_events')
+              .values({ topic: 'item.price_changed', key: sku, payload: JSON.stringify({ sku, previousPriceMinor: before.price_minor, priceMinor, reason, actor: request.actor }) })
+              .execute();
+          }
+          return { ...itemFromRow(row), previousPriceMinor: before.price_minor, changed };
+        });
+        request.audit = { action: 'item.price_change', before: { priceMinor: result.previousPriceMinor }, after: { priceMinor: result.priceMinor }, reason };
+        return result;
+      },
+    );
+
     app.post(
       '/warehouses',
       {

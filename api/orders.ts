@@ -12,6 +12,7 @@ import {
 } from '../workflows/order-release.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../workflows/search-attributes.js';
 import type { AppDeps } from './app.js';
+import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { conflict, notFound } from './errors.js';
 import { startOnce } from './processes.js';
@@ -248,7 +249,7 @@ export const orderRoutes =
           holdDecisionUpdate,
           [{ ...request.body, actor: request.actor! }],
           `order ${request.params.id}`,
-        ),
+        ).then((view) => audited(request, view, (v) => ({ status: v.status, decision: v.hold?.decision?.decision, holdFlags: v.hold?.flags.map((f) => f.rule) }))),
     );
 
     app.post(
@@ -267,6 +268,6 @@ export const orderRoutes =
           cancelOrderUpdate,
           [{ reason: request.body.reason, actor: request.actor! }],
           `order ${request.params.id}`,
-        ),
+        ).then((view) => audited(request, view, (v) => ({ status: v.status }))),
     );
   };

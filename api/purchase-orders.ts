@@ -24,6 +24,7 @@ import {
   type PurchaseOrderView,
 } from '../workflows/purchase-order.js';
 import type { AppDeps } from './app.js';
+import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, badRequest, notFound } from './errors.js';
 import { startOnce } from './processes.js';
@@ -296,7 +297,7 @@ export const purchaseOrderRoutes =
             limitMinor: view.approval.buyerLimitMinor,
           });
         }
-        return send(poId, approvePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]);
+        return send(poId, approvePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]).then((v) => audited(request, v, () => ({ status: v.status, valueMinor: v.valueMinor })));
       },
     );
 

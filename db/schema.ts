@@ -470,6 +470,7 @@ export interface VendorReturnsTable {
 }
 
 export interface Database {
+  audit_log: AuditLogTable;
   vendor_returns: VendorReturnsTable;
   item_locations: ItemLocationsTable;
   shipments: ShipmentsTable;
@@ -513,4 +514,24 @@ export interface DemandUpliftsTable {
   factor: number;
   updated_by: string;
   updated_at: UpdatedAt;
+}
+
+/** One accepted change made through the API; append-only. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: CreatedAt;
+  actor: string;
+  role: string;
+  /** Made by a system key (storefront, WMS, supplier portal), not a person. */
+  automated: Generated<boolean>;
+  action: string;
+  subject_type: string;
+  subject_id: string | null;
+  method: string;
+  route: string;
+  before: ColumnType<unknown, string | null, never>;
+  after: ColumnType<unknown, string | null, never>;
+  reason: string | null;
+  request_id: string;
+  status_code: number;
 }

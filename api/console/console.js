@@ -8,10 +8,20 @@ const REFRESH_EVERY_MS = 5000;
 const DECISIONS = {
   order_hold: { roles: ['ops'], path: (ref) => `/orders/${encodeURIComponent(ref)}/hold-decision` },
   adjustment_approval: { roles: ['ops', 'finance'], path: (ref) => `/inventory/adjustments/${encodeURIComponent(ref)}/decision` },
+  purchase_order_approval: { roles: ['finance', 'buyer'], path: (ref) => `/purchase-orders/${encodeURIComponent(ref)}/approval` },
+  refund_approval: { roles: ['finance'], path: (ref) => `/returns/${encodeURIComponent(ref)}/refund-approval` },
 };
+// Other task kinds show in the queue with the role they wait for, without buttons.
+// KPIs are heavier than the queues: read them every 30 s, on Refresh and after a decision.
+const KPIS_EVERY_MS = 30000;
+const SERIES = ['orders_shipped', 'on_time', 'fill_rate'];
+const SERIES_DAYS = 14;
+const AUDIT_ROLES = ['ops', 'finance', 'viewer'];
+const KPI_ROLES = ['ops', 'buyer', 'finance', 'viewer'];
+const SVG_NS = 'http://www.w3.org/2000/svg';
 
 const $ = (id) => document.getElementById(id);
-const state = { role: null, inventory: [], decided: new Set(), drafts: new Map(), timer: null };
+const state = { role: null, inventory: [], decided: new Set(), drafts: new Map(), timer: null, kpisAt: 0 };
 const temporal = { url: document.body.dataset.temporalUiUrl || '', namespace: document.body.dataset.temporalNamespace || 'default' };
 
 class ApiFailure extends Error {
@@ -185,7 +195,7 @@ async function decide(task, verb, reasonInput, group) {
   } finally {
     buttons.forEach((b) => (b.disabled = false));
   }
-  await refreshAll();
+  await refreshAll(true);
 }
 
 async function loadTasks() {
@@ -276,8 +286,172 @@ async function loadInventory() {
   renderInventory();
 }
 
-async function refreshAll() {
-  const results = await Promise.allSettled([loadTasks(), loadOrders(), loadExceptions(), loadInventory()]);
+// ---- KPIs ----
+
+const pct = (value) => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}%`);
+const fixed = (value, places) => (value === null || value === undefined ? '–' : Number(value).toFixed(places));
+
+function kpiTile(label, value, detail, definition) {
+  const wrap = document.createElement('div');
+  wrap.className = 'kpi';
+  wrap.dataset.testid = 'kpi';
+  wrap.dataset.kpi = label;
+  const dt = document.createElement('dt');
+  dt.textContent = label;
+  const dd = document.createElement('dd');
+  dd.textContent = value;
+  dd.dataset.testid = 'kpi-value';
+  if (definition) dd.title = definition;
+  const small = document.createElement('span');
+  small.className = 'kpi-detail';
+  small.textContent = detail;
+  dd.append(small);
+  wrap.append(dt, dd);
+  return wrap;
+}
+
+const ofUnits = (ratio, what) => `${ratio.numerator} of ${ratio.denominator} ${what}`;
+
+function renderKpiNumbers(k) {
+  $('kpi-numbers').replaceChildren(
+    kpiTile('Fill rate', pct(k.fillRate.value), ofUnits(k.fillRate, 'units'), k.fillRate.definition),
+    kpiTile('On-time shipment', pct(k.onTimeShipment.value), ofUnits(k.onTimeShipment, 'shipments'), k.onTimeShipment.definition),
+    kpiTile('Order cycle time p50', k.orderCycleTime.p50Hours === null ? '–' : `${fixed(k.orderCycleTime.p50Hours, 1)} h`, `${k.orderCycleTime.orders} orders`, k.orderCycleTime.definition),
+    kpiTile('Backorder rate', pct(k.backorderRate.value), ofUnits(k.backorderRate, 'open orders'), k.backorderRate.definition),
+    kpiTile('Cancellation rate', pct(k.cancellationRate.value), ofUnits(k.cancellationRate, 'orders'), k.cancellationRate.definition),
+    kpiTile('Inventory accuracy', pct(k.inventoryAccuracy.value), `${k.inventoryAccuracy.counts} counts`, k.inventoryAccuracy.definition),
+    kpiTile('ATP accuracy', pct(k.atpAccuracy.value), ofUnits(k.atpAccuracy, 'lines'), k.atpAccuracy.definition),
+    kpiTile('Inventory turns', fixed(k.inventoryTurns.value, 2), `COGS ${money(k.inventoryTurns.cogsMinor, 'USD')}`, k.inventoryTurns.definition),
+    kpiTile('Days on hand', k.daysOnHand.value === null ? '–' : fixed(k.daysOnHand.value, 1), `stock ${money(k.daysOnHand.closingValueMinor, 'USD')}`, k.daysOnHand.definition),
+  );
+  const aged = k.agedStock.buckets.map((bucket) => {
+    const tr = document.createElement('tr');
+    tr.dataset.testid = 'aged-row';
+    tr.append(cell(bucket.label), cell(bucket.qty, 'num'), cell(money(bucket.valueMinor, 'USD'), 'num'));
+    return tr;
+  });
+  $('aged-body').replaceChildren(...aged);
+}
+
+function svg(name, attributes) {
+  const element = document.createElementNS(SVG_NS, name);
+  for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
+  return element;
+}
+
+function svgText(x, y, text, anchor) {
+  const label = svg('text', { x, y, class: 'chart-label', 'text-anchor': anchor || 'start' });
+  label.textContent = text;
+  return label;
+}
+
+/** A small line chart: one point a day; a rate with nothing to measure that day is a gap. */
+function renderChart(figure, series) {
+  const width = 300;
+  const height = 96;
+  const pad = { left: 36, right: 8, top: 8, bottom: 18 };
+  const rate = series.metric !== 'orders_shipped';
+  const points = series.points;
+  const max = rate ? 1 : Math.max(1, ...points.map((p) => p.value || 0));
+  const x = (i) => pad.left + (points.length < 2 ? 0 : (i * (width - pad.left - pad.right)) / (points.length - 1));
+  const y = (v) => pad.top + (1 - v / max) * (height - pad.top - pad.bottom);
+  const show = (v) => (rate ? pct(v) : String(v));
+
+  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'data-testid': 'chart-svg' });
+  const title = svg('title', {});
+  title.textContent = `${series.definition}, last ${points.length} days`;
+  root.append(title);
+  root.append(svg('line', { x1: pad.left, x2: width - pad.right, y1: y(0), y2: y(0), class: 'chart-axis' }));
+  root.append(svg('line', { x1: pad.left, x2: width - pad.right, y1: y(max), y2: y(max), class: 'chart-axis' }));
+  const axis = (v) => (rate ? `${Math.round(v * 100)}%` : String(v));
+  root.append(svgText(pad.left - 4, y(max) + 4, axis(max), 'end'), svgText(pad.left - 4, y(0) + 4, axis(0), 'end'));
+  if (points.length) {
+    root.append(svgText(x(0), height - 4, points[0].date.slice(5)), svgText(x(points.length - 1), height - 4, points[points.length - 1].date.slice(5), 'end'));
+  }
+  // Lines join consecutive days that have a value.
+  let run = [];
+  const flush = () => {
+    if (run.length > 1) root.append(svg('polyline', { points: run.join(' '), class: 'chart-line' }));
+    run = [];
+  };
+  points.forEach((p, i) => {
+    if (p.value === null) return flush();
+    run.push(`${x(i).toFixed(1)},${y(p.value).toFixed(1)}`);
+  });
+  flush();
+  points.forEach((p, i) => {
+    if (p.value === null) return;
+    const dot = svg('circle', {
+      cx: x(i).toFixed(1),
+      cy: y(p.value).toFixed(1),
+      r: 3,
+      class: p.denominator === 0 && !rate ? 'chart-point empty-day' : 'chart-point',
+      'data-testid': 'chart-point',
+      'data-date': p.date,
+      'data-value': p.value,
+    });
+    const tip = svg('title', {});
+    tip.textContent = rate ? `${p.date}: ${pct(p.value)} (${p.numerator} of ${p.denominator})` : `${p.date}: ${p.value}`;
+    dot.append(tip);
+    root.append(dot);
+  });
+  figure.querySelector('.chart-plot').replaceChildren(root);
+  const today = points[points.length - 1];
+  figure.querySelector('.chart-latest').textContent = today ? `(today ${today.value === null ? '–' : show(today.value)})` : '';
+}
+
+async function loadKpis(force) {
+  // Trends are for people; a system key (a machine) is not given them.
+  $('kpis-section').hidden = !KPI_ROLES.includes(state.role);
+  if (!KPI_ROLES.includes(state.role)) return;
+  if (!force && Date.now() - state.kpisAt < KPIS_EVERY_MS) return;
+  state.kpisAt = Date.now();
+  const [report, ...series] = await Promise.all([
+    api('/kpis'),
+    ...SERIES.map((metric) => api(`/kpis/series?metric=${metric}&days=${SERIES_DAYS}`)),
+  ]);
+  $('kpis-range').textContent = `(last 30 days; charts: last ${SERIES_DAYS} days, UTC)`;
+  renderKpiNumbers(report.kpis);
+  for (const one of series) {
+    const figure = document.querySelector(`figure[data-metric="${one.metric}"]`);
+    if (figure) renderChart(figure, one);
+  }
+}
+
+// ---- audit ----
+
+const compact = (value) => {
+  if (value === null || value === undefined) return '';
+  const text = JSON.stringify(value);
+  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
+};
+
+function auditRow(entry) {
+  const tr = document.createElement('tr');
+  tr.dataset.testid = 'audit-row';
+  tr.dataset.subject = entry.subjectId || '';
+  tr.append(
+    cell(`${age(secondsSince(entry.at))} ago`),
+    cell(entry.actor, 'mono'),
+    cell(entry.action, 'mono'),
+    cell(`${entry.subjectType} ${entry.subjectId || ''}`.trim(), 'mono'),
+    cell(compact(entry.before), 'change mono'),
+    cell(compact(entry.after), 'change mono'),
+    cell(entry.reason),
+  );
+  return tr;
+}
+
+async function loadAudit() {
+  const allowed = AUDIT_ROLES.includes(state.role);
+  $('audit-section').hidden = !allowed;
+  if (!allowed) return;
+  const { entries } = await api('/audit?automated=false&limit=20');
+  fillTable('audit-body', 'audit-empty', entries.map(auditRow));
+}
+
+async function refreshAll(force) {
+  const results = await Promise.allSettled([loadTasks(), loadOrders(), loadExceptions(), loadInventory(), loadKpis(force), loadAudit()]);
   const failed = results.find((r) => r.status === 'rejected');
   if (!failed) return;
   if (failed.reason instanceof ApiFailure && failed.reason.status === 401) {
@@ -302,7 +476,7 @@ function showSignedIn(me) {
 async function start() {
   const me = await api('/me');
   showSignedIn(me);
-  await refreshAll();
+  await refreshAll(true);
   clearInterval(state.timer);
   state.timer = setInterval(() => {
     if (!document.hidden && state.role) void refreshAll();
@@ -312,10 +486,11 @@ async function start() {
 function signOut() {
   sessionStorage.removeItem(KEY_STORAGE);
   clearInterval(state.timer);
-  Object.assign(state, { role: null, inventory: [], timer: null });
+  Object.assign(state, { role: null, inventory: [], timer: null, kpisAt: 0 });
   state.decided.clear();
   state.drafts.clear();
-  for (const id of ['tasks-body', 'orders-body', 'exceptions-body', 'inventory-body']) $(id).replaceChildren();
+  for (const id of ['tasks-body', 'orders-body', 'exceptions-body', 'inventory-body', 'kpi-numbers', 'aged-body', 'audit-body']) $(id).replaceChildren();
+  document.querySelectorAll('.chart-plot, .chart-latest').forEach((el) => el.replaceChildren());
   $('session').hidden = true;
   $('workspace').hidden = true;
   $('sign-in-section').hidden = false;
@@ -344,7 +519,7 @@ $('sign-out').addEventListener('click', () => {
 });
 $('refresh').addEventListener('click', () => {
   clearMessage();
-  void refreshAll();
+  void refreshAll(true);
 });
 $('sku-filter').addEventListener('input', renderInventory);
 

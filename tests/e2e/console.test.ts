@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { projectRoot } from '../../runtime/config.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
-import { authAs, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
+import { authAs, eventually, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -183,6 +183,74 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     expect(await page.getByTestId('api-key').isVisible()).toBe(true);
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await page.close();
+  }, 120_000);
+
+  it('the KPI panel shows numbers and daily trend charts from GET /kpis/series, and the audit section the decision', async () => {
+    // Ship the order released above, as the WMS would.
+    const view = await eventually(async () => {
+      const res = await stack.app.inject({ method: 'GET', url: `/orders/${heldOrderId}`, headers: authAs('viewer') });
+      const body = res.json();
+      return body.process?.shipments?.length === 1 ? body : undefined;
+    });
+    const shipmentId = view.process.shipments[0].shipmentId as string;
+    await eventually(async () => ((await stack.app.inject({ method: 'GET', url: `/shipments/${shipmentId}`, headers: authAs('viewer') })).statusCode === 200 ? true : undefined));
+    for (const payload of [{ type: 'picked' }, { type: 'packed' }, { type: 'shipped', carrier: 'UPS', tracking: '1Z999', freightCostMinor: 700 }]) {
+      const res = await stack.app.inject({ method: 'POST', url: `/shipments/${shipmentId}/events`, headers: authAs('system'), payload });
+      expect(res.statusCode, res.body).toBe(200);
+    }
+    await eventually(async () => {
+      const row = await stack.db.selectFrom('orders').select('status').where('id', '=', heldOrderId).executeTakeFirst();
+      return row?.status === 'shipped' ? true : undefined;
+    });
+
+    const page = await signIn('test-finance-key');
+    const today = new Date().toISOString().slice(0, 10);
+    const chart = (metric: string) => page.locator(`[data-testid="chart"][data-metric="${metric}"]`);
+    const todayPoint = (metric: string) => chart(metric).locator(`[data-testid="chart-point"][data-date="${today}"]`);
+    await todayPoint('orders_shipped').waitFor(WAIT);
+
+    // Fourteen days, one point each; today one order shipped, the days before none.
+    const shipped = chart('orders_shipped').locator('[data-testid="chart-point"]');
+    expect(await shipped.count()).toBe(14);
+    expect(await todayPoint('orders_shipped').getAttribute('data-value')).toBe('1');
+    expect(await shipped.first().getAttribute('data-value')).toBe('0');
+    // Drawn higher than the empty days (SVG y grows downwards), and joined by a line.
+    const cy = async (point: ReturnType<Page['locator']>) => Number(await point.getAttribute('cy'));
+    expect(await cy(todayPoint('orders_shipped'))).toBeLessThan(await cy(shipped.first()));
+    expect(await chart('orders_shipped').locator('polyline.chart-line').count()).toBe(1);
+    // Rates have a point only on days with something to measure: today, on time and filled.
+    expect(await chart('on_time').locator('[data-testid="chart-point"]').count()).toBe(1);
+    expect(await todayPoint('on_time').getAttribute('data-value')).toBe('1');
+    expect(await todayPoint('fill_rate').getAttribute('data-value')).toBe('1');
+    expect(await todayPoint('fill_rate').locator('title').textContent()).toBe(`${today}: 100.0% (2 of 2)`);
+
+    const tile = (name: string) => page.locator(`[data-testid="kpi"][data-kpi="${name}"] [data-testid="kpi-value"]`);
+    expect(await tile('Fill rate').textContent()).toMatch(/^100\.0%2 of 2 units$/);
+    expect(await tile('On-time shipment').textContent()).toMatch(/^100\.0%1 of 1 shipments$/);
+    expect(await tile('ATP accuracy').textContent()).toMatch(/^100\.0%1 of 1 lines$/);
+    expect(await tile('Fill rate').getAttribute('title')).toContain('units shipped');
+    expect(await page.locator('[data-testid="aged-row"]').count()).toBe(4);
+    expect(await page.locator('[data-testid="aged-row"]').first().textContent()).toContain('0-30');
+
+    // The audit section: the hold decision with who, before and after, and why.
+    const decision = page.locator(`[data-testid="audit-row"][data-subject="${heldOrderId}"]`);
+    await decision.first().waitFor(WAIT);
+    const text = await decision.first().textContent();
+    expect(text).toContain('order.hold_decision.approve');
+    expect(text).toContain('known customer, confirmed by phone');
+    expect(text).toContain('"status":"on_hold"');
+    expect(text).toMatch(/ops\/[0-9a-f]{8}/);
+
+    fs.mkdirSync(artifacts, { recursive: true });
+    await page.getByTestId('kpis').screenshot({ path: path.join(artifacts, 'console-kpis.png') });
+    await page.screenshot({ path: path.join(artifacts, 'console-kpis-page.png'), fullPage: true });
+
+    // A buyer sees the KPIs but not the audit log; the page asks the API, which refuses it too.
+    const buyer = await signIn('test-buyer-key');
+    await buyer.locator('[data-testid="chart"][data-metric="orders_shipped"] [data-testid="chart-point"]').first().waitFor(WAIT);
+    expect(await buyer.getByTestId('audit').isVisible()).toBe(false);
+    await buyer.close();
     await page.close();
   }, 120_000);
 });
