@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
+import { createChannelPublishingActivities } from './channel-publishing.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPurchaseOrderActivities(deps),
     ...createReplenishmentActivities(deps),
     ...createTransferActivities(deps),
+    ...createChannelPublishingActivities(deps),
   };
 }
 

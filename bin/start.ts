@@ -4,6 +4,7 @@ import { buildApp } from '../api/app.js';
 import { localApiKeys, parseApiKeys } from '../api/auth.js';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
+import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { seedDemo } from '../runtime/seed.js';
 import { startServices } from '../runtime/services.js';
@@ -20,6 +21,7 @@ if (process.env.SEED_DEMO !== 'false') await seedDemo(db, log);
 const clientConnection = await Connection.connect({ address: services.temporalAddress });
 const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
 log(`replenishment-planner schedule ${await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON })}`);
+log(`channel publishers: ${(await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing })).join(', ')}`);
 
 log('bundling workflows and starting the worker');
 const { worker, connection: workerConnection } = await createWorker({

@@ -503,6 +503,7 @@ export interface Database {
   replenishment_runs: ReplenishmentRunsTable;
   replenishment_suggestions: ReplenishmentSuggestionsTable;
   demand_uplifts: DemandUpliftsTable;
+  channel_publications: ChannelPublicationsTable;
 }
 
 /** A promotion or seasonality factor on a sku's demand from one day to another (both inclusive). */
@@ -534,4 +535,29 @@ export interface AuditLogTable {
   reason: string | null;
   request_id: string;
   status_code: number;
+}
+
+/** Where a channel's publisher stands in the outbox feed, and how its deliveries fare. */
+export interface ChannelPublicationsTable {
+  channel: string;
+  /** HMAC key for the `X-Signature` header; never shown by the API. */
+  secret: string | null;
+  batch_size: Generated<number>;
+  paused: Generated<boolean>;
+  /** xid8 as text; null with `cursor_id` until the first delivery. */
+  cursor_tx: string | null;
+  cursor_id: number | null;
+  sequence: Generated<number>;
+  delivered_batches: Generated<number>;
+  delivered_events: Generated<number>;
+  delivered_skus: Generated<number>;
+  last_delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  last_delivered_sequence: number | null;
+  consecutive_failures: Generated<number>;
+  failing_since: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  last_error: string | null;
+  last_failure_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  open_exception_id: string | null;
+  updated_by: Generated<string>;
+  updated_at: UpdatedAt;
 }

@@ -5,6 +5,8 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 import type { OrderPolicy } from '../workflows/order-release.js';
 import type { PurchaseOrderPolicy } from '../workflows/purchase-order.js';
+import type { ChannelPublishingPolicy } from '../workflows/channel-publisher.js';
+import { durationMs } from '../domain/channel-publishing.js';
 
 export interface Policies {
   order: OrderPolicy;
@@ -34,6 +36,8 @@ export interface Config {
   logLevel: string;
   /** Requests per minute per API key (or per IP without a key); 0 turns the limit off. */
   rateLimitPerMinute: number;
+  /** Channel publishers: feed reads, webhook timeout, retry backoff, when failing becomes an exception. */
+  channelPublishing: ChannelPublishingPolicy;
   policies: Policies;
 }
 
@@ -67,6 +71,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     logLevel: env.LOG_LEVEL ?? 'info',
     rateLimitPerMinute: intFrom(env, 'RATE_LIMIT_PER_MINUTE', 6000),
+    channelPublishing: {
+      pollWaitMs: durationMs(duration(env, 'CHANNEL_POLL_WAIT', '30s')),
+      pollIntervalMs: durationMs(duration(env, 'CHANNEL_POLL_INTERVAL', '500ms')),
+      requestTimeoutMs: durationMs(duration(env, 'CHANNEL_REQUEST_TIMEOUT', '10s')),
+      failureThreshold: Math.max(1, intFrom(env, 'CHANNEL_FAILURE_THRESHOLD', 5)),
+      retryInitialMs: durationMs(duration(env, 'CHANNEL_RETRY_INITIAL', '1s')),
+      retryMaxMs: durationMs(duration(env, 'CHANNEL_RETRY_MAX', '1m')),
+      idleRecheckMs: durationMs(duration(env, 'CHANNEL_IDLE_RECHECK', '1m')),
+      readsPerRun: Math.max(1, intFrom(env, 'CHANNEL_READS_PER_RUN', 500)),
+    },
     policies: {
       order: {
         risk: {

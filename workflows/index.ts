@@ -1,3 +1,4 @@
+export { channelPublisher } from './channel-publisher.js';
 export { inventoryAdjustment } from './inventory-adjustment.js';
 export { orderRelease } from './order-release.js';
 export { purchaseOrder } from './purchase-order.js';

@@ -1,0 +1,38 @@
+/**
+ * One publisher workflow per channel, started once: a start that finds it running only
+ * tells it to look at its settings again (and hands it the current policy).
+ */
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/connection.js';
+import { channelPublisher, channelPublisherWorkflowId, channelSettingsChangedSignal, type ChannelPublishingPolicy } from '../workflows/channel-publisher.js';
+import { Channel, ProcessStatus } from '../workflows/search-attributes.js';
+
+export interface ChannelPublisherOptions {
+  taskQueue: string;
+  policy: ChannelPublishingPolicy;
+}
+
+/** Starts the channel's publisher unless it runs; either way it re-reads its settings now. */
+export async function ensureChannelPublisher(client: Client, channel: string, options: ChannelPublisherOptions): Promise<string> {
+  const workflowId = channelPublisherWorkflowId(channel);
+  await client.workflow.signalWithStart(channelPublisher, {
+    workflowId,
+    taskQueue: options.taskQueue,
+    args: [{ channel, policy: options.policy }],
+    signal: channelSettingsChangedSignal,
+    signalArgs: [options.policy],
+    typedSearchAttributes: [
+      { key: Channel, value: channel },
+      { key: ProcessStatus, value: 'starting' },
+    ],
+  });
+  return workflowId;
+}
+
+/** A publisher for every channel (`npm start`). */
+export async function ensureChannelPublishers(db: Db, client: Client, options: ChannelPublisherOptions): Promise<string[]> {
+  const channels = await db.selectFrom('channels').select('code').orderBy('code').execute();
+  const started: string[] = [];
+  for (const { code } of channels) started.push(await ensureChannelPublisher(client, code, options));
+  return started;
+}
