@@ -6,6 +6,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
+import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { embeddedDatabaseUrl } from '../runtime/services.js';
 import { ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { ensureSearchAttributes } from '../runtime/temporal.js';
@@ -33,6 +34,9 @@ for (let attempt = 1; ; attempt++) {
 const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
 const schedule = await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON });
 console.log(`[worker] replenishment-planner schedule ${schedule}`);
+// One publisher per channel, as `npm start` does: a worker coming up (or a second one) finds them running.
+const publishers = await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing });
+console.log(`[worker] channel publishers: ${publishers.join(', ') || 'none (no channels yet)'}`);
 const { worker, connection } = await createWorker({
   address,
   namespace: config.temporalNamespace,
