@@ -1,4 +1,5 @@
 import {
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   defineQuery,
@@ -101,6 +102,13 @@ const localActivities = proxyLocalActivities<Activities>(localStepOptions);
 const terminal: OrderStatus[] = [OrderStatus.rejected, OrderStatus.cancelled, OrderStatus.shipped, OrderStatus.partiallyShipped];
 
 export async function orderRelease(order: OrderInput, policy: OrderPolicy): Promise<OrderView> {
+  const view = await releaseOrder(order, policy);
+  // A decision or cancel that ended the order answers its caller before the process completes.
+  await condition(allHandlersFinished);
+  return view;
+}
+
+async function releaseOrder(order: OrderInput, policy: OrderPolicy): Promise<OrderView> {
   const workflowId = workflowInfo().workflowId;
   // Orders started before local steps existed replay with their remote activities.
   const activities = patched('local-activities') ? localActivities : remoteActivities;

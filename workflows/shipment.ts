@@ -1,4 +1,5 @@
 import {
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   defineQuery,
@@ -221,5 +222,7 @@ export async function shipment(input: ShipmentInput): Promise<ShipmentView> {
     }
     events.shift();
   }
+  // The WMS event that ended the shipment hears back before the process completes.
+  await condition(allHandlersFinished);
   return view;
 }
