@@ -5,6 +5,8 @@ import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
 import { createReplenishmentActivities } from './replenishment.js';
+import type { PaymentGateway } from './payment-gateway.js';
+import { createReturnActivities } from './returns.js';
 import { createShipmentActivities } from './shipment.js';
 import { createTaskActivities } from './tasks.js';
 import { createTransferActivities } from './transfer.js';
@@ -13,6 +15,8 @@ export interface ActivityDeps {
   db: Db;
   /** For activities that nudge other processes (stock arrived for backorders). */
   temporal?: Client;
+  /** Where refunds go; the local fake gateway (or PAYMENT_GATEWAY_URL's) when not given. */
+  paymentGateway?: PaymentGateway;
 }
 
 /** Every activity the worker registers, built from its dependencies. */
@@ -25,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPurchaseOrderActivities(deps),
     ...createReplenishmentActivities(deps),
     ...createTransferActivities(deps),
+    ...createReturnActivities(deps),
     ...createChannelPublishingActivities(deps),
   };
 }

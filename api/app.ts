@@ -25,6 +25,7 @@ import { inventoryAdjustmentRoutes } from './inventory-adjustment.js';
 import { orderRoutes } from './orders.js';
 import { purchaseOrderRoutes } from './purchase-orders.js';
 import { replenishmentRoutes } from './replenishment.js';
+import { returnRoutes } from './returns.js';
 import { shipmentRoutes } from './shipments.js';
 import { waveRoutes } from './waves.js';
 import { taskRoutes } from './tasks.js';
@@ -105,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(waveRoutes(deps));
   await app.register(transferRoutes(deps));
   await app.register(vendorReturnRoutes(deps));
+  await app.register(returnRoutes(deps));
   await app.register(masterDataRoutes(deps));
   await app.register(inventoryRoutes(deps));
   await app.register(channelPublishingRoutes(deps));

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db/connection.js';
 import { leadTimeAdherence, purchaseOrderFill, purchaseOrderPerformance } from '../db/purchase-order-performance.js';
+import { returnKpis } from '../db/return-kpis.js';
 import { agedStock, atpAccuracy, turnsAndDaysOnHand } from '../db/inventory-kpis.js';
 import type { AppDeps } from './app.js';
 import { badRequest } from './errors.js';
@@ -106,6 +107,21 @@ const kpisResponse = z.object({
       unexplainedQty: z.number(),
       definition: z.string(),
     }),
+    // Return KPIs (db/return-kpis.ts).
+    returnRate: ratio.extend({ numerator: z.number().describe('units received back on returns'), denominator: z.number().describe('units shipped') }),
+    refundCycleTime: z.object({ p50Hours: z.number().nullable(), p90Hours: z.number().nullable(), returns: z.number(), definition: z.string() }),
+    recoveryYield: ratio.extend({
+      numerator: z.number().describe('original cost of returned units restocked, minor units'),
+      denominator: z.number().describe('original cost of returned units received, minor units'),
+      returns: z.number(),
+    }),
+    returnBacklog: z.object({
+      asOf: z.string(),
+      awaitingParcels: z.number(),
+      received: z.number(),
+      buckets: z.array(z.object({ label: z.string(), returns: z.number() })),
+      definition: z.string(),
+    }),
   }),
 });
 
@@ -197,7 +213,9 @@ export async function computeKpis(db: Db, from: Date, to: Date, now = new Date()
   const [atp, turns, aged] = await Promise.all([atpAccuracy(db, from, to), turnsAndDaysOnHand(db, from, to), agedStock(db, to)]);
   const adherence = leadTimeAdherence(receivedPos);
 
+  const returnFigures = await returnKpis(db, from, to, now);
   return {
+    ...returnFigures,
     orderCycleTime: {
       p50Hours: c.p50 === null ? null : round(c.p50, 2),
       p90Hours: c.p90 === null ? null : round(c.p90, 2),

@@ -16,6 +16,7 @@ import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { conflict, notFound } from './errors.js';
 import { startOnce } from './processes.js';
+import { orderReturnSummary } from './returns.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
@@ -229,6 +230,8 @@ export const orderRoutes =
             : null,
           process,
           processError,
+          // Returns against the order: units returned per line, money refunded and credited.
+          returns: row ? await orderReturnSummary(db, orderId) : null,
         };
       },
     );

@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { staleReservations } from '../db/ledger.js';
+import { returnsPastSla } from '../db/return-kpis.js';
+import { msOf } from '../workflows/order-release.js';
 import type { AppDeps } from './app.js';
 
 const ageSeconds = (since: Date, now: Date) => Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000));
@@ -119,6 +121,18 @@ export const taskRoutes =
             since: r.refused_at,
             ageSeconds: ageSeconds(r.refused_at, now),
             temporalUiUrl: historyUrl(r.process),
+          })),
+          // Returns received and not settled within their SLA.
+          ...(await returnsPastSla(db, msOf(config.policies.returns.sla), now)).map((r) => ({
+            id: `return-past-sla:${r.id}`,
+            kind: 'return_past_sla',
+            reference: r.id,
+            ownerRole: 'ops',
+            message: `return ${r.id} (order ${r.order_id}) received ${r.first_received_at!.toISOString()} is still ${r.status}, past its SLA of ${config.policies.returns.sla}`,
+            details: { returnId: r.id, orderId: r.order_id, status: r.status, customerId: r.customer_id, sla: config.policies.returns.sla },
+            since: r.first_received_at!,
+            ageSeconds: ageSeconds(r.first_received_at!, now),
+            temporalUiUrl: historyUrl(r.workflow_id),
           })),
         ]
           .filter((e) => !request.query.kind || e.kind === request.query.kind)

@@ -12,6 +12,7 @@ const returnId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/);
 const view = (r: Selectable<VendorReturnsTable>) => ({
   vendorReturnId: r.id,
   poId: r.po_id,
+  returnId: r.return_id,
   supplierId: r.supplier_id,
   warehouse: r.warehouse_code,
   sku: r.sku,
@@ -78,7 +79,7 @@ export const vendorReturnRoutes =
               ? await postEntry(tx, {
                   key: `${key}:debit`,
                   eventType: 'vendor_return.shipped',
-                  reference: row.po_id,
+                  reference: row.po_id ?? row.return_id!,
                   memo: `${row.qty} × ${row.sku} back to ${row.supplier_id} (${request.body.carrierReference})`,
                   actor: request.actor!,
                   lines: [

@@ -13,6 +13,7 @@ import * as transfers from './migrations/0008_transfers.js';
 import * as replenishmentRuns from './migrations/0010_replenishment_runs.js';
 import * as demandUplifts from './migrations/0012_demand_uplifts.js';
 import * as audit from './migrations/0013_audit.js';
+import * as returns from './migrations/0014_returns.js';
 import * as channelPublishing from './migrations/0015_channel_publishing.js';
 import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '0011_vendor_returns': vendorReturns,
   '0012_demand_uplifts': demandUplifts,
   '0013_audit': audit,
+  '0014_returns': returns,
   '0015_channel_publishing': channelPublishing,
   '0016_invoice_decisions': invoiceDecisions,
   '0017_replenishment_failures': replenishmentFailures,

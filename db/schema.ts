@@ -455,7 +455,10 @@ export interface ReplenishmentSuggestionsTable {
 
 export interface VendorReturnsTable {
   id: string;
-  po_id: string;
+  /** The purchase order whose receipt was rejected, or null when the units came back from a customer return. */
+  po_id: string | null;
+  /** The customer return (RMA) whose defective units go back to the supplier. */
+  return_id: ColumnType<string | null, string | null | undefined, string | null>;
   supplier_id: string;
   warehouse_code: string;
   sku: string;
@@ -470,6 +473,12 @@ export interface VendorReturnsTable {
 }
 
 export interface Database {
+  returns: ReturnsTable;
+  return_lines: ReturnLinesTable;
+  return_receipts: ReturnReceiptsTable;
+  return_inspections: ReturnInspectionsTable;
+  payment_gateway_refunds: PaymentGatewayRefundsTable;
+  payment_gateway_faults: PaymentGatewayFaultsTable;
   audit_log: AuditLogTable;
   vendor_returns: VendorReturnsTable;
   item_locations: ItemLocationsTable;
@@ -560,4 +569,112 @@ export interface ChannelPublicationsTable {
   open_exception_id: string | null;
   updated_by: Generated<string>;
   updated_at: UpdatedAt;
+}
+
+type Stamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+/** A customer return (RMA) against one order, from authorization to refund. */
+export interface ReturnsTable {
+  id: string;
+  workflow_id: string;
+  order_id: string;
+  channel: string;
+  customer_id: string;
+  currency: string;
+  reason_code: string;
+  resolution: 'refund' | 'exchange';
+  status: string;
+  status_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  request_hash: string;
+  /** What the process was started with. */
+  input: Json<unknown>;
+  requested_by: string;
+  authorized_at: CreatedAt;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  first_received_at: Stamp;
+  inspected_at: Stamp;
+  refunded_at: Stamp;
+  closed_at: Stamp;
+  refund: ColumnType<unknown, string | null | undefined, string | null>;
+  refund_minor: ColumnType<number | null, number | null | undefined, number | null>;
+  credit_minor: ColumnType<number | null, number | null | undefined, number | null>;
+  restocked_value_minor: Generated<number>;
+  returned_value_minor: Generated<number>;
+  approval: ColumnType<unknown, string | null | undefined, string | null>;
+  gateway_refund_id: ColumnType<string | null, string | null | undefined, string | null>;
+  replacement_order_id: ColumnType<string | null, string | null | undefined, string | null>;
+  journal_entry_id: ColumnType<number | null, number | null | undefined, number | null>;
+  updated_at: UpdatedAt;
+}
+
+export interface ReturnLinesTable {
+  return_id: string;
+  /** The order line returned. */
+  line_no: number;
+  sku: string;
+  /** Units authorized. */
+  qty: number;
+  replacement_sku: ColumnType<string | null, string | null | undefined, string | null>;
+  received_qty: Generated<number>;
+  inspected_qty: Generated<number>;
+  restocked_qty: Generated<number>;
+  refurbished_qty: Generated<number>;
+  damaged_qty: Generated<number>;
+  vendor_returned_qty: Generated<number>;
+  refunded_qty: Generated<number>;
+  refurbished_restocked_qty: Generated<number>;
+  refurbished_scrapped_qty: Generated<number>;
+}
+
+/** Units of one parcel, per order line, and the original cost they brought back into inventory. */
+export interface ReturnReceiptsTable {
+  return_id: string;
+  parcel_id: string;
+  line_no: number;
+  sku: string;
+  warehouse_code: string;
+  qty: number;
+  cost_minor: number;
+  operation_key: string;
+  journal_entry_id: number | null;
+  actor: string;
+  received_at: CreatedAt;
+}
+
+export interface ReturnInspectionsTable {
+  return_id: string;
+  inspection_id: string;
+  seq: number;
+  line_no: number;
+  sku: string;
+  warehouse_code: string;
+  qty: number;
+  condition: string;
+  disposition: 'restock' | 'refurbish' | 'damaged' | 'vendor_return';
+  rule_disposition: string;
+  override_reason: string | null;
+  cost_minor: number;
+  operation_key: string;
+  vendor_return_id: string | null;
+  actor: string;
+  inspected_at: CreatedAt;
+}
+
+/** The local payment gateway's book of refunds: one per idempotency key. */
+export interface PaymentGatewayRefundsTable {
+  idempotency_key: string;
+  refund_id: string;
+  reference: string;
+  amount_minor: number;
+  currency: string;
+  request_hash: string;
+  created_at: CreatedAt;
+}
+
+/** Failures a test plans for the local gateway, per idempotency key. */
+export interface PaymentGatewayFaultsTable {
+  idempotency_key: string;
+  kind: 'unavailable' | 'lost_response' | 'declined';
+  remaining: number;
+  hits: Generated<number>;
 }

@@ -5,6 +5,9 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 import type { OrderPolicy } from '../workflows/order-release.js';
 import type { PurchaseOrderPolicy } from '../workflows/purchase-order.js';
+import type { ReturnPolicy } from '../domain/refund.js';
+import { returnReasons, type ReturnReason } from '../domain/return-rules.js';
+import { channels, type ChannelName } from '../domain/order.js';
 import type { ChannelPublishingPolicy } from '../workflows/channel-publisher.js';
 import { durationMs } from '../domain/channel-publishing.js';
 
@@ -19,6 +22,8 @@ export interface Policies {
   purchaseOrder: PurchaseOrderPolicy;
   /** A transfer in transit longer than this raises an exception for ops. */
   transferTransitDeadline: string;
+  /** Return windows, receipt expiry, refund approval limit, restocking fee and freight refund by reason, SLA. */
+  returns: ReturnPolicy;
 }
 
 export interface Config {
@@ -110,6 +115,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         approvalEscalateAfter: duration(env, 'PO_APPROVAL_ESCALATE_AFTER', '2d'),
       },
       transferTransitDeadline: duration(env, 'TRANSFER_TRANSIT_DEADLINE', '5d'),
+      returns: {
+        windowDays: returnWindows(env, 'RETURN_WINDOW_DAYS', 'dtc:30,subscription:30,wholesale:14,marketplace:30'),
+        receiptExpiry: duration(env, 'RETURN_RECEIPT_EXPIRY', '30d'),
+        refundApprovalLimitMinor: intFrom(env, 'REFUND_APPROVAL_LIMIT_MINOR', 50_000),
+        restockingFeePct: Math.min(100, intFrom(env, 'RESTOCKING_FEE_PCT', 10)),
+        restockingFeeReasons: reasonList(env, 'RESTOCKING_FEE_REASONS', 'changed_mind,wrong_size'),
+        freightRefundReasons: reasonList(env, 'FREIGHT_REFUND_REASONS', 'damaged_in_transit,defective,wrong_item,not_as_described'),
+        sla: duration(env, 'RETURN_SLA', '5d'),
+      },
     },
   };
+}
+
+/** `dtc:30,wholesale:14,...`: days per channel; a channel left out keeps its default. */
+function returnWindows(env: NodeJS.ProcessEnv, name: string, fallback: string): Record<ChannelName, number> {
+  const parse = (text: string) =>
+    Object.fromEntries(
+      text
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .map((part) => {
+          const [channel, days] = part.split(':');
+          if (!channels.includes(channel as ChannelName) || !/^\d+$/.test(days ?? '')) {
+            throw new Error(`${name} must look like dtc:30,wholesale:14 (channels ${channels.join(', ')}), got "${text}"`);
+          }
+          return [channel, Number(days)];
+        }),
+    );
+  return { ...parse(fallback), ...parse(env[name] ?? '') } as Record<ChannelName, number>;
+}
+
+function reasonList(env: NodeJS.ProcessEnv, name: string, fallback: string): ReturnReason[] {
+  const text = env[name] ?? fallback;
+  const reasons = text.split(',').map((r) => r.trim()).filter(Boolean);
+  const unknown = reasons.filter((r) => !returnReasons.includes(r as ReturnReason));
+  if (unknown.length) throw new Error(`${name}: unknown return reasons ${unknown.join(', ')} (known: ${returnReasons.join(', ')})`);
+  return reasons as ReturnReason[];
 }

@@ -1,0 +1,757 @@
+/**
+ * The return process's side effects: authorization against the order, parcels into
+ * return_pending, dispositions out of it, the refund through the payment gateway and its
+ * posting. Every ledger movement and journal entry is keyed by the RMA's workflow id and
+ * step, so a retried activity moves and posts nothing twice.
+ */
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.js';
+import { postEntry } from '../db/journal.js';
+import { applyLegs, dispose, returnReceive, runOperation, type Tx } from '../db/ledger.js';
+import type { Address, ChannelName, OrderInput } from '../domain/order.js';
+import { computeRefund, refundEntryLines, returnedCostMinor, type RefundBreakdown, type ReturnPolicy } from '../domain/refund.js';
+import { refuseReturnLine, returnableUnits, type ReturnDisposition, type ReturnReason, type ReturnResolution, type UnitCondition } from '../domain/return-rules.js';
+import { ledgerCall } from './failures.js';
+import { PaymentGatewayError, paymentGatewayFromEnv, type PaymentGateway } from './payment-gateway.js';
+
+export const returnWorkflowId = (rmaId: string) => `rma-${rmaId}`;
+export const replacementOrderId = (rmaId: string) => `${rmaId}-r1`;
+
+export interface ReturnLineInput {
+  /** The order line returned. */
+  lineNo: number;
+  sku: string;
+  /** Units authorized. */
+  qty: number;
+  unitPriceMinor: number;
+  /** On an exchange: another sku to send instead (else the same one). */
+  replacementSku?: string;
+}
+
+/** What a return process starts with: the authorization as written. */
+export interface ReturnInput {
+  rmaId: string;
+  orderId: string;
+  channel: ChannelName;
+  customerId: string;
+  currency: string;
+  reasonCode: ReturnReason;
+  resolution: ReturnResolution;
+  lines: ReturnLineInput[];
+  requestedBy: string;
+  authorizedAt: string;
+  expiresAt: string;
+  /** Skus that an approved supplier takes back (the vendor-return disposition is possible). */
+  returnableToSupplier: string[];
+}
+
+export interface ReturnRequest {
+  rmaId: string;
+  orderId: string;
+  lines: { sku: string; qty: number; replacementSku?: string }[];
+  reasonCode: ReturnReason;
+  resolution: ReturnResolution;
+  actor: string;
+}
+
+/** A return that cannot be authorized; nothing was written. */
+export class ReturnRefusal extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ReturnRefusal';
+  }
+}
+
+/** Statuses in which a return still covers every unit it authorized (more may arrive). */
+export const awaitingParcelStatuses = ['authorized', 'receiving'];
+
+/**
+ * Authorizes a return against its order, or refuses it and writes nothing. The order row
+ * is locked, so two requests for the same units are decided one after the other and only
+ * the first wins. A repeat of the same request (same id and content) answers the first.
+ */
+export async function authorizeReturn(
+  db: Db,
+  request: ReturnRequest,
+  policy: ReturnPolicy,
+  now = new Date(),
+): Promise<{ input: ReturnInput; created: boolean; requestHash: string }> {
+  // Who asked is not part of what was asked: a retry by another caller is the same request.
+  const content = { rmaId: request.rmaId, orderId: request.orderId, lines: request.lines, reasonCode: request.reasonCode, resolution: request.resolution };
+  const hash = createHash('sha256').update(JSON.stringify(content)).digest('hex');
+  return db.transaction().execute(async (tx) => {
+    const order = await tx.selectFrom('orders').selectAll().where('id', '=', request.orderId).forUpdate().executeTakeFirst();
+    const existing = await tx.selectFrom('returns').select(['request_hash', 'input']).where('id', '=', request.rmaId).executeTakeFirst();
+    if (existing) {
+      if (existing.request_hash !== hash) throw new ReturnRefusal(409, 'duplicate_return_id', `return ${request.rmaId} was already requested with different content`);
+      return { input: existing.input as ReturnInput, created: false, requestHash: hash };
+    }
+    if (!order) throw new ReturnRefusal(404, 'not_found', `order ${request.orderId} not found`);
+
+    const orderLines = await tx.selectFrom('order_lines').selectAll().where('order_id', '=', request.orderId).orderBy('line_no').execute();
+    const windowDays = policy.windowDays[order.channel as ChannelName] ?? 30;
+    const cutoff = new Date(now.getTime() - windowDays * 86_400_000);
+    const shipped = await sql<{ line_no: number; shipped: number; in_window: number }>`
+      select l.line_no, coalesce(sum(l.shipped_qty), 0)::bigint as shipped,
+             coalesce(sum(l.shipped_qty) filter (where s.shipped_at >= ${cutoff}), 0)::bigint as in_window
+        from shipment_lines l join shipments s on s.id = l.shipment_id
+       where s.order_id = ${request.orderId} and s.shipped_at is not null
+       group by l.line_no`.execute(tx);
+    const covered = await sql<{ line_no: number; covered: number }>`
+      select rl.line_no,
+             coalesce(sum(case when r.status in ('authorized', 'receiving') then rl.qty else rl.received_qty end), 0)::bigint as covered
+        from return_lines rl join returns r on r.id = rl.return_id
+       where r.order_id = ${request.orderId}
+       group by rl.line_no`.execute(tx);
+    const units = (lineNo: number) => {
+      const s = shipped.rows.find((r) => r.line_no === lineNo);
+      return { shipped: Number(s?.shipped ?? 0), shippedInWindow: Number(s?.in_window ?? 0), covered: Number(covered.rows.find((r) => r.line_no === lineNo)?.covered ?? 0) };
+    };
+
+    const unknown = request.lines.filter((l) => !orderLines.some((ol) => ol.sku === l.sku)).map((l) => l.sku);
+    if (unknown.length) throw new ReturnRefusal(400, 'invalid_request', `not on order ${request.orderId}: ${unknown.join(', ')}`, { skus: unknown });
+    const replacementSkus = [...new Set(request.lines.flatMap((l) => (l.replacementSku ? [l.replacementSku] : [])))];
+    if (replacementSkus.length) {
+      if (request.resolution !== 'exchange') throw new ReturnRefusal(400, 'invalid_request', 'a replacement sku needs the exchange resolution');
+      const active = await tx.selectFrom('items').select('sku').where('sku', 'in', replacementSkus).where('active', '=', true).execute();
+      const missing = replacementSkus.filter((s) => !active.some((a) => a.sku === s));
+      if (missing.length) throw new ReturnRefusal(400, 'invalid_request', `unknown or inactive replacement sku: ${missing.join(', ')}`, { skus: missing });
+    }
+
+    // Each requested sku takes its units from the order's lines of that sku, in line order.
+    const lines: ReturnLineInput[] = [];
+    const problems: { sku: string; requested: number; returnable: number; reason: string }[] = [];
+    for (const wanted of request.lines) {
+      let left = wanted.qty;
+      let returnable = 0;
+      let reason: string | undefined;
+      for (const ol of orderLines.filter((l) => l.sku === wanted.sku)) {
+        const u = units(ol.line_no);
+        const can = returnableUnits(u);
+        returnable += can;
+        const qty = Math.min(left, can);
+        if (qty > 0) {
+          lines.push({ lineNo: ol.line_no, sku: ol.sku, qty, unitPriceMinor: ol.unit_price_minor, ...(wanted.replacementSku ? { replacementSku: wanted.replacementSku } : {}) });
+          left -= qty;
+        }
+        if (left > 0) reason ??= refuseReturnLine(can + 1, u);
+      }
+      if (left > 0) problems.push({ sku: wanted.sku, requested: wanted.qty, returnable, reason: reason ?? 'more than returnable' });
+    }
+    if (problems.length) {
+      throw new ReturnRefusal(
+        409,
+        'not_returnable',
+        problems.map((p) => `${p.sku}: ${p.requested} requested, ${p.returnable} returnable (${p.reason})`).join('; '),
+        { problems },
+      );
+    }
+
+    const skus = [...new Set(lines.map((l) => l.sku))];
+    const suppliers = await tx
+      .selectFrom('supplier_items as si')
+      .innerJoin('suppliers as s', 's.id', 'si.supplier_id')
+      .select('si.sku')
+      .distinct()
+      .where('si.sku', 'in', skus)
+      .where('si.approved', '=', true)
+      .where('s.approved', '=', true)
+      .execute();
+    const expiresAt = new Date(now.getTime() + msOfDuration(policy.receiptExpiry));
+    const input: ReturnInput = {
+      rmaId: request.rmaId,
+      orderId: request.orderId,
+      channel: order.channel as ChannelName,
+      customerId: order.customer_id,
+      currency: order.currency,
+      reasonCode: request.reasonCode,
+      resolution: request.resolution,
+      lines,
+      requestedBy: request.actor,
+      authorizedAt: now.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+      returnableToSupplier: suppliers.map((s) => s.sku).sort(),
+    };
+    await tx
+      .insertInto('returns')
+      .values({
+        id: request.rmaId,
+        workflow_id: returnWorkflowId(request.rmaId),
+        order_id: request.orderId,
+        channel: order.channel,
+        customer_id: order.customer_id,
+        currency: order.currency,
+        reason_code: request.reasonCode,
+        resolution: request.resolution,
+        status: 'authorized',
+        request_hash: hash,
+        input: JSON.stringify(input),
+        requested_by: request.actor,
+        authorized_at: now,
+        expires_at: expiresAt,
+      })
+      .execute();
+    await tx
+      .insertInto('return_lines')
+      .values(lines.map((l) => ({ return_id: request.rmaId, line_no: l.lineNo, sku: l.sku, qty: l.qty, replacement_sku: l.replacementSku ?? null })))
+      .execute();
+    return { input, created: true, requestHash: hash };
+  });
+}
+
+function msOfDuration(duration: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(duration.trim());
+  if (!match) throw new Error(`bad duration ${duration}`);
+  return Number(match[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+}
+
+/**
+ * The cost that the order line's shipments took out of inventory, and the units they
+ * shipped. A shipment of one sku posted units × one average cost, read back from its
+ * journal entry; a shipment of several skus is valued at each sku's average cost as it
+ * stood when the shipment posted (the last receipt before it).
+ */
+async function lineShipmentCost(tx: Tx, orderId: string, lineNo: number): Promise<{ shipped: number; cogsMinor: number }> {
+  const { rows } = await sql<{ shipment_id: string; sku: string; line_no: number; shipped_qty: number; posted_at: Date; cogs: number; skus: number; units: number }>`
+    select l.shipment_id, l.sku, l.line_no, l.shipped_qty, e.posted_at,
+           (select coalesce(sum(jl.debit_minor), 0) from journal_lines jl where jl.entry_id = e.id and jl.account_code = '5000')::bigint as cogs,
+           (select count(distinct x.sku) from shipment_lines x where x.shipment_id = s.id and x.shipped_qty > 0)::int as skus,
+           (select coalesce(sum(x.shipped_qty), 0) from shipment_lines x where x.shipment_id = s.id)::bigint as units
+      from shipments s
+      join shipment_lines l on l.shipment_id = s.id
+      join journal_entries e on e.id = s.journal_entry_id
+     where s.order_id = ${orderId} and l.line_no = ${lineNo} and l.shipped_qty > 0`.execute(tx);
+  let shipped = 0;
+  let cogsMinor = 0;
+  for (const r of rows) {
+    shipped += Number(r.shipped_qty);
+    if (r.skus === 1 && Number(r.units) > 0) {
+      cogsMinor += Math.round((Number(r.cogs) * Number(r.shipped_qty)) / Number(r.units));
+    } else {
+      cogsMinor += Number(r.shipped_qty) * (await averageCostAt(tx, r.sku, r.posted_at));
+    }
+  }
+  return { shipped, cogsMinor };
+}
+
+/** A sku's average cost at a moment: the one its last receipt before then left (average cost moves only on receipts). */
+async function averageCostAt(tx: Tx, sku: string, at: Date): Promise<number> {
+  const { rows } = await sql<{ cost: number }>`
+    select (o.result->>'averageCostMinor')::bigint as cost
+      from inventory_operations o
+     where o.kind = 'receive' and o.created_at <= ${at}
+       and exists (select 1 from inventory_movements m where m.operation_key = o.idempotency_key and m.sku = ${sku})
+     order by o.created_at desc limit 1`.execute(tx);
+  if (rows[0]) return Number(rows[0].cost);
+  const item = await tx.selectFrom('items').select('standard_cost_minor').where('sku', '=', sku).executeTakeFirstOrThrow();
+  return item.standard_cost_minor;
+}
+
+/** Share of `value` for `qty` of `remaining` units still to be valued: the last units take what is left. */
+const shareOfRemaining = (value: number, qty: number, remaining: number) => (remaining <= 0 ? 0 : Math.floor((value * qty) / remaining));
+
+export interface ParcelLine {
+  lineNo: number;
+  sku: string;
+  qty: number;
+}
+
+export interface InspectedUnit {
+  seq: number;
+  lineNo: number;
+  sku: string;
+  warehouse: string;
+  qty: number;
+  condition: UnitCondition;
+  disposition: ReturnDisposition;
+  ruleDisposition: ReturnDisposition;
+  overrideReason?: string;
+}
+
+export interface ReturnStateUpdate {
+  rmaId: string;
+  status: string;
+  reason?: string;
+  closed?: boolean;
+  approval?: unknown;
+  replacementOrderId?: string;
+}
+
+const ledgerBucketOf: Record<ReturnDisposition, 'restock' | 'refurbish' | 'damaged'> = {
+  restock: 'restock',
+  refurbish: 'refurbish',
+  damaged: 'damaged',
+  // Units owed to the supplier wait in damaged until the vendor return ships them.
+  vendor_return: 'damaged',
+};
+
+export function createReturnActivities({ db, paymentGateway }: { db: Db; paymentGateway?: PaymentGateway }) {
+  const gateway = paymentGateway ?? paymentGatewayFromEnv(db);
+  const returnRow = (tx: Db | Tx, rmaId: string) => tx.selectFrom('returns').selectAll().where('id', '=', rmaId).executeTakeFirstOrThrow();
+  const lockOrderLines = (tx: Tx, orderId: string) => tx.selectFrom('order_lines').selectAll().where('order_id', '=', orderId).orderBy('line_no').forUpdate().execute();
+
+  return {
+    async recordReturnState(update: ReturnStateUpdate): Promise<void> {
+      await db
+        .updateTable('returns')
+        .set({
+          status: update.status,
+          status_reason: update.reason ?? null,
+          updated_at: new Date(),
+          ...(update.closed ? { closed_at: new Date() } : {}),
+          ...(update.approval !== undefined ? { approval: JSON.stringify(update.approval) } : {}),
+          ...(update.replacementOrderId ? { replacement_order_id: update.replacementOrderId } : {}),
+        })
+        .where('id', '=', update.rmaId)
+        .execute();
+    },
+
+    /**
+     * A parcel arrives: its units go customer → return_pending at the receiving warehouse,
+     * and their original cost moves from COGS back to inventory asset (one entry per parcel).
+     */
+    async receiveReturnParcel(input: { rmaId: string; parcelId: string; warehouse: string; actor: string; lines: ParcelLine[] }): Promise<{ costMinor: number; journalEntryId: number | null }> {
+      const process = returnWorkflowId(input.rmaId);
+      const step = `receipt:${input.parcelId}`;
+      for (const line of input.lines) {
+        await ledgerCall(() =>
+          returnReceive(db, { key: `${process}:${step}:line-${line.lineNo}`, actor: input.actor, process, step }, { sku: line.sku, warehouse: input.warehouse, qty: line.qty }),
+        );
+      }
+      return db.transaction().execute(async (tx) => {
+        const rma = await returnRow(tx, input.rmaId);
+        await lockOrderLines(tx, rma.order_id);
+        const done = await tx.selectFrom('return_receipts').selectAll().where('return_id', '=', input.rmaId).where('parcel_id', '=', input.parcelId).execute();
+        if (done.length) return { costMinor: done.reduce((n, r) => n + r.cost_minor, 0), journalEntryId: done[0]!.journal_entry_id };
+
+        const costed: (ParcelLine & { costMinor: number })[] = [];
+        for (const line of input.lines) {
+          const { shipped, cogsMinor } = await lineShipmentCost(tx, rma.order_id, line.lineNo);
+          const before = await sql<{ qty: number }>`
+            select coalesce(sum(rr.qty), 0)::bigint as qty from return_receipts rr join returns r on r.id = rr.return_id
+             where r.order_id = ${rma.order_id} and rr.line_no = ${line.lineNo}`.execute(tx);
+          costed.push({ ...line, costMinor: returnedCostMinor(cogsMinor, shipped, Number(before.rows[0]!.qty), line.qty) });
+        }
+        const costMinor = costed.reduce((n, l) => n + l.costMinor, 0);
+        const entry =
+          costMinor > 0
+            ? await postEntry(tx, {
+                key: `${process}:${step}:cost`,
+                eventType: 'return.received',
+                reference: rma.order_id,
+                memo: `return ${input.rmaId} parcel ${input.parcelId} at ${input.warehouse}: units back in inventory at original cost`,
+                actor: input.actor,
+                lines: [
+                  { account: '1300', debitMinor: costMinor },
+                  { account: '5000', creditMinor: costMinor },
+                ],
+              })
+            : null;
+        for (const line of costed) {
+          await tx
+            .insertInto('return_receipts')
+            .values({
+              return_id: input.rmaId,
+              parcel_id: input.parcelId,
+              line_no: line.lineNo,
+              sku: line.sku,
+              warehouse_code: input.warehouse,
+              qty: line.qty,
+              cost_minor: line.costMinor,
+              operation_key: `${process}:${step}:line-${line.lineNo}`,
+              journal_entry_id: entry?.entryId ?? null,
+              actor: input.actor,
+            })
+            .execute();
+          await tx
+            .updateTable('return_lines')
+            .set({ received_qty: sql`received_qty + ${line.qty}` })
+            .where('return_id', '=', input.rmaId)
+            .where('line_no', '=', line.lineNo)
+            .execute();
+        }
+        await tx
+          .updateTable('returns')
+          .set({ returned_value_minor: sql`returned_value_minor + ${costMinor}`, first_received_at: sql`coalesce(first_received_at, now())`, updated_at: new Date() })
+          .where('id', '=', input.rmaId)
+          .execute();
+        return { costMinor, journalEntryId: entry?.entryId ?? null };
+      });
+    },
+
+    /**
+     * Inspected units leave return_pending by their disposition: restock → available,
+     * refurbish → quarantine, damaged → damaged and written off at cost, vendor return →
+     * damaged and owed to the supplier (a vendor-return line, shipped by the purchasing path).
+     */
+    async inspectReturnedUnits(input: { rmaId: string; inspectionId: string; actor: string; units: InspectedUnit[] }): Promise<{ restockedMinor: number; writtenOffMinor: number }> {
+      const process = returnWorkflowId(input.rmaId);
+      const step = `inspection:${input.inspectionId}`;
+      for (const unit of input.units) {
+        await ledgerCall(() =>
+          dispose(
+            db,
+            { key: `${process}:${step}:${unit.seq}`, actor: input.actor, process, step, reason: unit.overrideReason ?? `${unit.condition} → ${unit.disposition}` },
+            { sku: unit.sku, warehouse: unit.warehouse, qty: unit.qty, from: 'return_pending', disposition: ledgerBucketOf[unit.disposition] },
+          ),
+        );
+      }
+      return db.transaction().execute(async (tx) => {
+        const rma = await returnRow(tx, input.rmaId);
+        const done = await tx.selectFrom('return_inspections').selectAll().where('return_id', '=', input.rmaId).where('inspection_id', '=', input.inspectionId).execute();
+        const sum = (rows: { disposition: string; cost_minor: number }[], d: string) => rows.filter((r) => r.disposition === d).reduce((n, r) => n + r.cost_minor, 0);
+        if (done.length) return { restockedMinor: sum(done, 'restock'), writtenOffMinor: sum(done, 'damaged') };
+
+        const lines = await tx.selectFrom('return_lines').selectAll().where('return_id', '=', input.rmaId).forUpdate().execute();
+        const receivedCost = await tx
+          .selectFrom('return_receipts')
+          .select(['line_no', sql<number>`sum(cost_minor)::bigint`.as('cost')])
+          .where('return_id', '=', input.rmaId)
+          .groupBy('line_no')
+          .execute();
+        const inspectedCost = await tx
+          .selectFrom('return_inspections')
+          .select(['line_no', sql<number>`sum(cost_minor)::bigint`.as('cost')])
+          .where('return_id', '=', input.rmaId)
+          .groupBy('line_no')
+          .execute();
+        // Per line: value and units not yet inspected; each inspected group takes its share of them.
+        const remaining = new Map(
+          lines.map((l) => [
+            l.line_no,
+            {
+              value: Number(receivedCost.find((c) => c.line_no === l.line_no)?.cost ?? 0) - Number(inspectedCost.find((c) => c.line_no === l.line_no)?.cost ?? 0),
+              units: l.received_qty - l.inspected_qty,
+            },
+          ]),
+        );
+        let restockedMinor = 0;
+        let writtenOffMinor = 0;
+        for (const unit of input.units) {
+          const left = remaining.get(unit.lineNo)!;
+          const costMinor = shareOfRemaining(left.value, unit.qty, left.units);
+          left.value -= costMinor;
+          left.units -= unit.qty;
+          let vendorReturnId: string | null = null;
+          if (unit.disposition === 'vendor_return') {
+            const supplier = await tx
+              .selectFrom('supplier_items as si')
+              .innerJoin('suppliers as s', 's.id', 'si.supplier_id')
+              .select('si.supplier_id')
+              .where('si.sku', '=', unit.sku)
+              .where('si.approved', '=', true)
+              .where('s.approved', '=', true)
+              .orderBy('si.unit_cost_minor')
+              .orderBy('si.supplier_id')
+              .executeTakeFirst();
+            if (!supplier) throw ApplicationFailure.nonRetryable(`no approved supplier takes ${unit.sku} back`, 'no_supplier');
+            vendorReturnId = `${input.rmaId}-${input.inspectionId}-${unit.seq}`;
+            await tx
+              .insertInto('vendor_returns')
+              .values({
+                id: vendorReturnId,
+                po_id: null,
+                return_id: input.rmaId,
+                supplier_id: supplier.supplier_id,
+                warehouse_code: unit.warehouse,
+                sku: unit.sku,
+                qty: unit.qty,
+                unit_cost_minor: Math.round(costMinor / unit.qty),
+              })
+              .onConflict((oc) => oc.column('id').doNothing())
+              .execute();
+          }
+          if (unit.disposition === 'damaged' && costMinor > 0) {
+            await postEntry(tx, {
+              key: `${process}:${step}:${unit.seq}:write-off`,
+              eventType: 'return.written_off',
+              reference: rma.order_id,
+              memo: `return ${input.rmaId}: ${unit.qty} × ${unit.sku} damaged (${unit.condition})`,
+              actor: input.actor,
+              lines: [
+                { account: '5200', debitMinor: costMinor },
+                { account: '1300', creditMinor: costMinor },
+              ],
+            });
+            writtenOffMinor += costMinor;
+          }
+          if (unit.disposition === 'restock') restockedMinor += costMinor;
+          await tx
+            .insertInto('return_inspections')
+            .values({
+              return_id: input.rmaId,
+              inspection_id: input.inspectionId,
+              seq: unit.seq,
+              line_no: unit.lineNo,
+              sku: unit.sku,
+              warehouse_code: unit.warehouse,
+              qty: unit.qty,
+              condition: unit.condition,
+              disposition: unit.disposition,
+              rule_disposition: unit.ruleDisposition,
+              override_reason: unit.overrideReason ?? null,
+              cost_minor: costMinor,
+              operation_key: `${process}:${step}:${unit.seq}`,
+              vendor_return_id: vendorReturnId,
+              actor: input.actor,
+            })
+            .execute();
+          const counter = { restock: 'restocked_qty', refurbish: 'refurbished_qty', damaged: 'damaged_qty', vendor_return: 'vendor_returned_qty' }[unit.disposition] as
+            | 'restocked_qty'
+            | 'refurbished_qty'
+            | 'damaged_qty'
+            | 'vendor_returned_qty';
+          await tx
+            .updateTable('return_lines')
+            .set({ inspected_qty: sql`inspected_qty + ${unit.qty}`, [counter]: sql`${sql.ref(counter)} + ${unit.qty}` })
+            .where('return_id', '=', input.rmaId)
+            .where('line_no', '=', unit.lineNo)
+            .execute();
+        }
+        await tx
+          .updateTable('returns')
+          .set({ restocked_value_minor: sql`restocked_value_minor + ${restockedMinor}`, inspected_at: new Date(), updated_at: new Date() })
+          .where('id', '=', input.rmaId)
+          .execute();
+        return { restockedMinor, writtenOffMinor };
+      });
+    },
+
+    /**
+     * What the return gives back (`domain/refund.ts`), once: the order's lines are locked so
+     * the returns of one order take their shares of discount, tax and freight in turn. The
+     * units are settled by this return from here on, whether finance approves or not.
+     */
+    async computeReturnRefund(input: { rmaId: string; policy: Pick<ReturnPolicy, 'restockingFeePct' | 'restockingFeeReasons' | 'freightRefundReasons'> }): Promise<RefundBreakdown> {
+      return db.transaction().execute(async (tx) => {
+        const rma = await returnRow(tx, input.rmaId);
+        const orderLines = await lockOrderLines(tx, rma.order_id);
+        const stored = await returnRow(tx, input.rmaId);
+        if (stored.refund) return stored.refund as RefundBreakdown;
+        const order = await tx.selectFrom('orders').select('freight_minor').where('id', '=', rma.order_id).executeTakeFirstOrThrow();
+        const lines = await tx.selectFrom('return_lines').selectAll().where('return_id', '=', input.rmaId).orderBy('line_no').execute();
+        const earlier = await sql<{ line_no: number; qty: number }>`
+          select rl.line_no, coalesce(sum(rl.refunded_qty), 0)::bigint as qty
+            from return_lines rl join returns r on r.id = rl.return_id
+           where r.order_id = ${rma.order_id} and r.id <> ${input.rmaId}
+           group by rl.line_no`.execute(tx);
+        const before = (lineNo: number) => Number(earlier.rows.find((r) => r.line_no === lineNo)?.qty ?? 0);
+        const breakdown = computeRefund({
+          resolution: rma.resolution,
+          reason: rma.reason_code as ReturnReason,
+          lines: lines.map((l) => {
+            const ol = orderLines.find((o) => o.line_no === l.line_no)!;
+            return {
+              lineNo: l.line_no,
+              sku: l.sku,
+              qty: l.received_qty,
+              before: before(l.line_no),
+              orderedQty: ol.qty,
+              unitPriceMinor: ol.unit_price_minor,
+              lineDiscountMinor: ol.discount_minor,
+              lineTaxMinor: ol.tax_minor,
+            };
+          }),
+          freight: {
+            orderFreightMinor: order.freight_minor,
+            orderedUnits: orderLines.reduce((n, l) => n + l.qty, 0),
+            unitsBefore: earlier.rows.reduce((n, r) => n + Number(r.qty), 0),
+          },
+          policy: input.policy,
+        });
+        for (const l of lines) {
+          await tx.updateTable('return_lines').set({ refunded_qty: l.received_qty }).where('return_id', '=', input.rmaId).where('line_no', '=', l.line_no).execute();
+        }
+        await tx.updateTable('returns').set({ refund: JSON.stringify(breakdown), updated_at: new Date() }).where('id', '=', input.rmaId).execute();
+        return breakdown;
+      });
+    },
+
+    /**
+     * Money back through the payment gateway, once per key: a transient failure is retried
+     * by Temporal with the same key (the gateway answers the first refund), a refusal ends
+     * the attempt without retrying.
+     */
+    async issueRefund(input: { rmaId: string; key: string; amountMinor: number; currency: string }): Promise<{ refundId: string; replayed: boolean }> {
+      try {
+        const refund = await gateway.refund({ reference: input.rmaId, amountMinor: input.amountMinor, currency: input.currency, memo: `return ${input.rmaId}` }, input.key);
+        await db.updateTable('returns').set({ gateway_refund_id: refund.refundId, updated_at: new Date() }).where('id', '=', input.rmaId).execute();
+        return { refundId: refund.refundId, replayed: refund.replayed };
+      } catch (error) {
+        if (error instanceof PaymentGatewayError && !error.retryable) throw ApplicationFailure.nonRetryable(error.message, `gateway_${error.code}`);
+        throw error;
+      }
+    },
+
+    /**
+     * The refund (or exchange credit) in the journal, once: refunds and returns, discount,
+     * tax payable, freight and fee (`refundEntryLines`), against payment clearing for the
+     * money paid and against the replacement's receivable for what was applied to it.
+     */
+    async postReturnRefund(input: { rmaId: string; cashMinor: number; appliedMinor: number; actor: string }): Promise<{ journalEntryId: number | null }> {
+      return db.transaction().execute(async (tx) => {
+        const rma = await returnRow(tx, input.rmaId);
+        const breakdown = rma.refund as RefundBreakdown;
+        const lines = refundEntryLines(breakdown, { cashMinor: input.cashMinor, appliedToReceivableMinor: input.appliedMinor });
+        const entry =
+          lines.length >= 2
+            ? await postEntry(tx, {
+                key: `${returnWorkflowId(input.rmaId)}:refund`,
+                eventType: rma.resolution === 'exchange' ? 'return.credited' : 'return.refunded',
+                reference: rma.order_id,
+                memo: `return ${input.rmaId} (${rma.reason_code})${rma.gateway_refund_id ? `, gateway refund ${rma.gateway_refund_id}` : ''}`,
+                actor: input.actor,
+                lines,
+              })
+            : null;
+        await tx
+          .updateTable('returns')
+          .set({
+            refund_minor: input.cashMinor,
+            credit_minor: input.appliedMinor,
+            journal_entry_id: entry?.entryId ?? null,
+            refunded_at: sql`coalesce(refunded_at, now())`,
+            updated_at: new Date(),
+          })
+          .where('id', '=', input.rmaId)
+          .execute();
+        return { journalEntryId: entry?.entryId ?? null };
+      });
+    },
+
+    /**
+     * The replacement order of an exchange: the received units again (or the replacement
+     * sku), at what the customer paid for them (a different sku at its list price, taxed at
+     * the returned units' rate), shipped free to the original address.
+     */
+    async replacementOrderInput(input: { rmaId: string }): Promise<OrderInput> {
+      const rma = await returnRow(db, input.rmaId);
+      const order = await db.selectFrom('orders').selectAll().where('id', '=', rma.order_id).executeTakeFirstOrThrow();
+      const lines = await db.selectFrom('return_lines').selectAll().where('return_id', '=', input.rmaId).where('received_qty', '>', 0).orderBy('line_no').execute();
+      const orderLines = await db.selectFrom('order_lines').selectAll().where('order_id', '=', rma.order_id).execute();
+      const breakdown = rma.refund as RefundBreakdown;
+      const replacementSkus = lines.flatMap((l) => (l.replacement_sku ? [l.replacement_sku] : []));
+      const prices = replacementSkus.length ? await db.selectFrom('items').select(['sku', 'price_minor']).where('sku', 'in', replacementSkus).execute() : [];
+      return {
+        orderId: replacementOrderId(input.rmaId),
+        channel: order.channel as ChannelName,
+        customerId: order.customer_id,
+        currency: order.currency,
+        shipTo: order.ship_to as Address,
+        billingCountry: order.billing_country ?? undefined,
+        freightMinor: 0,
+        lines: lines.map((l, index) => {
+          const credited = breakdown.lines.find((b) => b.lineNo === l.line_no)!;
+          const ol = orderLines.find((o) => o.line_no === l.line_no)!;
+          if (!l.replacement_sku || l.replacement_sku === l.sku) {
+            return { lineNo: index + 1, sku: l.sku, qty: l.received_qty, unitPriceMinor: ol.unit_price_minor, discountMinor: credited.discountMinor, taxMinor: credited.taxMinor };
+          }
+          const price = prices.find((p) => p.sku === l.replacement_sku)!.price_minor;
+          const creditedNet = credited.merchandiseMinor - credited.discountMinor;
+          const net = price * l.received_qty;
+          return {
+            lineNo: index + 1,
+            sku: l.replacement_sku,
+            qty: l.received_qty,
+            unitPriceMinor: price,
+            discountMinor: 0,
+            taxMinor: creditedNet > 0 ? Math.round((credited.taxMinor * net) / creditedNet) : 0,
+          };
+        }),
+      };
+    },
+
+    /** What the replacement's shipments put on the customer's receivable. */
+    async replacementReceivable(input: { orderId: string }): Promise<number> {
+      const row = await db
+        .selectFrom('journal_entries as e')
+        .innerJoin('journal_lines as l', 'l.entry_id', 'e.id')
+        .select(sql<number>`coalesce(sum(l.debit_minor), 0)::bigint`.as('receivable'))
+        .where('e.reference', '=', input.orderId)
+        .where('e.event_type', '=', 'shipment.confirmed')
+        .where('l.account_code', '=', '1100')
+        .executeTakeFirstOrThrow();
+      return Number(row.receivable);
+    },
+  };
+}
+
+/**
+ * Refurbished units leave quarantine: back on the shelf (restock) or written off (scrap →
+ * damaged, at their original cost). Outside the process, like shipping a vendor return:
+ * it can happen long after the refund. Idempotent per refurbishment id.
+ */
+export async function completeRefurbishment(
+  db: Db,
+  request: { rmaId: string; refurbishmentId: string; actor: string; lines: { sku: string; qty: number; outcome: 'restock' | 'scrap' }[] },
+): Promise<{ restockedMinor: number; scrappedMinor: number; replayed: boolean }> {
+  const process = returnWorkflowId(request.rmaId);
+  const step = `refurbishment:${request.refurbishmentId}`;
+  const key = `${process}:${step}`;
+  const rma = await db.selectFrom('returns').select(['id', 'order_id']).where('id', '=', request.rmaId).executeTakeFirst();
+  if (!rma) throw new ReturnRefusal(404, 'not_found', `return ${request.rmaId} not found`);
+  return runOperation(db, { key, actor: request.actor, process, step }, 'refurbishment', request.lines, async (tx) => {
+    const lines = await tx.selectFrom('return_lines').selectAll().where('return_id', '=', request.rmaId).orderBy('line_no').forUpdate().execute();
+    const inspections = await tx.selectFrom('return_inspections').selectAll().where('return_id', '=', request.rmaId).where('disposition', '=', 'refurbish').execute();
+    const plan: { lineNo: number; sku: string; warehouse: string; qty: number; outcome: 'restock' | 'scrap'; costMinor: number }[] = [];
+    const problems: string[] = [];
+    for (const wanted of request.lines) {
+      let left = wanted.qty;
+      for (const line of lines.filter((l) => l.sku === wanted.sku)) {
+        const planned = plan.filter((p) => p.lineNo === line.line_no).reduce((n, p) => n + p.qty, 0);
+        const doneUnits = line.refurbished_restocked_qty + line.refurbished_scrapped_qty + planned;
+        const qty = Math.min(left, line.refurbished_qty - doneUnits);
+        if (qty <= 0) continue;
+        const rows = inspections.filter((i) => i.line_no === line.line_no);
+        const valueIn = rows.reduce((n, r) => n + r.cost_minor, 0);
+        const unitsIn = rows.reduce((n, r) => n + r.qty, 0);
+        // Cumulative shares of the refurbished units' cost, so all of them together take it all.
+        const costMinor = Math.floor((valueIn * (doneUnits + qty)) / unitsIn) - Math.floor((valueIn * doneUnits) / unitsIn);
+        plan.push({ lineNo: line.line_no, sku: line.sku, warehouse: rows[0]!.warehouse_code, qty, outcome: wanted.outcome, costMinor });
+        left -= qty;
+      }
+      if (left > 0) problems.push(`${wanted.sku}: ${wanted.qty} asked, ${wanted.qty - left} in refurbishment`);
+    }
+    if (problems.length) throw new ReturnRefusal(409, 'not_in_refurbishment', problems.join('; '));
+    await applyLegs(
+      tx,
+      key,
+      plan.map((p) => ({ sku: p.sku, qty: p.qty, from: { warehouse: p.warehouse, bucket: 'quarantine' as const }, to: { warehouse: p.warehouse, bucket: p.outcome === 'restock' ? ('available' as const) : ('damaged' as const) } })),
+    );
+    let restockedMinor = 0;
+    let scrappedMinor = 0;
+    for (const p of plan) {
+      if (p.outcome === 'restock') restockedMinor += p.costMinor;
+      else scrappedMinor += p.costMinor;
+      const column = p.outcome === 'restock' ? 'refurbished_restocked_qty' : 'refurbished_scrapped_qty';
+      await tx
+        .updateTable('return_lines')
+        .set({ [column]: sql`${sql.ref(column)} + ${p.qty}` })
+        .where('return_id', '=', request.rmaId)
+        .where('line_no', '=', p.lineNo)
+        .execute();
+    }
+    if (scrappedMinor > 0) {
+      await postEntry(tx, {
+        key: `${key}:write-off`,
+        eventType: 'return.written_off',
+        reference: rma.order_id,
+        memo: `return ${request.rmaId}: refurbished units that could not be saved`,
+        actor: request.actor,
+        lines: [
+          { account: '5200', debitMinor: scrappedMinor },
+          { account: '1300', creditMinor: scrappedMinor },
+        ],
+      });
+    }
+    await tx.updateTable('returns').set({ restocked_value_minor: sql`restocked_value_minor + ${restockedMinor}`, updated_at: new Date() }).where('id', '=', request.rmaId).execute();
+    return { restockedMinor, scrappedMinor };
+  });
+}
