@@ -15,6 +15,7 @@ import {
   feedHead,
   publicationSettings,
   readFeed,
+  storedCursor,
   type SkuAvailability,
 } from '../db/channel-publishing.js';
 import { planBatch, shouldRaiseDeliveryException } from '../domain/channel-publishing.js';
@@ -196,8 +197,7 @@ async function recordDelivery(db: Db, channel: string, batch: ChannelBatch, skus
       .where('channel', '=', channel)
       .forUpdate()
       .executeTakeFirst();
-    const at = before?.cursor_tx != null && before.cursor_id !== null ? `${before.cursor_tx}-${before.cursor_id}` : null;
-    if (!before || at !== batch.from) return false;
+    if (!before || storedCursor(before.cursor_tx, before.cursor_id) !== batch.from) return false;
     const [txId, id] = batch.to.split('-') as [string, string];
     await tx
       .updateTable('channel_publications')

@@ -50,24 +50,32 @@ export const auditReaders: readonly Role[] = ['ops', 'finance', 'viewer'];
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Route prefixes and the kind of record they change; the longest prefix wins, others take their first segment. */
-const SUBJECT_TYPES: [prefix: string, type: string][] = [
-  ['/orders', 'order'],
-  ['/purchase-orders', 'purchase_order'],
-  ['/inventory/adjustments', 'adjustment'],
-  ['/transfers', 'transfer'],
-  ['/vendor-returns', 'vendor_return'],
-  ['/shipments', 'shipment'],
-  ['/returns', 'return'],
-  ['/items', 'item'],
-  ['/warehouses', 'warehouse'],
-  ['/suppliers', 'supplier'],
-  ['/channels', 'channel'],
-  ['/replenishment/uplifts', 'demand_uplift'],
-  ['/replenishment/run', 'replenishment_run'],
+/**
+ * Route prefixes, the kind of record they change, and the body (or answer) field that names
+ * that record: a return's body also names its order, so the field must be the subject's own.
+ * The longest prefix wins; other routes take their first segment and any of `ID_FIELDS`.
+ */
+const SUBJECT_TYPES: [prefix: string, type: string, idField: string][] = [
+  ['/orders', 'order', 'orderId'],
+  ['/purchase-orders', 'purchase_order', 'poId'],
+  ['/inventory/adjustments', 'adjustment', 'adjustmentId'],
+  ['/transfers', 'transfer', 'transferId'],
+  ['/vendor-returns', 'vendor_return', 'id'],
+  ['/shipments', 'shipment', 'shipmentId'],
+  ['/returns', 'return', 'returnId'],
+  ['/items', 'item', 'sku'],
+  ['/warehouses', 'warehouse', 'code'],
+  ['/suppliers', 'supplier', 'id'],
+  ['/channels', 'channel', 'code'],
+  ['/replenishment/uplifts', 'demand_uplift', 'sku'],
+  ['/replenishment/run', 'replenishment_run', 'runId'],
 ];
 const ID_PARAMS = ['id', 'sku', 'code', 'channel'];
 const ID_FIELDS = ['orderId', 'poId', 'adjustmentId', 'transferId', 'returnId', 'rmaId', 'runId', 'sku', 'code', 'id'];
+const idFieldsOf = (type: string) => {
+  const known = SUBJECT_TYPES.find(([, t]) => t === type);
+  return known ? [known[2]] : ID_FIELDS;
+};
 const DEFAULT_VERB: Record<string, string> = { POST: 'create', PUT: 'set', PATCH: 'update', DELETE: 'delete' };
 
 const record = (value: unknown): Record<string, unknown> =>
@@ -92,7 +100,7 @@ export function subjectOf(method: string, url: string, params: unknown, body: un
     .filter((segment) => segment && !segment.startsWith(':'))
     .map((segment) => segment.replace(/-/g, '_'));
   const verb = rest.length ? rest.join('.') : (DEFAULT_VERB[method] ?? method.toLowerCase());
-  const id = firstOf(record(params), ID_PARAMS) ?? firstOf(record(body), ID_FIELDS);
+  const id = firstOf(record(params), ID_PARAMS) ?? firstOf(record(body), idFieldsOf(type));
   return { type, id, verb };
 }
 
@@ -138,8 +146,8 @@ export function registerAudit(app: FastifyInstance, { db }: Pick<AppDeps, 'db'>)
     const note = request.audit ?? {};
     const body = record(request.body);
     const answer = parseAnswer(payload);
-    const subjectId = note.subjectId ?? found.subject.id ?? firstOf(answer, ID_FIELDS) ?? null;
     const subjectType = note.subjectType ?? found.subject.type;
+    const subjectId = note.subjectId ?? found.subject.id ?? firstOf(answer, idFieldsOf(subjectType)) ?? null;
     let after = note.after;
     if (after === undefined && typeof answer.status === 'string') after = { status: answer.status };
     if (after === undefined && subjectId && subjectSnapshots[subjectType]) {

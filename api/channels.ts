@@ -6,12 +6,13 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { publicationLag } from '../db/channel-publishing.js';
+import { publicationLag, publicationSettings, storedCursor, type ChannelPublicationSettings } from '../db/channel-publishing.js';
 import type { Db } from '../db/connection.js';
 import { CHANNEL_UPDATED } from '../domain/channel-publishing.js';
 import { ensureChannelPublisher } from '../runtime/channel-publishers.js';
 import { channelPublisherWorkflowId } from '../workflows/channel-publisher.js';
 import type { AppDeps } from './app.js';
+import { audited } from './audit.js';
 import { anyRole } from './auth.js';
 import { notFound } from './errors.js';
 
@@ -50,9 +51,19 @@ const publishingView = z.object({
 });
 type PublishingView = z.infer<typeof publishingView>;
 
-async function channelExists(db: Db, channel: string): Promise<void> {
-  const row = await db.selectFrom('channels').select('code').where('code', '=', channel).executeTakeFirst();
-  if (!row) throw notFound(`channel ${channel}`);
+/** The publishing settings an audit row shows before and after a change (never the secret itself). */
+const auditedSettings = (s: Pick<ChannelPublicationSettings, 'webhookUrl' | 'batchSize' | 'paused'> & { signed: boolean }) => ({
+  webhookUrl: s.webhookUrl,
+  signed: s.signed,
+  batchSize: s.batchSize,
+  paused: s.paused,
+});
+
+/** The channel's publishing settings as they are now; 404 when there is no such channel. */
+async function settingsBefore(db: Db, channel: string) {
+  const settings = await publicationSettings(db, channel);
+  if (!settings) throw notFound(`channel ${channel}`);
+  return auditedSettings({ ...settings, signed: settings.secret !== null });
 }
 
 export const channelPublishingRoutes =
@@ -101,7 +112,7 @@ export const channelPublishingRoutes =
         .where('c.code', '=', channel)
         .executeTakeFirst();
       if (!row) throw notFound(`channel ${channel}`);
-      const cursor = row.cursor_tx !== null && row.cursor_id !== null ? `${row.cursor_tx}-${row.cursor_id}` : null;
+      const cursor = storedCursor(row.cursor_tx, row.cursor_id);
       // A channel that never had a webhook owes nothing; counting the whole feed for it would only cost.
       const lag =
         row.webhook_url !== null || cursor !== null
@@ -182,6 +193,7 @@ export const channelPublishingRoutes =
       async (request) => {
         const { channel } = request.params;
         const { url, secret, batchSize } = request.body;
+        const before = await settingsBefore(db, channel);
         await db.transaction().execute(async (tx) => {
           const row = await tx
             .updateTable('channels')
@@ -203,9 +215,6 @@ export const channelPublishingRoutes =
               updatedAt: row.updated_at,
             };
             await tx.insertInto('outbox_events').values({ topic: CHANNEL_UPDATED, key: channel, payload: JSON.stringify(payload) }).execute();
-          } else {
-            const exists = await tx.selectFrom('channels').select('code').where('code', '=', channel).executeTakeFirst();
-            if (!exists) throw notFound(`channel ${channel}`);
           }
           await tx
             .insertInto('channel_publications')
@@ -221,7 +230,7 @@ export const channelPublishingRoutes =
             .execute();
         });
         await startPublisher(channel);
-        return view(channel);
+        return audited(request, await view(channel), auditedSettings, { action: 'channel.webhook.set', before });
       },
     );
 
@@ -233,10 +242,10 @@ export const channelPublishingRoutes =
       },
       async (request) => {
         const { channel } = request.params;
-        await channelExists(db, channel);
+        const before = await settingsBefore(db, channel);
         await db.updateTable('channels').set({ webhook_url: null, updated_at: sql<Date>`now()` }).where('code', '=', channel).execute();
         await startPublisher(channel);
-        return view(channel);
+        return audited(request, await view(channel), auditedSettings, { action: 'channel.webhook.remove', before });
       },
     );
 
@@ -256,7 +265,7 @@ export const channelPublishingRoutes =
         },
         async (request) => {
           const { channel } = request.params;
-          await channelExists(db, channel);
+          const before = await settingsBefore(db, channel);
           await db
             .insertInto('channel_publications')
             .values({ channel, paused: action === 'pause', updated_by: request.actor ?? 'unknown' })
@@ -265,7 +274,7 @@ export const channelPublishingRoutes =
             )
             .execute();
           await startPublisher(channel);
-          return view(channel);
+          return audited(request, await view(channel), auditedSettings, { before });
         },
       );
     }

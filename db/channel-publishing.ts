@@ -33,6 +33,10 @@ export async function ensurePublication(db: Db, channel: string): Promise<boolea
   return (await db.selectFrom('channels').select('code').where('code', '=', channel).executeTakeFirst()) !== undefined;
 }
 
+/** A channel's stored cursor as feed text; null when nothing was delivered yet. */
+export const storedCursor = (txId: string | null | undefined, id: number | null | undefined): string | null =>
+  txId != null && id != null ? formatCursor({ txId: BigInt(txId), id }) : null;
+
 export async function publicationSettings(db: Db, channel: string): Promise<ChannelPublicationSettings | undefined> {
   const row = await db
     .selectFrom('channels as c')
@@ -63,7 +67,7 @@ export async function publicationSettings(db: Db, channel: string): Promise<Chan
     secret: row.secret,
     batchSize: row.batch_size ?? 100,
     paused: row.paused ?? false,
-    cursor: row.cursor_tx !== null && row.cursor_id !== null ? `${row.cursor_tx}-${row.cursor_id}` : null,
+    cursor: storedCursor(row.cursor_tx, row.cursor_id),
     sequence: row.sequence ?? 0,
     lastDeliveredSequence: row.last_delivered_sequence,
     consecutiveFailures: row.consecutive_failures ?? 0,

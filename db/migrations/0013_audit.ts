@@ -27,6 +27,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index audit_log_at_idx on audit_log (at desc, id desc)`.execute(db);
   await sql`create index audit_log_subject_idx on audit_log (subject_type, subject_id, at desc)`.execute(db);
   await sql`create index audit_log_actor_idx on audit_log (actor, at desc)`.execute(db);
+  // People's changes are a thin slice of the log (every order and WMS event is a system row):
+  // the console's "recent decisions" (automated = false, newest first) must not scan the rest.
+  await sql`create index audit_log_people_idx on audit_log (id desc) where not automated`.execute(db);
   await sql`create trigger audit_log_append_only before update or delete on audit_log
     for each row execute function refuse_change()`.execute(db);
 }

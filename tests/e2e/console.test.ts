@@ -204,6 +204,10 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
       return row?.status === 'shipped' ? true : undefined;
     });
 
+    // A change whose reason is markup: the audit section must show it as text.
+    const repriced = await stack.app.inject({ method: 'PUT', url: `/items/${sku}/price`, headers: authAs('ops'), payload: { priceMinor: 60_100, reason: HOSTILE } });
+    expect(repriced.statusCode, repriced.body).toBe(200);
+
     const page = await signIn('test-finance-key');
     const today = new Date().toISOString().slice(0, 10);
     const chart = (metric: string) => page.locator(`[data-testid="chart"][data-metric="${metric}"]`);
@@ -241,6 +245,10 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
     expect(text).toContain('known customer, confirmed by phone');
     expect(text).toContain('"status":"on_hold"');
     expect(text).toMatch(/ops\/[0-9a-f]{8}/);
+    const hostile = page.locator(`[data-testid="audit-row"][data-subject="${sku}"]`);
+    expect(await hostile.first().textContent()).toContain(HOSTILE);
+    expect(await page.locator('main img, main b').count()).toBe(0);
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
 
     fs.mkdirSync(artifacts, { recursive: true });
     await page.getByTestId('kpis').screenshot({ path: path.join(artifacts, 'console-kpis.png') });

@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
+import { subjectOf } from '../../api/audit.js';
 import type { Db } from '../../db/connection.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
 import { authAs, eventually, useTestStack, uniqueId } from '../support/stack.js';
@@ -180,6 +181,14 @@ describe('audit rows for decisions and changes', () => {
       after: { uplifts: [{ from: '2030-01-01', to: '2030-01-31', factor: 2 }] },
     });
     expect(rows[0]!.before).toEqual({ uplifts: [] });
+  });
+
+  it("names the subject by its own id field, not another record's id the body also carries", () => {
+    // A return's body names the order it is against; the row is the return's (from the answer when the caller gave no id).
+    expect(subjectOf('POST', '/returns', {}, { orderId: 'ord-1', returnId: 'RMA-1' })).toEqual({ type: 'return', id: 'RMA-1', verb: 'create' });
+    expect(subjectOf('POST', '/returns', {}, { orderId: 'ord-1' }).id).toBeUndefined();
+    expect(subjectOf('POST', '/purchase-orders/from-suggestions', {}, { runId: 'run-1', poId: 'po-1' }).id).toBe('po-1');
+    expect(subjectOf('POST', '/inventory/adjustments', {}, { sku: 'SKU-1', adjustmentId: 'adj-1' }).id).toBe('adj-1');
   });
 
   it('a failed audit write does not undo or refuse the change it records', async () => {

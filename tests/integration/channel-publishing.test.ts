@@ -9,7 +9,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { sql } from 'kysely';
 import { readFeed } from '../../db/channel-publishing.js';
 import { adjust, releaseReservations, reserve } from '../../db/ledger.js';
-import { compareCursors } from '../../domain/channel-publishing.js';
+import { compareCursors, planBatch } from '../../domain/channel-publishing.js';
 import { channelPublisherStateQuery, channelPublisherWorkflowId } from '../../workflows/channel-publisher.js';
 import { ChannelReceiver } from '../support/channel-receiver.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
@@ -98,12 +98,22 @@ const publishing = (channel: string) => get(`/channels/${channel}/publishing`);
 const setWebhook = (channel: string, payload: Record<string, unknown>) =>
   stack.app.inject({ method: 'PUT', url: `/channels/${channel}/webhook`, headers: authAs('ops'), payload });
 
-/** Applied messages of a channel come in sequence order and cover the feed without going back. */
-function expectOrdered(channel: string) {
+/**
+ * Applied messages of a channel come in sequence order and cover the feed without a gap:
+ * each starts where the one before ended, or past events that do not concern the channel
+ * (which its publisher passes over without a delivery), so no change was skipped.
+ */
+async function expectOrdered(channel: string) {
   const applied = receiver.applied(channel);
   for (let i = 1; i < applied.length; i++) {
-    expect(applied[i]!.message.sequence).toBeGreaterThan(applied[i - 1]!.message.sequence);
-    expect(compareCursors(applied[i]!.message.to, applied[i - 1]!.message.to)).toBeGreaterThanOrEqual(0);
+    const [previous, next] = [applied[i - 1]!.message, applied[i]!.message];
+    expect(next.sequence).toBeGreaterThan(previous.sequence);
+    expect(compareCursors(next.to, previous.to)).toBeGreaterThanOrEqual(0);
+    if (next.from !== previous.to) {
+      const gap = (await readFeed(stack.db, previous.to, 10_000)).filter((e) => compareCursors(e.cursor, next.from!) <= 0);
+      expect(gap.length, `message ${next.sequence} starts at ${next.from}, past ${previous.to}`).toBeGreaterThan(0);
+      expect(planBatch(channel, gap).relevant, `events between ${previous.to} and ${next.from} passed over`).toBe(0);
+    }
   }
   for (const request of receiver.requests.filter((r) => r.message.channel === channel)) {
     expect(request.signatureValid).toBe(true);
@@ -144,6 +154,14 @@ describe('channel publishing', () => {
     const response = await setWebhook('dtc', { url: receiver.url, secret: secrets.dtc, batchSize: 3 });
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toMatchObject({ channel: 'dtc', webhookUrl: receiver.url, signed: true, batchSize: 3 });
+    const [audited] = await stack.db.selectFrom('audit_log').selectAll().where('route', '=', '/channels/:channel/webhook').execute();
+    expect(audited).toMatchObject({
+      action: 'channel.webhook.set',
+      subject_id: 'dtc',
+      before: { webhookUrl: null, signed: false, batchSize: 100, paused: false },
+      after: { webhookUrl: receiver.url, signed: true, batchSize: 3, paused: false },
+    });
+    expect(JSON.stringify(audited)).not.toContain(secrets.dtc);
     await converged('dtc', 'the first snapshot');
     const first = receiver.applied('dtc')[0]!.message;
     expect(first).toMatchObject({ channel: 'dtc', snapshot: true });
@@ -170,7 +188,7 @@ describe('channel publishing', () => {
 
     const expected = await converged('dtc');
     expect(expected.get(a)).toBe(20 + 5 - 6 + 3);
-    expectOrdered('dtc');
+    await expectOrdered('dtc');
     const later = receiver.applied('dtc').slice(1);
     expect(later.length).toBeGreaterThanOrEqual(3);
     expect(later.every((r) => !r.message.snapshot && r.message.events <= 3 && r.message.from !== null)).toBe(true);
@@ -227,7 +245,7 @@ describe('channel publishing', () => {
     await converged('dtc', 'dtc after the outage');
     const recovered = receiver.applied('dtc').slice(appliedBefore);
     expect(recovered[0]!.message.from).toBe(cursorBefore);
-    expectOrdered('dtc');
+    await expectOrdered('dtc');
     await eventually(async () => {
       const body = await get('/exceptions?kind=channel_delivery_failing', 'ops');
       return body.exceptions.some((e: { reference: string }) => e.reference === 'dtc') ? undefined : true;
@@ -251,7 +269,7 @@ describe('channel publishing', () => {
     await adjust(stack.db, ctx('adjust'), { sku: c, warehouse: w2, delta: -1, reasonCode: 'cycle_count' });
     await receiver.start();
     await converged('dtc', 'dtc after the receiver came back');
-    expectOrdered('dtc');
+    await expectOrdered('dtc');
   });
 
   it('a delivery the receiver saw twice (its answer was lost) changes nothing the second time', async () => {
@@ -271,7 +289,7 @@ describe('channel publishing', () => {
     expect(retry.idempotencyKey).toBe(firstTry.idempotencyKey);
     expect(retry.message.sequence).toBe(firstTry.message.sequence);
     await converged('dtc');
-    expectOrdered('dtc');
+    await expectOrdered('dtc');
   });
 
   it('pause holds deliveries behind the cursor; resume delivers what changed at current figures', async () => {
@@ -292,7 +310,21 @@ describe('channel publishing', () => {
     const resumed = await stack.app.inject({ method: 'POST', url: '/channels/dtc/publishing/resume', headers: authAs('ops') });
     expect(resumed.json().paused).toBe(false);
     await converged('dtc', 'dtc after resume');
-    expectOrdered('dtc');
+    await expectOrdered('dtc');
+
+    // Each leaves an audit row whose before and after show what it changed.
+    const audit = await stack.db
+      .selectFrom('audit_log')
+      .select(['action', 'before', 'after'])
+      .where('subject_type', '=', 'channel')
+      .where('subject_id', '=', 'dtc')
+      .where('action', 'like', 'channel.publishing.%')
+      .orderBy('id')
+      .execute();
+    expect(audit).toEqual([
+      { action: 'channel.publishing.pause', before: expect.objectContaining({ paused: false, signed: true }), after: expect.objectContaining({ paused: true }) },
+      { action: 'channel.publishing.resume', before: expect.objectContaining({ paused: true }), after: expect.objectContaining({ paused: false }) },
+    ]);
   });
 
   it('never passes an event of a transaction that commits after a later one', async () => {
@@ -331,7 +363,7 @@ describe('channel publishing', () => {
     const delivered = receiver.applied('dtc').slice(applied);
     expect(delivered.flatMap((r) => r.message.availability.map((s) => s.sku))).toEqual(expect.arrayContaining([a, c]));
     expect(delivered[0]!.message.from).toBe(start);
-    expectOrdered('dtc');
+    await expectOrdered('dtc');
   });
 
   it("gives each channel its own buffer, and every sku again when the channel's settings change", async () => {
@@ -354,7 +386,7 @@ describe('channel publishing', () => {
     expect(after).not.toEqual(before);
     const snapshot = receiver.applied('marketplace').slice(applied).find((r) => r.message.snapshot);
     expect(snapshot?.message.availability.map((s) => s.sku)).toEqual(expect.arrayContaining(skus));
-    expectOrdered('marketplace');
+    await expectOrdered('marketplace');
     // Another channel's settings are nothing to dtc: its cursor passes the event without a delivery.
     const { rows } = await sql<{ cursor: string }>`
       select tx_id::text || '-' || id as cursor from outbox_events
@@ -388,6 +420,6 @@ describe('channel publishing', () => {
     await converged('dtc', 'dtc after its publisher was started again');
     const resumed = receiver.applied('dtc').slice(applied);
     expect(resumed[0]!.message).toMatchObject({ from: cursor, snapshot: false });
-    expectOrdered('dtc');
+    await expectOrdered('dtc');
   });
 });
