@@ -238,12 +238,34 @@ export const channelPublishingRoutes =
       '/channels/:channel/webhook',
       {
         config: { roles: ['ops'] },
-        schema: { summary: 'Stops delivering to the channel (its cursor is kept)', params, response: { 200: publishingView } },
+        schema: {
+          summary: 'Stops delivering to the channel (its cursor is kept); a failing episode ends with it and its exception is resolved',
+          params,
+          response: { 200: publishingView },
+        },
       },
       async (request) => {
         const { channel } = request.params;
         const before = await settingsBefore(db, channel);
-        await db.updateTable('channels').set({ webhook_url: null, updated_at: sql<Date>`now()` }).where('code', '=', channel).execute();
+        await db.transaction().execute(async (tx) => {
+          await tx.updateTable('channels').set({ webhook_url: null, updated_at: sql<Date>`now()` }).where('code', '=', channel).execute();
+          // Nobody is left to deliver to: the failures stop counting and their exception is closed.
+          const publication = await tx.selectFrom('channel_publications').select('open_exception_id').where('channel', '=', channel).forUpdate().executeTakeFirst();
+          if (!publication) return;
+          await tx
+            .updateTable('channel_publications')
+            .set({ consecutive_failures: 0, failing_since: null, open_exception_id: null, updated_by: request.actor ?? 'unknown', updated_at: sql<Date>`now()` })
+            .where('channel', '=', channel)
+            .execute();
+          if (publication.open_exception_id) {
+            await tx
+              .updateTable('exceptions')
+              .set({ status: 'resolved', resolved_at: new Date() })
+              .where('id', '=', publication.open_exception_id)
+              .where('status', '=', 'open')
+              .execute();
+          }
+        });
         await startPublisher(channel);
         return audited(request, await view(channel), auditedSettings, { action: 'channel.webhook.remove', before });
       },

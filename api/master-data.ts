@@ -9,6 +9,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db/connection.js';
 import type { ChannelsTable, ItemsTable, WarehousesTable } from '../db/schema.js';
 import { channels } from '../domain/order.js';
+import { nudgeChannelPublisher } from '../runtime/channel-publishers.js';
 import type { AppDeps } from './app.js';
 import { badRequest, conflict, notFound } from './errors.js';
 
@@ -228,7 +229,7 @@ async function refuseUnknown(db: Db, what: 'sku' | 'warehouse', references: Refe
 }
 
 export const masterDataRoutes =
-  ({ db }: AppDeps): FastifyPluginAsyncZod =>
+  ({ db, temporal }: AppDeps): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/items',
@@ -520,6 +521,9 @@ export const masterDataRoutes =
           return row !== undefined;
         });
         const row = await db.selectFrom('channels').selectAll().where('code', '=', code).executeTakeFirstOrThrow();
+        // A running publisher looks at the channel's settings now (a new webhook, another buffer);
+        // publishers are started by the worker and npm start, or by PUT /channels/:channel/webhook.
+        if (changed) await nudgeChannelPublisher(temporal, code);
         return { ...channelFromRow(row), changed };
       },
     );

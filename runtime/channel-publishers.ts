@@ -2,7 +2,7 @@
  * One publisher workflow per channel, started once: a start that finds it running only
  * tells it to look at its settings again (and hands it the current policy).
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
 import { channelPublisher, channelPublisherWorkflowId, channelSettingsChangedSignal, type ChannelPublishingPolicy } from '../workflows/channel-publisher.js';
 import { Channel, ProcessStatus } from '../workflows/search-attributes.js';
@@ -27,6 +27,15 @@ export async function ensureChannelPublisher(client: Client, channel: string, op
     ],
   });
   return workflowId;
+}
+
+/** Tells a running publisher its channel's settings changed; no publisher, nothing to tell. */
+export async function nudgeChannelPublisher(client: Client, channel: string): Promise<void> {
+  try {
+    await client.workflow.getHandle(channelPublisherWorkflowId(channel)).signal(channelSettingsChangedSignal);
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
 }
 
 /** A publisher for every channel (`npm start`). */

@@ -77,7 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     rateLimitPerMinute: intFrom(env, 'RATE_LIMIT_PER_MINUTE', 6000),
     channelPublishing: {
-      pollWaitMs: durationMs(duration(env, 'CHANNEL_POLL_WAIT', '30s')),
+      // A wait under a second would make an idle publisher read its feed in a hot loop.
+      pollWaitMs: Math.max(1_000, durationMs(duration(env, 'CHANNEL_POLL_WAIT', '30s'))),
       pollIntervalMs: durationMs(duration(env, 'CHANNEL_POLL_INTERVAL', '500ms')),
       requestTimeoutMs: durationMs(duration(env, 'CHANNEL_REQUEST_TIMEOUT', '10s')),
       failureThreshold: Math.max(1, intFrom(env, 'CHANNEL_FAILURE_THRESHOLD', 5)),

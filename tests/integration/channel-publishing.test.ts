@@ -401,6 +401,24 @@ describe('channel publishing', () => {
     expect(list.channels.find((c: { channel: string }) => c.channel === 'wholesale')).toMatchObject({ webhookUrl: null, cursor: null });
   });
 
+  it('removing the webhook of a failing channel ends its failures and resolves its exception', async () => {
+    // Nothing listens on the receiver's port once it is stopped: every delivery is refused.
+    const gone = new ChannelReceiver({});
+    await gone.start();
+    const deadUrl = gone.url;
+    await gone.stop();
+    expect((await setWebhook('wholesale', { url: deadUrl })).statusCode).toBe(200);
+    const raised = await eventually(async () => (await publishing('wholesale')).exception ?? undefined, 30_000, 'wholesale failing');
+    expect(raised).toMatchObject({ status: 'open' });
+
+    const removed = await stack.app.inject({ method: 'DELETE', url: '/channels/wholesale/webhook', headers: authAs('ops') });
+    expect(removed.statusCode, removed.body).toBe(200);
+    expect(removed.json()).toMatchObject({ webhookUrl: null, failures: { consecutive: 0, since: null }, exception: null });
+    const row = await stack.db.selectFrom('exceptions').select('status').where('id', '=', raised.id).executeTakeFirstOrThrow();
+    expect(row.status).toBe('resolved');
+    await stack.client.workflow.getHandle(channelPublisherWorkflowId('wholesale')).terminate('test over');
+  });
+
   it('a publisher started again after termination resumes from the database cursor, and long runs continue as new', async () => {
     const handle = stack.client.workflow.getHandle('channel-publisher-dtc');
     const runs = await eventually(async () => {
