@@ -26,7 +26,7 @@ export async function benchDatabase(prefix: string, dataFolder: string, stops: (
     const port = await freePort();
     const dir = path.join(projectRoot, '.data', dataFolder);
     log(`starting embedded PostgreSQL (${path.relative(projectRoot, dir)}, port ${port})`);
-    const pgServer = await startEmbeddedPostgres(dir, port);
+    const pgServer = await startEmbeddedPostgres(dir, port, { durable: false });
     stops.push(pgServer.stop);
     serverUrl = pgServer.serverUrl;
     server = 'embedded (fsync=off, synchronous_commit=off)';

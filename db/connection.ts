@@ -17,5 +17,8 @@ export function createDb(url: string, poolSize = 10): Db {
   // An idle connection dropped by the server (restart, shutdown) must not crash the process;
   // the pool replaces it on next use.
   pool.on('error', (error) => console.warn(`[db] idle connection closed: ${error.message}`));
+  // A connection that dies while a caller holds it (the server restarted mid-transaction) fails
+  // that caller's query; without a listener its 'error' event would end the process.
+  pool.on('connect', (client) => client.on('error', (error) => console.warn(`[db] connection lost while in use: ${error.message}`)));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -15,9 +15,11 @@ const PASSWORD = 'postgres';
 
 /**
  * Starts the embedded PostgreSQL server with its data under `dir`, creating the
- * cluster on first use. Data persists across restarts.
+ * cluster on first use. Data persists across restarts. `durable: false` (tests, benchmarks:
+ * scratch data) turns off fsync and synchronous commit, so a crash of the server or the
+ * machine can lose acknowledged commits; the product's own server keeps them on.
  */
-export async function startEmbeddedPostgres(dir: string, port: number): Promise<RunningPostgres> {
+export async function startEmbeddedPostgres(dir: string, port: number, { durable = true }: { durable?: boolean } = {}): Promise<RunningPostgres> {
   // initdb runs as the OS user `postgres` when we are root: every parent of the
   // data directory must be readable by it.
   fs.mkdirSync(path.dirname(dir), { recursive: true });
@@ -29,7 +31,7 @@ export async function startEmbeddedPostgres(dir: string, port: number): Promise<
     password: PASSWORD,
     persistent: true,
     createPostgresUser: true,
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off'],
+    postgresFlags: ['-c', 'max_connections=300', ...(durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off'])],
     onLog: () => {},
     onError: (message) => {
       const text = String(message);

@@ -271,7 +271,10 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
   const openLines = () => view.lines.filter((l) => !lineComplete(l, policy.receiptTolerancePct));
   const issued = () => ![PurchaseOrderStatus.draft, PurchaseOrderStatus.awaitingApproval, PurchaseOrderStatus.rejected].includes(view.status as never);
   const ended = () => closing || view.status === PurchaseOrderStatus.closed || view.status === PurchaseOrderStatus.cancelled || view.status === PurchaseOrderStatus.rejected;
-  const queued = <K extends Command['kind']>(kind: K) => queue.map((q) => q.command).filter((c): c is Extract<Command, { kind: K }> => c.kind === kind);
+  /** The command the main loop is working on: a repeat of it is not new, though it has left the queue. */
+  let inProgress: Command | undefined;
+  const queued = <K extends Command['kind']>(kind: K) =>
+    [...(inProgress ? [inProgress] : []), ...queue.map((q) => q.command)].filter((c): c is Extract<Command, { kind: K }> => c.kind === kind);
   const enqueue = async (command: Command) => {
     const seq = ++received;
     queue.push({ seq, command });
@@ -688,7 +691,9 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
   for (;;) {
     const next = queue.shift();
     if (next) {
+      inProgress = next.command;
       await (handlers[next.command.kind] as (command: Command) => Promise<void>)(next.command);
+      inProgress = undefined;
       processed = next.seq;
       continue;
     }

@@ -40,7 +40,7 @@ export default async function setup(project: TestProject) {
     const dir = path.join(projectRoot, '.data', `test-pg-${runId}`);
     const port = await freePort();
     log(`starting embedded PostgreSQL for tests (${dir}, port ${port})`);
-    const server = await startEmbeddedPostgres(dir, port);
+    const server = await startEmbeddedPostgres(dir, port, { durable: false });
     stops.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
     stops.push(server.stop);
     serverUrl = server.serverUrl;
