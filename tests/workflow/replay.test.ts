@@ -2,7 +2,8 @@
  * Recorded histories of real processes replay against the current workflow code, so a
  * change that would break processes already running fails here first.
  * `RECORD_HISTORIES=1 npx vitest run tests/workflow/replay.test.ts` records them afresh
- * (only when a change to the processes is meant to be incompatible and versioned).
+ * (only when a change to the processes is meant to be incompatible and versioned); add
+ * `-t purchasing` (or `-t "each scenario"`) to record one group and keep the other's files.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -86,6 +87,67 @@ describe.runIf(recording)('record histories', () => {
       await stack.stop();
     }
   }, 120_000);
+
+  it('runs the purchasing scenarios (purchase order, transfer, planner run) and saves their histories', async () => {
+    const stack = await startTestStack();
+    try {
+      const post = async (url: string, payload: object, role: Parameters<typeof authAs>[0]) => {
+        const res = await stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });
+        expect(res.statusCode, `${url}: ${res.body}`).toBeLessThan(300);
+        return res.json();
+      };
+      const warehouse = await addWarehouse(stack.db);
+      const other = await addWarehouse(stack.db);
+      const inspected = await addItem(stack.db, undefined, { average_cost_minor: 900, requires_inspection: true });
+      const plain = await addItem(stack.db, undefined, { average_cost_minor: 2_800 });
+      await stock(stack.db, plain, other, 40);
+      const supplierId = uniqueId('sup-');
+      await stack.db.insertInto('suppliers').values({ id: supplierId, name: `Supplier ${supplierId}`, default_lead_time_days: 10 }).execute();
+      await stack.db
+        .insertInto('supplier_items')
+        .values([
+          { supplier_id: supplierId, sku: inspected, unit_cost_minor: 1_000 },
+          { supplier_id: supplierId, sku: plain, unit_cost_minor: 3_000 },
+        ])
+        .execute();
+
+      // A PO above the buyer limit: finance approves; acknowledged; two partial receipts (one
+      // into quarantine), an inspection with a reject, one matching invoice, closed.
+      const poId = uniqueId('po-');
+      await post('/purchase-orders', { poId, supplierId, warehouse, lines: [{ sku: inspected, qty: 100 }, { sku: plain, qty: 200 }] }, 'buyer');
+      await post(`/purchase-orders/${poId}/approval`, { decision: 'approve', reason: 'needed for the season' }, 'finance');
+      await post(`/purchase-orders/${poId}/acknowledgement`, { confirmedDate: '2030-01-15', lines: [{ lineNo: 1, confirmedQty: 100 }, { lineNo: 2, confirmedQty: 200 }] }, 'system');
+      await post(`/purchase-orders/${poId}/receipts`, { receiptId: 'r1', lines: [{ lineNo: 1, qty: 40 }, { lineNo: 2, qty: 200 }], landedCostMinor: 2_400 }, 'system');
+      await post(`/purchase-orders/${poId}/receipts`, { receiptId: 'r2', lines: [{ lineNo: 1, qty: 60 }] }, 'system');
+      await post(`/purchase-orders/${poId}/inspections`, { inspectionId: 'i1', lines: [{ lineNo: 1, accepted: 95, rejected: 5 }] }, 'ops');
+      const closed = await post(
+        `/purchase-orders/${poId}/invoices`,
+        { invoiceId: 'INV-1', lines: [{ lineNo: 1, qty: 100, unitCostMinor: 1_000 }, { lineNo: 2, qty: 200, unitCostMinor: 3_000 }], chargesMinor: 2_400 },
+        'finance',
+      );
+      expect(closed.status).toBe('closed');
+      const poHandle = stack.client.workflow.getHandle(`po-${poId}`);
+      await poHandle.result();
+      save('purchase-order-approved-received-closed', `po-${poId}`, await poHandle.fetchHistory());
+
+      // A transfer that ships at once and arrives with one unit damaged and one lost.
+      const transferId = uniqueId('tr-');
+      await post('/transfers', { transferId, sku: plain, from: other, to: warehouse, qty: 10, reason: 'rebalance stock' }, 'ops');
+      const arrived = await post(`/transfers/${transferId}/receipt`, { received: 8, damaged: 1 }, 'system');
+      expect(arrived.status).toBe('received');
+      const transferHandle = stack.client.workflow.getHandle(`transfer-${transferId}`);
+      await transferHandle.result();
+      save('transfer-received-damaged-lost', `transfer-${transferId}`, await transferHandle.fetchHistory());
+
+      // A planner run asked for by a buyer, stored with its suggestions.
+      const run = await post('/replenishment/run', {}, 'buyer');
+      const plannerHandle = stack.client.workflow.getHandle(run.workflowId);
+      await plannerHandle.result();
+      save('replenishment-planner-run', run.workflowId, await plannerHandle.fetchHistory());
+    } finally {
+      await stack.stop();
+    }
+  }, 120_000);
 });
 
 describe.skipIf(recording)('replay of recorded histories', () => {
@@ -100,6 +162,9 @@ describe.skipIf(recording)('replay of recorded histories', () => {
         'order-hold-approve.json',
         'order-split-release.json',
         'shipment-shipped.json',
+        'purchase-order-approved-received-closed.json',
+        'transfer-received-damaged-lost.json',
+        'replenishment-planner-run.json',
         // Recorded before orders had shipments: they must go on replaying (patched 'shipments').
         'legacy-order-backorder-filled.json',
         'legacy-order-cancel-after-allocation.json',

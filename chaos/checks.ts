@@ -1,0 +1,302 @@
+/**
+ * The end of a chaos run: nothing the load sent was lost or done twice. Holds the database
+ * and Temporal's visibility to what the scenarios sent (`Sent`), and runs the books'
+ * own checks (db/ledger-check.ts, the trial balance). The run's database is its own, so
+ * every row in it comes from this run.
+ */
+import type { Client } from '@temporalio/client';
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.js';
+import { trialBalance } from '../db/journal.js';
+import { checkLedger } from '../db/ledger-check.js';
+import type { Sent } from './load.js';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface Figures {
+  orders: { submitted: number; recorded: number; closed: number; asExpected: number; byStatus: Record<string, number> };
+  shipments: { reportedShipped: number; shipped: number; confirmationEntries: number; cancelled: number; open: number };
+  units: { shippedSent: number; movedToCustomer: number; onOrderLines: number; receivedSent: number; receivedFromSupplier: number; onPurchaseOrderLines: number };
+  purchaseOrders: { sent: number; closed: number; receiptRows: number };
+  transfers: { sent: number; received: number; unitsSent: number; unitsArrived: number };
+  refunds: { sent: number; posted: number };
+  workflows: Record<string, Record<string, number>>;
+  openTasks: number;
+  openExceptions: Record<string, number>;
+  ledger: { ok: boolean; problems: number; movements: number; journalEntries: number; reservations: number };
+  trialBalance: { balanced: boolean; debits: number; credits: number };
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** Orders, shipments, POs, transfers, refunds sent that did not reach the end their scenario drove them to. */
+  lost: number;
+  /** Records, postings, keys or processes applied more often than sent. */
+  doubled: number;
+  /** Units shipped or received short of, or beyond, what was sent. */
+  lostUnits: number;
+  doubledUnits: number;
+  checks: Check[];
+  figures: Figures;
+}
+
+const num = (v: unknown) => Number(v ?? 0);
+
+async function scalar(db: Db, query: ReturnType<typeof sql<{ n: unknown }>>): Promise<number> {
+  return num((await query.execute(db)).rows[0]?.n);
+}
+
+/** What a stuck purchase order looks like: its lines, receipts and invoices. */
+async function describePurchaseOrders(db: Db, ids: string[]): Promise<string> {
+  const parts: string[] = [];
+  for (const id of ids) {
+    const po = await db.selectFrom('purchase_orders').select(['status']).where('id', '=', id).executeTakeFirst();
+    const lines = await db.selectFrom('purchase_order_lines').select(['line_no', 'ordered_qty', 'received_qty', 'invoiced_qty']).where('po_id', '=', id).execute();
+    const receipts = await db.selectFrom('purchase_order_receipts').select(['receipt_id', 'line_no', 'qty']).where('po_id', '=', id).execute();
+    const invoices = await db.selectFrom('supplier_invoices').select(['invoice_id', 'status', 'differences']).where('po_id', '=', id).execute();
+    parts.push(`${id} ${po?.status ?? 'missing'} lines ${JSON.stringify(lines)} receipts ${JSON.stringify(receipts)} invoices ${JSON.stringify(invoices)}`);
+  }
+  return parts.join(' | ');
+}
+
+/** Workflows by type and status, from Temporal's visibility. */
+async function workflowCounts(client: Client): Promise<{ counts: Record<string, Record<string, number>>; failed: string[] }> {
+  const counts: Record<string, Record<string, number>> = {};
+  const failed: string[] = [];
+  for await (const wf of client.workflow.list({ query: '' })) {
+    const byStatus = (counts[wf.type] ??= {});
+    byStatus[wf.status.name] = (byStatus[wf.status.name] ?? 0) + 1;
+    if (wf.status.name === 'FAILED' && failed.length < 5) {
+      // Why it failed: the failure and its cause, from the result.
+      const why = await client.workflow
+        .getHandle(wf.workflowId, wf.runId)
+        .result()
+        .then(
+          () => 'completed after all',
+          (error: Error & { cause?: Error & { cause?: Error } }) => [error.message, error.cause?.message, error.cause?.cause?.message].filter(Boolean).join(' <- '),
+        );
+      failed.push(`${wf.workflowId}: ${why}`);
+    }
+    if (wf.status.name === 'RUNNING' && failed.length < 5) {
+      // Why it still runs: its pending activities and their last failure.
+      const described = await client.workflow.getHandle(wf.workflowId, wf.runId).describe();
+      const pending = (described.raw.pendingActivities ?? []).map(
+        (a) => `${a.activityType?.name} attempt ${a.attempt}${a.lastFailure?.message ? ` (${a.lastFailure.message})` : ''}`,
+      );
+      failed.push(`${wf.workflowId} running: ${pending.length ? pending.join(', ') : 'no pending activity (waiting for a message or timer)'}`);
+    }
+  }
+  return { counts, failed };
+}
+
+export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { worker: string[]; api: string[] }): Promise<CheckResult> {
+  const checks: Check[] = [];
+  const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+
+  // Faults kill processes on purpose; a process that dies of a fault elsewhere is a defect.
+  check(
+    'processes: none crashed of another fault',
+    crashes.worker.length + crashes.api.length === 0,
+    crashes.worker.length + crashes.api.length
+      ? `worker exited on its own ${crashes.worker.length} times (${crashes.worker.slice(0, 3).join(', ')}); API process uncaught errors ${crashes.api.length} (${crashes.api.slice(0, 3).join(', ')})`
+      : 'the worker only died when killed, the API never',
+  );
+  let lost = 0;
+  let doubled = 0;
+  let lostUnits = 0;
+  let doubledUnits = 0;
+
+  // Orders: submitted == recorded == closed in the status their scenario drove them to.
+  const orders = await db.selectFrom('orders').select(['id', 'status', 'closed_at']).execute();
+  const byStatus: Record<string, number> = {};
+  for (const o of orders) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
+  const unexpected = [...sent.orders].filter(([id, status]) => orders.find((o) => o.id === id)?.status !== status);
+  const closed = orders.filter((o) => o.closed_at !== null).length;
+  lost += unexpected.length;
+  doubled += Math.max(0, orders.length - sent.orders.size);
+  check(
+    'orders: submitted = recorded = closed as driven',
+    unexpected.length === 0 && orders.length === sent.orders.size && closed === orders.length,
+    `${sent.orders.size} submitted, ${orders.length} recorded, ${closed} closed${unexpected.length ? `; not as expected: ${unexpected.slice(0, 5).map(([id, s]) => `${id} (want ${s}, is ${orders.find((o) => o.id === id)?.status ?? 'missing'})`).join(', ')}` : ''}`,
+  );
+
+  // Shipments: each one the WMS shipped is shipped once, with one confirmation entry.
+  const shipments = await db.selectFrom('shipments').select(['id', 'status', 'journal_entry_id']).execute();
+  const shipped = shipments.filter((s) => s.status === 'shipped');
+  const notShipped = [...sent.shipmentsShipped.keys()].filter((id) => shipments.find((s) => s.id === id)?.status !== 'shipped');
+  const confirmationEntries = await scalar(db, sql<{ n: unknown }>`select count(*) as n from journal_entries where event_type = 'shipment.confirmed'`);
+  lost += notShipped.length;
+  doubled += Math.max(0, shipped.length - sent.shipmentsShipped.size) + Math.max(0, confirmationEntries - shipped.length);
+  check(
+    'shipments: confirmed = reported shipped, one posting each',
+    notShipped.length === 0 && shipped.length === sent.shipmentsShipped.size && confirmationEntries === shipped.length && shipped.every((s) => s.journal_entry_id !== null),
+    `${sent.shipmentsShipped.size} reported shipped, ${shipped.length} shipped, ${confirmationEntries} confirmation entries${notShipped.length ? `; not shipped: ${notShipped.slice(0, 5).join(', ')}` : ''}`,
+  );
+  const openShipments = shipments.filter((s) => s.status !== 'shipped' && s.status !== 'cancelled');
+  check('shipments: none left open', openShipments.length === 0, openShipments.length ? openShipments.slice(0, 5).map((s) => `${s.id} ${s.status}`).join(', ') : 'all shipped or cancelled');
+
+  // Units: what left for customers is what the WMS shipped, per shipment and in total.
+  const shippedSent = [...sent.shipmentsShipped.values()].reduce((a, b) => a + b, 0);
+  const movedToCustomer = await scalar(db, sql<{ n: unknown }>`select coalesce(sum(qty), 0) as n from inventory_movements where from_bucket = 'allocated' and to_bucket = 'customer'`);
+  const onOrderLines = await scalar(db, sql<{ n: unknown }>`select coalesce(sum(shipped_qty), 0) as n from order_lines`);
+  const shipmentUnitMismatch = (
+    await sql<{ id: string; lines: number; moved: number }>`
+      select s.id, coalesce(sum(l.shipped_qty), 0)::bigint as lines,
+        (select coalesce(sum(m.qty), 0)::bigint from inventory_movements m
+          where starts_with(m.operation_key, 'shipment-' || s.id || ':ship:') and m.to_bucket = 'customer') as moved
+      from shipments s join shipment_lines l on l.shipment_id = s.id
+      group by s.id`.execute(db)
+  ).rows.filter((r) => num(r.lines) !== num(r.moved) || (sent.shipmentsShipped.has(r.id) && sent.shipmentsShipped.get(r.id) !== num(r.moved)));
+  doubledUnits += Math.max(0, movedToCustomer - shippedSent);
+  lostUnits += Math.max(0, shippedSent - movedToCustomer);
+  check(
+    'units shipped: sent = moved to customer = on order lines, per shipment',
+    movedToCustomer === shippedSent && onOrderLines === shippedSent && shipmentUnitMismatch.length === 0,
+    `${shippedSent} sent, ${movedToCustomer} moved to customer, ${onOrderLines} on order lines${shipmentUnitMismatch.length ? `; mismatched shipments: ${JSON.stringify(shipmentUnitMismatch.slice(0, 3))}` : ''}`,
+  );
+
+  // No reservation left holding stock for a closed order.
+  const activeForClosed = await scalar(
+    db,
+    sql<{ n: unknown }>`select count(*) as n from reservations r join orders o on o.id = r.order_id where r.status = 'active' and o.closed_at is not null`,
+  );
+  check('reservations: none active for a closed order', activeForClosed === 0, `${activeForClosed} active reservations of closed orders`);
+
+  // Purchase orders: closed, each receipt posted once, units received = units sent.
+  const pos = await db.selectFrom('purchase_orders').select(['id', 'status']).execute();
+  const poClosed = pos.filter((p) => p.status === 'closed').length;
+  const notClosed = [...sent.purchaseOrders.keys()].filter((id) => pos.find((p) => p.id === id)?.status !== 'closed');
+  const receivedSent = [...sent.purchaseOrders.values()].reduce((a, b) => a + b, 0);
+  // Receipt movements put units into stock (from inbound, or from the supplier beyond it).
+  const receivedFromSupplier = await scalar(
+    db,
+    sql<{ n: unknown }>`select coalesce(sum(qty), 0) as n from inventory_movements
+      where starts_with(operation_key, 'po-') and strpos(operation_key, ':receipt:') > 0 and to_bucket in ('available', 'quarantine')`,
+  );
+  const onPurchaseOrderLines = await scalar(db, sql<{ n: unknown }>`select coalesce(sum(received_qty), 0) as n from purchase_order_lines`);
+  const receiptRows = await scalar(db, sql<{ n: unknown }>`select count(*) as n from purchase_order_receipts`);
+  lost += notClosed.length;
+  lostUnits += Math.max(0, receivedSent - receivedFromSupplier);
+  doubled += Math.max(0, pos.length - sent.purchaseOrders.size);
+  doubledUnits += Math.max(0, receivedFromSupplier - receivedSent) + Math.max(0, onPurchaseOrderLines - receivedSent);
+  check(
+    'purchase orders: closed, units received = units sent',
+    notClosed.length === 0 && pos.length === sent.purchaseOrders.size && receivedFromSupplier === receivedSent && onPurchaseOrderLines === receivedSent,
+    `${sent.purchaseOrders.size} sent, ${poClosed} closed; ${receivedSent} units sent, ${receivedFromSupplier} received into stock, ${onPurchaseOrderLines} on PO lines${notClosed.length ? `; not closed: ${await describePurchaseOrders(db, notClosed.slice(0, 3))}` : ''}`,
+  );
+
+  // Transfers: received once, with what arrived.
+  const transfers = await db.selectFrom('transfers').select(['id', 'status', 'received_qty', 'damaged_qty', 'qty']).execute();
+  const transferProblems = [...sent.transfers].filter(([id, t]) => {
+    const row = transfers.find((r) => r.id === id);
+    return row?.status !== 'received' || row.received_qty !== t.received || row.damaged_qty !== t.damaged || row.qty !== t.qty;
+  });
+  const inTransit = await scalar(db, sql<{ n: unknown }>`select coalesce(sum(qty), 0) as n from inventory_balances where bucket = 'in_transit'`);
+  lost += transferProblems.length;
+  doubled += Math.max(0, transfers.length - sent.transfers.size);
+  check(
+    'transfers: received as sent, nothing left in transit',
+    transferProblems.length === 0 && transfers.length === sent.transfers.size && inTransit === 0,
+    `${sent.transfers.size} sent, ${transfers.filter((t) => t.status === 'received').length} received, ${inTransit} units in transit${transferProblems.length ? `; wrong: ${transferProblems.slice(0, 5).map(([id]) => id).join(', ')}` : ''}`,
+  );
+
+  // Refunds: posted once per return the load drove to a refund (none until returns exist).
+  const refundsPosted = await scalar(db, sql<{ n: unknown }>`select count(*) as n from journal_entries where event_type like '%refund%'`);
+  lost += Math.max(0, sent.refunds.size - refundsPosted);
+  doubled += Math.max(0, refundsPosted - sent.refunds.size);
+  check('refunds: posted = driven to a refund', refundsPosted === sent.refunds.size, `${sent.refunds.size} driven, ${refundsPosted} posted`);
+
+  // No idempotency key applied twice: a movement leg, a journal entry, a receipt line, a reservation.
+  const twice = (
+    await sql<{ what: string; key: string; times: number }>`
+      select 'movement' as what, operation_key || ' leg ' || leg as key, count(*)::int as times from inventory_movements group by operation_key, leg having count(*) > 1
+      union all
+      select 'journal entry', idempotency_key, count(*)::int from journal_entries group by idempotency_key having count(*) > 1
+      union all
+      select 'receipt line', po_id || '/' || receipt_id || '/' || line_no, count(*)::int from purchase_order_receipts group by po_id, receipt_id, line_no having count(*) > 1
+      union all
+      select 'reservation', operation_key || ' line ' || line_no || ' ' || sku || '@' || warehouse_code, count(*)::int
+        from reservations group by operation_key, line_no, sku, warehouse_code having count(*) > 1`.execute(db)
+  ).rows;
+  doubled += twice.length;
+  check('idempotency: no key applied twice', twice.length === 0, twice.length ? JSON.stringify(twice.slice(0, 5)) : 'movements, journal entries, receipt lines, reservations: each key once');
+
+  // The books agree with themselves.
+  const ledger = await checkLedger(db);
+  check('ledger check (db/ledger-check.ts)', ledger.ok, ledger.ok ? 'clean' : JSON.stringify(ledger.problems.slice(0, 5)));
+  const balance = await trialBalance(db);
+  check('trial balance: every entry balances, debits = credits', balance.balanced && ledger.problems.every((p) => p.check !== 'journal_entry_balances'), `${balance.totalDebits} debits, ${balance.totalCredits} credits`);
+
+  // Humans: no task left open, no exception left unresolved.
+  const openTasks = await db.selectFrom('tasks').select(['id', 'kind']).where('status', '=', 'open').execute();
+  check('tasks: none left open', openTasks.length === 0, openTasks.length ? openTasks.slice(0, 5).map((t) => `${t.kind} ${t.id}`).join(', ') : 'every task closed');
+  const exceptions = await db.selectFrom('exceptions').select(['kind']).where('status', '=', 'open').execute();
+  const openExceptions: Record<string, number> = {};
+  for (const e of exceptions) openExceptions[e.kind] = (openExceptions[e.kind] ?? 0) + 1;
+
+  // Temporal: every process ended, completed (a cancelled order completes too), and one per business id.
+  const { counts: workflows, failed } = await workflowCounts(client);
+  // A shipment's last act is its final report; the order may complete on it first, and its
+  // close policy then ends the child: terminated is an end for a shipment whose record is final.
+  const notCompleted = Object.entries(workflows).flatMap(([type, statuses]) =>
+    Object.entries(statuses)
+      .filter(([status]) => status !== 'COMPLETED' && !(type === 'shipment' && status === 'TERMINATED' && openShipments.length === 0))
+      .map(([status, n]) => `${n} ${type} ${status.toLowerCase()}`),
+  );
+  check(
+    'workflows: every one completed',
+    notCompleted.length === 0,
+    notCompleted.length ? `${notCompleted.join(', ')}${failed.length ? `; ${failed.join('; ')}` : ''}` : `${Object.values(workflows).reduce((n, s) => n + (s.COMPLETED ?? 0), 0)} completed`,
+  );
+  const total = (type: string) => Object.values(workflows[type] ?? {}).reduce((a, b) => a + b, 0);
+  const perId = [
+    ['orderRelease', sent.orders.size],
+    ['shipment', shipments.length],
+    ['purchaseOrder', sent.purchaseOrders.size],
+    ['transfer', sent.transfers.size],
+  ] as const;
+  const countMismatch = perId.filter(([type, n]) => total(type) !== n);
+  doubled += countMismatch.reduce((n, [type, want]) => n + Math.max(0, total(type) - want), 0);
+  check(
+    'workflows: one per business id',
+    countMismatch.length === 0,
+    perId.map(([type, n]) => `${type} ${total(type)}/${n}`).join(', '),
+  );
+
+  return {
+    ok: checks.every((c) => c.ok) && lost + doubled + lostUnits + doubledUnits === 0,
+    lost,
+    doubled,
+    lostUnits,
+    doubledUnits,
+    checks,
+    figures: {
+      orders: { submitted: sent.orders.size, recorded: orders.length, closed, asExpected: sent.orders.size - unexpected.length, byStatus },
+      shipments: {
+        reportedShipped: sent.shipmentsShipped.size,
+        shipped: shipped.length,
+        confirmationEntries,
+        cancelled: shipments.filter((s) => s.status === 'cancelled').length,
+        open: openShipments.length,
+      },
+      units: { shippedSent, movedToCustomer, onOrderLines, receivedSent, receivedFromSupplier, onPurchaseOrderLines },
+      purchaseOrders: { sent: sent.purchaseOrders.size, closed: poClosed, receiptRows },
+      transfers: {
+        sent: sent.transfers.size,
+        received: transfers.filter((t) => t.status === 'received').length,
+        unitsSent: [...sent.transfers.values()].reduce((n, t) => n + t.qty, 0),
+        unitsArrived: transfers.reduce((n, t) => n + (t.received_qty ?? 0) + (t.damaged_qty ?? 0), 0),
+      },
+      refunds: { sent: sent.refunds.size, posted: refundsPosted },
+      workflows,
+      openTasks: openTasks.length,
+      openExceptions,
+      ledger: { ok: ledger.ok, problems: ledger.problems.length, ...ledger.counted },
+      trialBalance: { balanced: balance.balanced, debits: balance.totalDebits, credits: balance.totalCredits },
+    },
+  };
+}
