@@ -134,6 +134,10 @@ export function createHttpPaymentGateway(options: { baseUrl: string; apiKey?: st
       const text = await response.text();
       if (response.ok) {
         const body = JSON.parse(text) as { id: string; amount: number; currency: string };
+        // An answer for another amount is a refund made earlier under this key: never take it as ours.
+        if (body.amount !== request.amountMinor || body.currency !== request.currency) {
+          throw new PaymentGatewayError('idempotency_conflict', `gateway answered ${body.amount} ${body.currency} for a refund of ${request.amountMinor} ${request.currency}`, false);
+        }
         return { refundId: body.id, amountMinor: body.amount, currency: body.currency, replayed: response.headers.get('idempotent-replayed') === 'true' };
       }
       if (response.status === 409) throw new PaymentGatewayError('idempotency_conflict', `gateway: ${text.slice(0, 200)}`, false);

@@ -10,8 +10,9 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { postEntry } from '../db/journal.js';
 import { applyLegs, dispose, returnReceive, runOperation, type Tx } from '../db/ledger.js';
+import { durationMs } from '../domain/channel-publishing.js';
 import type { Address, ChannelName, OrderInput } from '../domain/order.js';
-import { computeRefund, refundEntryLines, returnedCostMinor, type RefundBreakdown, type ReturnPolicy } from '../domain/refund.js';
+import { computeRefund, refundEntryLines, returnedCostMinor, shareByWeight, type RefundBreakdown, type ReturnPolicy } from '../domain/refund.js';
 import { refuseReturnLine, returnableUnits, type ReturnDisposition, type ReturnReason, type ReturnResolution, type UnitCondition } from '../domain/return-rules.js';
 import { ledgerCall } from './failures.js';
 import { PaymentGatewayError, paymentGatewayFromEnv, type PaymentGateway } from './payment-gateway.js';
@@ -98,10 +99,13 @@ export async function authorizeReturn(
     const orderLines = await tx.selectFrom('order_lines').selectAll().where('order_id', '=', request.orderId).orderBy('line_no').execute();
     const windowDays = policy.windowDays[order.channel as ChannelName] ?? 30;
     const cutoff = new Date(now.getTime() - windowDays * 86_400_000);
+    // Units of the line's own sku: a substitute shipped on the line is not that sku and cannot come back as it.
     const shipped = await sql<{ line_no: number; shipped: number; in_window: number }>`
       select l.line_no, coalesce(sum(l.shipped_qty), 0)::bigint as shipped,
              coalesce(sum(l.shipped_qty) filter (where s.shipped_at >= ${cutoff}), 0)::bigint as in_window
-        from shipment_lines l join shipments s on s.id = l.shipment_id
+        from shipment_lines l
+        join shipments s on s.id = l.shipment_id
+        join order_lines ol on ol.order_id = s.order_id and ol.line_no = l.line_no and ol.sku = l.sku
        where s.order_id = ${request.orderId} and s.shipped_at is not null
        group by l.line_no`.execute(tx);
     const covered = await sql<{ line_no: number; covered: number }>`
@@ -164,7 +168,7 @@ export async function authorizeReturn(
       .where('si.approved', '=', true)
       .where('s.approved', '=', true)
       .execute();
-    const expiresAt = new Date(now.getTime() + msOfDuration(policy.receiptExpiry));
+    const expiresAt = new Date(now.getTime() + durationMs(policy.receiptExpiry));
     const input: ReturnInput = {
       rmaId: request.rmaId,
       orderId: request.orderId,
@@ -179,7 +183,7 @@ export async function authorizeReturn(
       expiresAt: expiresAt.toISOString(),
       returnableToSupplier: suppliers.map((s) => s.sku).sort(),
     };
-    await tx
+    const inserted = await tx
       .insertInto('returns')
       .values({
         id: request.rmaId,
@@ -197,7 +201,11 @@ export async function authorizeReturn(
         authorized_at: now,
         expires_at: expiresAt,
       })
-      .execute();
+      // The same id for another order, authorized at the same moment (the order locks did not meet).
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) throw new ReturnRefusal(409, 'duplicate_return_id', `return ${request.rmaId} was already requested with different content`);
     await tx
       .insertInto('return_lines')
       .values(lines.map((l) => ({ return_id: request.rmaId, line_no: l.lineNo, sku: l.sku, qty: l.qty, replacement_sku: l.replacementSku ?? null })))
@@ -206,37 +214,36 @@ export async function authorizeReturn(
   });
 }
 
-function msOfDuration(duration: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(duration.trim());
-  if (!match) throw new Error(`bad duration ${duration}`);
-  return Number(match[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-}
-
 /**
- * The cost that the order line's shipments took out of inventory, and the units they
- * shipped. A shipment of one sku posted units × one average cost, read back from its
- * journal entry; a shipment of several skus is valued at each sku's average cost as it
- * stood when the shipment posted (the last receipt before it).
+ * The cost that the order line's shipments of `sku` took out of inventory, and the units
+ * they shipped. Each shipment's cost of goods is read back from its journal entry and
+ * shared over its lines by weight: units × the sku's average cost as it stood when the
+ * shipment posted (the last receipt before it). The shares are cumulative, so the lines of
+ * a shipment together take back exactly what it posted, even when that estimate is off.
  */
-async function lineShipmentCost(tx: Tx, orderId: string, lineNo: number): Promise<{ shipped: number; cogsMinor: number }> {
-  const { rows } = await sql<{ shipment_id: string; sku: string; line_no: number; shipped_qty: number; posted_at: Date; cogs: number; skus: number; units: number }>`
+async function lineShipmentCost(tx: Tx, orderId: string, lineNo: number, sku: string): Promise<{ shipped: number; cogsMinor: number }> {
+  const { rows } = await sql<{ shipment_id: string; sku: string; line_no: number; shipped_qty: number; posted_at: Date; cogs: number }>`
     select l.shipment_id, l.sku, l.line_no, l.shipped_qty, e.posted_at,
-           (select coalesce(sum(jl.debit_minor), 0) from journal_lines jl where jl.entry_id = e.id and jl.account_code = '5000')::bigint as cogs,
-           (select count(distinct x.sku) from shipment_lines x where x.shipment_id = s.id and x.shipped_qty > 0)::int as skus,
-           (select coalesce(sum(x.shipped_qty), 0) from shipment_lines x where x.shipment_id = s.id)::bigint as units
+           (select coalesce(sum(jl.debit_minor), 0) from journal_lines jl where jl.entry_id = e.id and jl.account_code = '5000')::bigint as cogs
       from shipments s
       join shipment_lines l on l.shipment_id = s.id
       join journal_entries e on e.id = s.journal_entry_id
-     where s.order_id = ${orderId} and l.line_no = ${lineNo} and l.shipped_qty > 0`.execute(tx);
+     where s.order_id = ${orderId} and l.shipped_qty > 0
+       and s.id in (select x.shipment_id from shipment_lines x where x.line_no = ${lineNo} and x.sku = ${sku} and x.shipped_qty > 0)
+     order by l.shipment_id, l.line_no, l.sku`.execute(tx);
   let shipped = 0;
   let cogsMinor = 0;
-  for (const r of rows) {
-    shipped += Number(r.shipped_qty);
-    if (r.skus === 1 && Number(r.units) > 0) {
-      cogsMinor += Math.round((Number(r.cogs) * Number(r.shipped_qty)) / Number(r.units));
-    } else {
-      cogsMinor += Number(r.shipped_qty) * (await averageCostAt(tx, r.sku, r.posted_at));
-    }
+  for (const shipmentId of [...new Set(rows.map((r) => r.shipment_id))]) {
+    const lines = rows.filter((r) => r.shipment_id === shipmentId);
+    const singleSku = new Set(lines.map((l) => l.sku)).size === 1;
+    const weights: number[] = [];
+    for (const l of lines) weights.push(Number(l.shipped_qty) * (singleSku ? 1 : await averageCostAt(tx, l.sku, l.posted_at)));
+    const shares = shareByWeight(Number(lines[0]!.cogs), weights);
+    lines.forEach((l, index) => {
+      if (l.line_no !== lineNo || l.sku !== sku) return;
+      shipped += Number(l.shipped_qty);
+      cogsMinor += shares[index]!;
+    });
   }
   return { shipped, cogsMinor };
 }
@@ -333,7 +340,7 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
 
         const costed: (ParcelLine & { costMinor: number })[] = [];
         for (const line of input.lines) {
-          const { shipped, cogsMinor } = await lineShipmentCost(tx, rma.order_id, line.lineNo);
+          const { shipped, cogsMinor } = await lineShipmentCost(tx, rma.order_id, line.lineNo, line.sku);
           const before = await sql<{ qty: number }>`
             select coalesce(sum(rr.qty), 0)::bigint as qty from return_receipts rr join returns r on r.id = rr.return_id
              where r.order_id = ${rma.order_id} and rr.line_no = ${line.lineNo}`.execute(tx);
@@ -453,18 +460,29 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
               .executeTakeFirst();
             if (!supplier) throw ApplicationFailure.nonRetryable(`no approved supplier takes ${unit.sku} back`, 'no_supplier');
             vendorReturnId = `${input.rmaId}-${input.inspectionId}-${unit.seq}`;
+            // A vendor return is valued qty × unit cost when it ships: when the cost does not divide
+            // by the units, the odd minor units go on a second row, so together they take out of
+            // inventory exactly the cost that came in.
+            const unitCost = Math.floor(costMinor / unit.qty);
+            const dearer = costMinor - unitCost * unit.qty;
+            const rows = [
+              { id: vendorReturnId, qty: unit.qty - dearer, unitCost },
+              { id: `${vendorReturnId}-b`, qty: dearer, unitCost: unitCost + 1 },
+            ].filter((r) => r.qty > 0);
             await tx
               .insertInto('vendor_returns')
-              .values({
-                id: vendorReturnId,
-                po_id: null,
-                return_id: input.rmaId,
-                supplier_id: supplier.supplier_id,
-                warehouse_code: unit.warehouse,
-                sku: unit.sku,
-                qty: unit.qty,
-                unit_cost_minor: Math.round(costMinor / unit.qty),
-              })
+              .values(
+                rows.map((r) => ({
+                  id: r.id,
+                  po_id: null,
+                  return_id: input.rmaId,
+                  supplier_id: supplier.supplier_id,
+                  warehouse_code: unit.warehouse,
+                  sku: unit.sku,
+                  qty: r.qty,
+                  unit_cost_minor: r.unitCost,
+                })),
+              )
               .onConflict((oc) => oc.column('id').doNothing())
               .execute();
           }
@@ -691,7 +709,7 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
 export async function completeRefurbishment(
   db: Db,
   request: { rmaId: string; refurbishmentId: string; actor: string; lines: { sku: string; qty: number; outcome: 'restock' | 'scrap' }[] },
-): Promise<{ restockedMinor: number; scrappedMinor: number; replayed: boolean }> {
+): Promise<{ restockedMinor: number; scrappedMinor: number; moved: RefurbishedUnits[]; replayed: boolean }> {
   const process = returnWorkflowId(request.rmaId);
   const step = `refurbishment:${request.refurbishmentId}`;
   const key = `${process}:${step}`;
@@ -700,22 +718,29 @@ export async function completeRefurbishment(
   return runOperation(db, { key, actor: request.actor, process, step }, 'refurbishment', request.lines, async (tx) => {
     const lines = await tx.selectFrom('return_lines').selectAll().where('return_id', '=', request.rmaId).orderBy('line_no').forUpdate().execute();
     const inspections = await tx.selectFrom('return_inspections').selectAll().where('return_id', '=', request.rmaId).where('disposition', '=', 'refurbish').execute();
-    const plan: { lineNo: number; sku: string; warehouse: string; qty: number; outcome: 'restock' | 'scrap'; costMinor: number }[] = [];
+    // Where earlier refurbishments took their units from (each one's result lists its moves).
+    const earlier = await tx.selectFrom('inventory_operations').select('result').where('process', '=', process).where('kind', '=', 'refurbishment').execute();
+    const earlierMoves = earlier.flatMap((o) => (o.result as { moved?: RefurbishedUnits[] } | null)?.moved ?? []);
+    const plan: RefurbishedUnits[] = [];
     const problems: string[] = [];
     for (const wanted of request.lines) {
       let left = wanted.qty;
       for (const line of lines.filter((l) => l.sku === wanted.sku)) {
-        const planned = plan.filter((p) => p.lineNo === line.line_no).reduce((n, p) => n + p.qty, 0);
-        const doneUnits = line.refurbished_restocked_qty + line.refurbished_scrapped_qty + planned;
-        const qty = Math.min(left, line.refurbished_qty - doneUnits);
-        if (qty <= 0) continue;
         const rows = inspections.filter((i) => i.line_no === line.line_no);
         const valueIn = rows.reduce((n, r) => n + r.cost_minor, 0);
         const unitsIn = rows.reduce((n, r) => n + r.qty, 0);
-        // Cumulative shares of the refurbished units' cost, so all of them together take it all.
-        const costMinor = Math.floor((valueIn * (doneUnits + qty)) / unitsIn) - Math.floor((valueIn * doneUnits) / unitsIn);
-        plan.push({ lineNo: line.line_no, sku: line.sku, warehouse: rows[0]!.warehouse_code, qty, outcome: wanted.outcome, costMinor });
-        left -= qty;
+        // The units in quarantine at each warehouse, taken in warehouse order.
+        for (const warehouse of [...new Set(rows.map((r) => r.warehouse_code))].sort()) {
+          const at = (moves: RefurbishedUnits[]) => moves.filter((m) => m.lineNo === line.line_no && m.warehouse === warehouse).reduce((n, m) => n + m.qty, 0);
+          const there = rows.filter((r) => r.warehouse_code === warehouse).reduce((n, r) => n + r.qty, 0);
+          const qty = Math.min(left, there - at(earlierMoves) - at(plan));
+          if (qty <= 0) continue;
+          const doneUnits = line.refurbished_restocked_qty + line.refurbished_scrapped_qty + plan.filter((p) => p.lineNo === line.line_no).reduce((n, p) => n + p.qty, 0);
+          // Cumulative shares of the refurbished units' cost, so all of them together take it all.
+          const costMinor = returnedCostMinor(valueIn, unitsIn, doneUnits, qty);
+          plan.push({ lineNo: line.line_no, sku: line.sku, warehouse, qty, outcome: wanted.outcome, costMinor });
+          left -= qty;
+        }
       }
       if (left > 0) problems.push(`${wanted.sku}: ${wanted.qty} asked, ${wanted.qty - left} in refurbishment`);
     }
@@ -752,6 +777,16 @@ export async function completeRefurbishment(
       });
     }
     await tx.updateTable('returns').set({ restocked_value_minor: sql`restocked_value_minor + ${restockedMinor}`, updated_at: new Date() }).where('id', '=', request.rmaId).execute();
-    return { restockedMinor, scrappedMinor };
+    return { restockedMinor, scrappedMinor, moved: plan };
   });
+}
+
+/** Refurbished units of one return line at one warehouse, and where they went. */
+interface RefurbishedUnits {
+  lineNo: number;
+  sku: string;
+  warehouse: string;
+  qty: number;
+  outcome: 'restock' | 'scrap';
+  costMinor: number;
 }

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { authorizeReturn, completeRefurbishment, ReturnRefusal, returnWorkflowId } from '../activities/returns.js';
 import type { Db } from '../db/connection.js';
+import { LedgerError } from '../db/ledger.js';
 import { returnDispositions, returnReasons, returnResolutions, unitConditions } from '../domain/return-rules.js';
 import {
   inspectionUpdate,
@@ -88,7 +89,12 @@ const refurbishmentBody = z
   })
   .superRefine((body, ctx) => uniqueSkus(body.lines, ctx));
 
-const refusal = (error: unknown) => (error instanceof ReturnRefusal ? new ApiError(error.status, error.code, error.message, error.details) : error);
+/** A refusal of ours or of the ledger (the refurbishment id reused for other lines, stock not there) as its HTTP answer. */
+const refusal = (error: unknown) => {
+  if (error instanceof ReturnRefusal) return new ApiError(error.status, error.code, error.message, error.details);
+  if (error instanceof LedgerError) return new ApiError(error.code === 'invalid_movement' || error.code === 'unknown_reference' ? 400 : 409, error.code, error.message, error.details);
+  return error;
+};
 
 /** What an order's returns have done: units returned per line and the money given back. */
 export async function orderReturnSummary(db: Db, orderIdValue: string) {

@@ -144,3 +144,25 @@ export function needsApproval(totalMinor: number, policy: Pick<ReturnPolicy, 're
 export function returnedCostMinor(lineCogsMinor: number, shippedUnits: number, returnedBefore: number, qty: number): number {
   return cumulativeShare(lineCogsMinor, returnedBefore, qty, shippedUnits);
 }
+
+/**
+ * `total` shared over parts by weight, cumulatively (floors of running sums), so the parts
+ * add up to `total` exactly. Parts weigh equally when every weight is zero.
+ */
+export function shareByWeight(total: number, weights: number[]): number[] {
+  if (weights.some((w) => !Number.isSafeInteger(w) || w < 0) || !Number.isSafeInteger(total) || total < 0) {
+    throw new RangeError(`shareByWeight takes non-negative integers, got ${total} over [${weights.join(', ')}]`);
+  }
+  const used = weights.some((w) => w > 0) ? weights : weights.map(() => 1);
+  // BigInt: total × running weight may pass 2^53 (units × unit cost as weights).
+  const whole = used.reduce((n, w) => n + BigInt(w), 0n);
+  let running = 0n;
+  let previous = 0n;
+  return used.map((w) => {
+    running += BigInt(w);
+    const upTo = (BigInt(total) * running) / whole;
+    const share = Number(upTo - previous);
+    previous = upTo;
+    return share;
+  });
+}

@@ -16,7 +16,7 @@ import type { Activities } from '../activities/index.js';
 import type { InspectedUnit, ParcelLine, ReturnInput } from '../activities/returns.js';
 import { needsApproval, type RefundBreakdown, type ReturnPolicy } from '../domain/refund.js';
 import { decideDisposition, type ReturnDisposition, type UnitCondition } from '../domain/return-rules.js';
-import { msOf, orderRelease, type OrderPolicy } from './order-release.js';
+import { orderRelease, type OrderPolicy } from './order-release.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor, Warehouses } from './search-attributes.js';
 
 export const ReturnStatus = {
@@ -129,7 +129,7 @@ export async function returnProcess(input: ReturnInput, policy: ReturnProcessPol
     currency: input.currency,
     reasonCode: input.reasonCode,
     resolution: input.resolution,
-    expiresAt: new Date(Date.now() + msOf(policy.returns.receiptExpiry)).toISOString(),
+    expiresAt: input.expiresAt,
     receiptWindowClosed: false,
     lines: input.lines.map((l) => ({
       lineNo: l.lineNo,
@@ -315,7 +315,8 @@ export async function returnProcess(input: ReturnInput, policy: ReturnProcessPol
   );
 
   // 1. Parcels and inspections until every expected unit is in and inspected, or the window closes.
-  const windowEnds = Date.now() + msOf(policy.returns.receiptExpiry);
+  // The expiry the authorization gave the customer (and the record shows), not the process's own start.
+  const windowEnds = Date.parse(input.expiresAt);
   for (;;) {
     while (parcelQueue.length) {
       const { receipt, lines } = parcelQueue[0]!;
@@ -436,16 +437,18 @@ export async function returnProcess(input: ReturnInput, policy: ReturnProcessPol
       // A refusal (not a transient failure: those are retried): nothing was paid or posted; finance takes it from here.
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
       if (!cause?.type?.startsWith('gateway_')) throw error;
+      // A declined refund paid nothing; a key conflict means the gateway already holds another refund under our key.
+      const outcome = cause.type === 'gateway_declined' ? 'nothing paid or posted' : 'the gateway holds another refund under this key: check what was paid; nothing posted';
       await activities.raiseException({
         id: `${workflowId}:refund-refused`,
         kind: 'refund_refused',
         reference: input.rmaId,
         workflowId,
         ownerRole: 'finance',
-        message: `the payment gateway refused the refund of ${cashMinor} ${input.currency} minor units for return ${input.rmaId} (order ${input.orderId}): ${cause.message}`,
+        message: `the payment gateway refused the refund of ${cashMinor} ${input.currency} minor units for return ${input.rmaId} (order ${input.orderId}): ${cause.message}; ${outcome}`,
         details: { orderId: input.orderId, amountMinor: cashMinor, type: cause.type },
       });
-      moveTo(ReturnStatus.closed, `refund refused by the payment gateway: ${cause.message}; nothing paid or posted`);
+      moveTo(ReturnStatus.closed, `refund refused by the payment gateway: ${cause.message}; ${outcome}`);
       await record({ closed: true });
       return finish();
     }

@@ -175,6 +175,16 @@ describe('return to refund', () => {
     // 2000 − (300 − 240) + (600 − 480) + (999 − 799): the order's returns add up to what was charged.
     expect(lastDone.refund).toMatchObject({ discountMinor: 60, taxMinor: 120, freightMinor: 200, totalMinor: 2_260 });
     expect(9_039 + 2_260).toBe(5 * PRICE - 300 + 600 + 999);
+    // Every unit back: the returns reverse, account by account, what the two shipments posted.
+    const total = async (eventType: string, account: string, side: 'debitMinor' | 'creditMinor') =>
+      (await returnEntries(orderId, eventType)).flatMap((e) => e.lines).filter((l) => l.account === account).reduce((n, l) => n + l[side], 0);
+    expect(await returnEntries(orderId, 'shipment.confirmed')).toHaveLength(2);
+    expect(await total('return.refunded', '1000', 'creditMinor')).toBe(await total('shipment.confirmed', '1100', 'debitMinor'));
+    expect(await total('return.refunded', '4300', 'debitMinor')).toBe(await total('shipment.confirmed', '4000', 'creditMinor'));
+    expect(await total('return.refunded', '4200', 'creditMinor')).toBe(await total('shipment.confirmed', '4200', 'debitMinor'));
+    expect(await total('return.refunded', '2200', 'debitMinor')).toBe(await total('shipment.confirmed', '2200', 'creditMinor'));
+    expect(await total('return.refunded', '4100', 'debitMinor')).toBe(await total('shipment.confirmed', '4100', 'creditMinor'));
+    expect(await total('return.received', '5000', 'creditMinor')).toBe(await total('shipment.confirmed', '5000', 'debitMinor'));
     await recordHistory('return-two-parcels-every-disposition-refunded', `rma-${rmaId}`);
   });
 
@@ -392,6 +402,35 @@ describe('return to refund', () => {
     expect(done).toMatchObject({ creditedMinor: 2_029, refundedMinor: 271 });
     expect((await gatewayRefunds(rmaId)).map((r) => r.amount_minor)).toEqual([271]);
     expect((await returnEntries(orderId, 'return.credited')).map(amounts)).toEqual([{ '4300': 2_000, '4200': -300, '2200': 600, '1100': -2_029, '1000': -271 }]);
+  });
+
+  it('refurbished units leave quarantine where they are, at two warehouses', async () => {
+    const { sku, near, far, orderId } = await shippedOrder(2, { split: 1 });
+    const rmaId = uniqueId('rma-');
+    await requestReturn({ returnId: rmaId, orderId, lines: [{ sku, qty: 2 }], reasonCode: 'defective' });
+    expect((await receive(rmaId, 'P1', far, [{ sku, qty: 1 }])).statusCode).toBe(200);
+    expect((await receive(rmaId, 'P2', near, [{ sku, qty: 1 }])).statusCode).toBe(200);
+    expect((await inspect(rmaId, 'I1', [{ sku, qty: 1, condition: 'opened', warehouse: far }])).statusCode).toBe(200);
+    expect((await inspect(rmaId, 'I2', [{ sku, qty: 1, condition: 'needs_repair', warehouse: near }])).statusCode).toBe(200);
+    await waitForReturn(rmaId, 'refunded');
+    expect([await balance(stack.db, sku, near, 'quarantine'), await balance(stack.db, sku, far, 'quarantine')]).toEqual([1, 1]);
+
+    const first = await post(`/returns/${rmaId}/refurbishment`, { refurbishmentId: 'F1', lines: [{ sku, qty: 1, outcome: 'restock' }] });
+    expect(first.statusCode, first.body).toBe(200);
+    // The same id for other lines is a conflict, not a server error; nothing moves.
+    expect((await post(`/returns/${rmaId}/refurbishment`, { refurbishmentId: 'F1', lines: [{ sku, qty: 1, outcome: 'scrap' }] })).statusCode).toBe(409);
+    const second = await post(`/returns/${rmaId}/refurbishment`, { refurbishmentId: 'F2', lines: [{ sku, qty: 1, outcome: 'scrap' }] });
+    expect(second.statusCode, second.body).toBe(200);
+    expect(second.json()).toMatchObject({ scrappedMinor: COST, restockedMinor: 0 });
+    // One unit from each warehouse's quarantine: far first (warehouse order is by code), then near.
+    const moved = [...first.json().moved, ...second.json().moved].map((m: { warehouse: string; outcome: string }) => [m.warehouse, m.outcome]);
+    expect(moved.map(([w]) => w).sort()).toEqual([near, far].sort());
+    expect([await balance(stack.db, sku, near, 'quarantine'), await balance(stack.db, sku, far, 'quarantine')]).toEqual([0, 0]);
+    const [restockedAt] = moved.find(([, outcome]) => outcome === 'restock')!;
+    const [scrappedAt] = moved.find(([, outcome]) => outcome === 'scrap')!;
+    expect(await balance(stack.db, sku, restockedAt!, 'available')).toBe(1);
+    expect(await balance(stack.db, sku, scrappedAt!, 'damaged')).toBe(1);
+    expect((await post(`/returns/${rmaId}/refurbishment`, { refurbishmentId: 'F3', lines: [{ sku, qty: 1, outcome: 'restock' }] })).statusCode).toBe(409);
   });
 
   it('units of a shipment of several skus come back at their own original cost', async () => {

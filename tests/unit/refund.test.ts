@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeRefund, needsApproval, refundEntryLines, returnedCostMinor, type RefundInput, type ReturnedLine } from '../../domain/refund.js';
+import { cumulativeShare, shipmentAmounts, shipmentEntryLines } from '../../domain/postings.js';
+import { computeRefund, needsApproval, refundEntryLines, returnedCostMinor, shareByWeight, type RefundInput, type ReturnedLine } from '../../domain/refund.js';
 import { decideDisposition, dispositionFor, refuseReturnLine, returnableUnits, withinWindow } from '../../domain/return-rules.js';
 
 const policy: RefundInput['policy'] = {
@@ -121,6 +122,140 @@ describe('computeRefund', () => {
         },
       ),
     );
+  });
+});
+
+/**
+ * Shipments post as activities/shipment.ts does (each line's discount and tax, and the
+ * order's freight, shared by units shipped, cumulatively); returns give back per
+ * domain/refund.ts. Returning every shipped unit, however shipments and returns split them,
+ * must reverse each amount the shipments posted to the minor unit.
+ */
+describe('a full return reverses what the shipments posted', () => {
+  const orderLine = fc.record({
+    qty: fc.integer({ min: 1, max: 6 }),
+    unitPriceMinor: fc.integer({ min: 1, max: 99_999 }),
+    discountPct: fc.integer({ min: 0, max: 100 }),
+    taxMinor: fc.integer({ min: 0, max: 99_999 }),
+    /** Units of the line that ship at all (the rest cancelled), and which shipment / return each unit is in. */
+    shippedPct: fc.integer({ min: 1, max: 100 }),
+  });
+
+  function simulate(
+    lines: { qty: number; unitPriceMinor: number; discountPct: number; taxMinor: number; shippedPct: number }[],
+    freightMinor: number,
+    shipmentOf: number[],
+    returnOf: number[],
+  ) {
+    const ordered = lines.map((l) => ({ ...l, discountMinor: Math.floor((l.qty * l.unitPriceMinor * l.discountPct) / 100), shipped: Math.max(1, Math.floor((l.qty * l.shippedPct) / 100)) }));
+    const orderedUnits = ordered.reduce((n, l) => n + l.qty, 0);
+    // Units in line order, each with the shipment and the return it is in.
+    const units = ordered.flatMap((l, lineNo) => Array.from({ length: l.shipped }, (_, i) => ({ lineNo, shipment: 0, rma: 0, i }))).map((u, k) => ({
+      ...u,
+      shipment: shipmentOf[k % shipmentOf.length]!,
+      rma: returnOf[k % returnOf.length]!,
+    }));
+    const posted = { revenue: 0, discount: 0, tax: 0, freight: 0, receivable: 0 };
+    const shippedBefore = ordered.map(() => 0);
+    let unitsShippedBefore = 0;
+    for (const shipment of [...new Set(units.map((u) => u.shipment))].sort()) {
+      const now = ordered.map((_, lineNo) => units.filter((u) => u.shipment === shipment && u.lineNo === lineNo).length);
+      const unitsNow = now.reduce((n, q) => n + q, 0);
+      const amounts = shipmentAmounts(
+        ordered.flatMap((l, lineNo) =>
+          now[lineNo]! > 0
+            ? [{ qty: now[lineNo]!, unitPriceMinor: l.unitPriceMinor, discountMinor: cumulativeShare(l.discountMinor, shippedBefore[lineNo]!, now[lineNo]!, l.qty), taxMinor: cumulativeShare(l.taxMinor, shippedBefore[lineNo]!, now[lineNo]!, l.qty), costMinor: 0 }]
+            : [],
+        ),
+        cumulativeShare(freightMinor, unitsShippedBefore, unitsNow, orderedUnits),
+        0,
+      );
+      posted.revenue += amounts.revenueMinor;
+      posted.discount += amounts.discountMinor;
+      posted.tax += amounts.taxMinor;
+      posted.freight += amounts.freightChargedMinor;
+      posted.receivable += shipmentEntryLines(amounts).find((l) => l.account === '1100')?.debitMinor ?? 0;
+      now.forEach((q, lineNo) => (shippedBefore[lineNo]! += q));
+      unitsShippedBefore += unitsNow;
+    }
+    const refunded = { revenue: 0, discount: 0, tax: 0, freight: 0, paid: 0 };
+    const returnedBefore = ordered.map(() => 0);
+    let unitsReturnedBefore = 0;
+    for (const rma of [...new Set(units.map((u) => u.rma))].sort()) {
+      const now = ordered.map((_, lineNo) => units.filter((u) => u.rma === rma && u.lineNo === lineNo).length);
+      const b = computeRefund({
+        resolution: 'refund',
+        reason: 'defective',
+        lines: ordered.map((l, lineNo) => ({ lineNo: lineNo + 1, sku: `SKU-${lineNo}`, qty: now[lineNo]!, before: returnedBefore[lineNo]!, orderedQty: l.qty, unitPriceMinor: l.unitPriceMinor, lineDiscountMinor: l.discountMinor, lineTaxMinor: l.taxMinor })),
+        freight: { orderFreightMinor: freightMinor, orderedUnits, unitsBefore: unitsReturnedBefore },
+        policy,
+      });
+      const entry = refundEntryLines(b, { cashMinor: b.totalMinor, appliedToReceivableMinor: 0 });
+      expect(entry.reduce((n, l) => n + (l.debitMinor ?? 0), 0)).toBe(entry.reduce((n, l) => n + (l.creditMinor ?? 0), 0));
+      refunded.revenue += b.merchandiseMinor;
+      refunded.discount += b.discountMinor;
+      refunded.tax += b.taxMinor;
+      refunded.freight += b.freightMinor;
+      refunded.paid += b.totalMinor;
+      now.forEach((q, lineNo) => (returnedBefore[lineNo]! += q));
+      unitsReturnedBefore += now.reduce((n, q) => n + q, 0);
+    }
+    return { posted, refunded };
+  }
+
+  it('for any split of shipments and returns, discounts, tax and freight', () => {
+    fc.assert(
+      fc.property(
+        fc.array(orderLine, { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 9_999 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 8 }),
+        (lines, freightMinor, shipmentOf, returnOf) => {
+          const { posted, refunded } = simulate(lines, freightMinor, shipmentOf, returnOf);
+          expect({ revenue: refunded.revenue, discount: refunded.discount, tax: refunded.tax, freight: refunded.freight, paid: refunded.paid }).toEqual({
+            revenue: posted.revenue,
+            discount: posted.discount,
+            tax: posted.tax,
+            freight: posted.freight,
+            paid: posted.receivable,
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it.each([
+    // [name, lines, freight, shipment of each unit, return of each unit]
+    ['one line, 3 units in 2 shipments, returned 1 + 2', [{ qty: 3, unitPriceMinor: 2_000, discountPct: 5, taxMinor: 600, shippedPct: 100 }], 999, [0, 1, 1], [0, 1, 1]],
+    ['returns cut across shipments', [{ qty: 5, unitPriceMinor: 1_999, discountPct: 3, taxMinor: 793, shippedPct: 100 }], 1_001, [0, 0, 0, 1, 1], [1, 0, 1, 0, 1]],
+    ['two lines, two shipments, three returns', [{ qty: 3, unitPriceMinor: 999, discountPct: 10, taxMinor: 101, shippedPct: 100 }, { qty: 4, unitPriceMinor: 3_333, discountPct: 0, taxMinor: 1_067, shippedPct: 100 }], 777, [0, 1], [0, 1, 2]],
+    ['a line partly cancelled: only what shipped comes back', [{ qty: 7, unitPriceMinor: 1_234, discountPct: 7, taxMinor: 555, shippedPct: 60 }], 500, [0, 1], [1, 0]],
+    ['everything discounted, no tax, no freight', [{ qty: 2, unitPriceMinor: 1_500, discountPct: 100, taxMinor: 0, shippedPct: 100 }], 0, [0, 1], [0]],
+  ])('%s', (_name, lines, freightMinor, shipmentOf, returnOf) => {
+    const { posted, refunded } = simulate(lines, freightMinor, shipmentOf, returnOf);
+    expect(refunded).toEqual({ revenue: posted.revenue, discount: posted.discount, tax: posted.tax, freight: posted.freight, paid: posted.receivable });
+    expect(posted.revenue).toBeGreaterThan(0);
+  });
+});
+
+describe('shareByWeight', () => {
+  it.each([
+    { total: 2_401, weights: [800, 800, 801], expected: [800, 800, 801] },
+    { total: 10, weights: [1, 1, 1], expected: [3, 3, 4] },
+    { total: 1_601, weights: [2 * 800, 0], expected: [1_601, 0] },
+    { total: 7, weights: [0, 0], expected: [3, 4] },
+    { total: 0, weights: [5, 9], expected: [0, 0] },
+    { total: 9_007_199_254_740_991, weights: [3_000_000_000, 1_000_000_000], expected: [6_755_399_441_055_743, 2_251_799_813_685_248] },
+  ])('$total over $weights', ({ total, weights, expected }) => {
+    const shares = shareByWeight(total, weights);
+    expect(shares).toEqual(expected);
+    expect(shares.reduce((n, s) => n + s, 0)).toBe(total);
+  });
+
+  it('refuses what is not a non-negative integer', () => {
+    expect(() => shareByWeight(10, [1, -1])).toThrow(RangeError);
+    expect(() => shareByWeight(1.5, [1])).toThrow(RangeError);
   });
 });
 
