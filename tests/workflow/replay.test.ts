@@ -165,6 +165,15 @@ describe.skipIf(recording)('replay of recorded histories', () => {
         'purchase-order-approved-received-closed.json',
         'transfer-received-damaged-lost.json',
         'replenishment-planner-run.json',
+        'return-approval-approved-refunded.json',
+        'return-exchange-replacement-shipped.json',
+        'return-two-parcels-every-disposition-refunded.json',
+        // Recorded while orders and shipments ran their steps as remote activities (patched 'local-activities').
+        'remote-steps-order-backorder-filled.json',
+        'remote-steps-order-cancel-after-allocation.json',
+        'remote-steps-order-hold-approve.json',
+        'remote-steps-order-split-release.json',
+        'remote-steps-shipment-shipped.json',
         // Recorded before orders had shipments: they must go on replaying (patched 'shipments').
         'legacy-order-backorder-filled.json',
         'legacy-order-cancel-after-allocation.json',
