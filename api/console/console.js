@@ -10,6 +10,10 @@ const DECISIONS = {
   adjustment_approval: { roles: ['ops', 'finance'], path: (ref) => `/inventory/adjustments/${encodeURIComponent(ref)}/decision` },
   purchase_order_approval: { roles: ['finance', 'buyer'], path: (ref) => `/purchase-orders/${encodeURIComponent(ref)}/approval` },
   refund_approval: { roles: ['finance'], path: (ref) => `/returns/${encodeURIComponent(ref)}/refund-approval` },
+  supplier_invoice_mismatch: {
+    roles: ['finance'],
+    path: (ref, task) => `/purchase-orders/${encodeURIComponent(ref)}/invoices/${encodeURIComponent(task.details.invoiceId)}/decision`,
+  },
 };
 // Other task kinds show in the queue with the role they wait for, without buttons.
 // KPIs are heavier than the queues: read them every 30 s, on Refresh and after a decision.
@@ -186,7 +190,7 @@ async function decide(task, verb, reasonInput, group) {
   const buttons = group.querySelectorAll('button');
   buttons.forEach((b) => (b.disabled = true));
   try {
-    await api(decision.path(task.reference), { method: 'POST', body: { decision: verb, reason: reasonInput.value } });
+    await api(decision.path(task.reference, task), { method: 'POST', body: { decision: verb, reason: reasonInput.value } });
     state.decided.add(task.id);
     state.drafts.delete(task.id);
     showMessage(`${task.kind} ${task.reference}: ${verb === 'approve' ? 'approved' : 'rejected'}.`, 'ok');

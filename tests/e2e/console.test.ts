@@ -186,6 +186,32 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
     await page.close();
   }, 120_000);
 
+  it('finance approves a mismatched supplier invoice from the queue: the PO closes', async () => {
+    const poSku = await addItem(stack.db, undefined, { average_cost_minor: 0 });
+    const supplierId = uniqueId('sup-');
+    await stack.db.insertInto('suppliers').values({ id: supplierId, name: 'Supplier', default_lead_time_days: 5 }).execute();
+    await stack.db.insertInto('supplier_items').values({ supplier_id: supplierId, sku: poSku, unit_cost_minor: 1_000 }).execute();
+    const poId = uniqueId('po-');
+    const post = (url: string, payload: object, role: Parameters<typeof authAs>[0]) => stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });
+    expect((await post('/purchase-orders', { poId, supplierId, warehouse, lines: [{ sku: poSku, qty: 4 }] }, 'buyer')).json().status).toBe('issued');
+    await post(`/purchase-orders/${poId}/receipts`, { receiptId: 'r1', lines: [{ lineNo: 1, qty: 4 }] }, 'system');
+    const invoiced = await post(`/purchase-orders/${poId}/invoices`, { invoiceId: 'INV-7', lines: [{ lineNo: 1, qty: 4, unitCostMinor: 1_200 }] }, 'system');
+    expect(invoiced.json()).toMatchObject({ status: 'receiving', invoices: [{ matched: false }] });
+
+    const page = await signIn('test-finance-key');
+    const row = page.locator(`[data-testid="task-row"][data-reference="${poId}"]`);
+    await row.waitFor(WAIT);
+    expect(await row.textContent()).toContain('supplier_invoice_mismatch');
+    await row.getByLabel(/^Reason for/).fill('new price list agreed with the supplier');
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await row.waitFor({ state: 'detached', ...WAIT });
+    await page.getByTestId('message').filter({ hasText: 'approved' }).waitFor(WAIT);
+    const po = (await stack.app.inject({ method: 'GET', url: `/purchase-orders/${poId}`, headers: authAs('viewer') })).json();
+    expect(po.invoices).toMatchObject([{ invoiceId: 'INV-7', status: 'approved', decision: { reason: 'new price list agreed with the supplier' } }]);
+    await eventually(async () => ((await stack.db.selectFrom('purchase_orders').select('status').where('id', '=', poId).executeTakeFirst())?.status === 'closed' ? true : undefined));
+    await page.close();
+  }, 60_000);
+
   it('the KPI panel shows numbers and daily trend charts from GET /kpis/series, and the audit section the decision', async () => {
     // Ship the order released above, as the WMS would.
     const view = await eventually(async () => {
