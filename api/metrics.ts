@@ -1,14 +1,20 @@
 /**
  * `GET /metrics` in Prometheus text format. It needs a key like every other route
  * (give the scraper the `viewer` key as a bearer token). Request counts and latencies
- * are recorded for every route; queue gauges are read from the database at scrape time.
+ * are recorded for every route; queue gauges are read from the database at scrape time,
+ * and the processes and the task queue's backlog from Temporal (left out of a scrape when
+ * Temporal does not answer).
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import * as workflows from '../workflows/index.js';
 import type { AppDeps } from './app.js';
 
+const workflowTypes = Object.keys(workflows).sort();
+const seconds = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => (d ? Number(d.seconds ?? 0) + (d.nanos ?? 0) / 1e9 : 0);
+
 /** Adds the request hook to the whole app and the /metrics route; call before the other routes. */
-export function registerMetrics(app: FastifyInstance, { db }: AppDeps): void {
+export function registerMetrics(app: FastifyInstance, { db, temporal, config }: AppDeps): void {
   // One registry per app: tests build several apps in one process.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -45,6 +51,78 @@ export function registerMetrics(app: FastifyInstance, { db }: AppDeps): void {
       for (const row of rows) this.set({ kind: row.kind }, Number(row.n));
     },
   });
+  new Gauge({
+    name: 'ops_open_task_oldest_age_seconds',
+    help: 'Age of the oldest open task in the human queue, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+    async collect() {
+      const rows = await db
+        .selectFrom('tasks')
+        .select(['kind', (eb) => eb.fn.min('created_at').as('oldest')])
+        .where('status', '=', 'open')
+        .groupBy('kind')
+        .execute();
+      this.reset();
+      for (const row of rows) this.set({ kind: row.kind }, Math.max(0, (Date.now() - new Date(row.oldest as Date).getTime()) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'ops_workflow_executions',
+    help: "Processes started on this deployment's task queue, by workflow type and current status (Temporal visibility)",
+    labelNames: ['workflow_type', 'status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const type of workflowTypes) {
+          const { groups } = await temporal.workflow.count(`TaskQueue = '${config.taskQueue}' AND WorkflowType = '${type}' GROUP BY ExecutionStatus`);
+          for (const group of groups) this.set({ workflow_type: type, status: String(group.groupValues[0]) }, group.count);
+        }
+      } catch (error) {
+        app.log.warn({ err: error }, 'metrics: Temporal did not answer the process counts');
+      }
+    },
+  });
+  // Both task queue gauges come from one pair of calls to Temporal per scrape (gauges collect concurrently).
+  const readTaskQueueStats = async () => {
+    try {
+      const byType = new Map<string, { backlog: number; ageSeconds: number }>();
+      for (const [type, taskQueueType] of [['workflow', 1], ['activity', 2]] as const) {
+        const { stats } = await temporal.workflowService.describeTaskQueue({
+          namespace: config.temporalNamespace,
+          taskQueue: { name: config.taskQueue },
+          taskQueueType,
+          reportStats: true,
+        });
+        byType.set(type, { backlog: Number(stats?.approximateBacklogCount ?? 0), ageSeconds: seconds(stats?.approximateBacklogAge) });
+      }
+      return byType;
+    } catch (error) {
+      app.log.warn({ err: error }, 'metrics: Temporal did not answer the task queue stats');
+      return new Map<string, { backlog: number; ageSeconds: number }>();
+    }
+  };
+  let lastRead: { at: number; stats: ReturnType<typeof readTaskQueueStats> } | undefined;
+  const taskQueueStats = () => {
+    if (!lastRead || Date.now() - lastRead.at > 1_000) lastRead = { at: Date.now(), stats: readTaskQueueStats() };
+    return lastRead.stats;
+  };
+  for (const [name, help, pick] of [
+    ['temporal_task_queue_backlog', 'Tasks waiting on the task queue, by type (workflow, activity)', 'backlog'],
+    ['temporal_task_queue_backlog_age_seconds', 'Age of the oldest task waiting on the task queue, by type (workflow, activity)', 'ageSeconds'],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['type'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [type, stats] of await taskQueueStats()) this.set({ type }, stats[pick]);
+      },
+    });
+  }
   new Gauge({
     name: 'ops_ledger_refusals',
     help: 'Stock movements the ledger has refused for lack of stock, in total since the start of the books',

@@ -185,5 +185,20 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^ops_open_tasks\{kind="adjustment_approval"\} 1$/m);
     expect(text).toContain('# TYPE ops_open_exceptions gauge');
     expect(text).toMatch(/^ops_ledger_refusals 0$/m);
+    expect(text).toMatch(/^ops_open_task_oldest_age_seconds\{kind="adjustment_approval"\} [\d.]+$/m);
+    expect(text).toMatch(/^temporal_task_queue_backlog\{type="workflow"\} \d+$/m);
+    expect(text).toMatch(/^temporal_task_queue_backlog_age_seconds\{type="activity"\} [\d.e-]+$/m);
+  });
+
+  it('counts the processes of its task queue by workflow type and status', async () => {
+    // The orders placed above ran on this stack's task queue; other test files' processes are not counted.
+    const orders = await stack.db.selectFrom('orders').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const counted = await eventually(async () => {
+      const text = (await stack.app.inject({ method: 'GET', url: '/metrics', headers: authAs('viewer') })).body;
+      const lines = text.split('\n').filter((l) => l.startsWith('ops_workflow_executions{workflow_type="orderRelease"'));
+      const total = lines.reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+      return total === Number(orders.n) ? lines : undefined;
+    }, 20_000, 'every order of this stack counted in /metrics');
+    expect(counted.every((l) => /^ops_workflow_executions\{workflow_type="orderRelease",status="\w+"\} \d+$/.test(l))).toBe(true);
   });
 });
