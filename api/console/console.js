@@ -10,6 +10,12 @@ const DECISIONS = {
   adjustment_approval: { roles: ['ops', 'finance'], path: (ref) => `/inventory/adjustments/${encodeURIComponent(ref)}/decision` },
   purchase_order_approval: { roles: ['finance', 'buyer'], path: (ref) => `/purchase-orders/${encodeURIComponent(ref)}/approval` },
   refund_approval: { roles: ['finance'], path: (ref) => `/returns/${encodeURIComponent(ref)}/refund-approval` },
+  // Units beyond the receipt tolerance: approve takes them in, reject sends them back.
+  purchase_order_receipt_excess: {
+    roles: ['buyer', 'ops'],
+    path: (ref) => `/purchase-orders/${encodeURIComponent(ref)}/receipt-decision`,
+    body: (verb, reason, task) => ({ receiptId: task.details.receiptId, decision: verb === 'approve' ? 'accept' : 'reject', reason }),
+  },
   supplier_invoice_mismatch: {
     roles: ['finance'],
     path: (ref, task) => `/purchase-orders/${encodeURIComponent(ref)}/invoices/${encodeURIComponent(task.details.invoiceId)}/decision`,
@@ -190,7 +196,8 @@ async function decide(task, verb, reasonInput, group) {
   const buttons = group.querySelectorAll('button');
   buttons.forEach((b) => (b.disabled = true));
   try {
-    await api(decision.path(task.reference, task), { method: 'POST', body: { decision: verb, reason: reasonInput.value } });
+    const body = decision.body ? decision.body(verb, reasonInput.value, task) : { decision: verb, reason: reasonInput.value };
+    await api(decision.path(task.reference, task), { method: 'POST', body });
     state.decided.add(task.id);
     state.drafts.delete(task.id);
     showMessage(`${task.kind} ${task.reference}: ${verb === 'approve' ? 'approved' : 'rejected'}.`, 'ok');

@@ -212,6 +212,30 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
     await page.close();
   }, 60_000);
 
+  it('a buyer takes in the units of a receipt beyond tolerance from the queue', async () => {
+    const poSku = await addItem(stack.db, undefined, { average_cost_minor: 0 });
+    const supplierId = uniqueId('sup-');
+    await stack.db.insertInto('suppliers').values({ id: supplierId, name: 'Supplier', default_lead_time_days: 5 }).execute();
+    await stack.db.insertInto('supplier_items').values({ supplier_id: supplierId, sku: poSku, unit_cost_minor: 500 }).execute();
+    const poId = uniqueId('po-');
+    const post = (url: string, payload: object, role: Parameters<typeof authAs>[0]) => stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });
+    expect((await post('/purchase-orders', { poId, supplierId, warehouse, lines: [{ sku: poSku, qty: 20 }] }, 'buyer')).json().status).toBe('issued');
+    // 5% tolerance takes 21; the 3 beyond wait for a decision.
+    const received = await post(`/purchase-orders/${poId}/receipts`, { receiptId: 'r1', lines: [{ lineNo: 1, qty: 24 }] }, 'system');
+    expect(received.json()).toMatchObject({ lines: [{ received: 21 }], excess: [{ receiptId: 'r1' }] });
+
+    const page = await signIn('test-buyer-key');
+    const row = page.locator(`[data-testid="task-row"][data-reference="${poId}"]`);
+    await row.waitFor(WAIT);
+    expect(await row.textContent()).toContain('purchase_order_receipt_excess');
+    await row.getByLabel(/^Reason for/).fill('we will sell them this month');
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await row.waitFor({ state: 'detached', ...WAIT });
+    const po = (await stack.app.inject({ method: 'GET', url: `/purchase-orders/${poId}`, headers: authAs('viewer') })).json();
+    expect(po.process.lines[0]).toMatchObject({ received: 24 });
+    await page.close();
+  }, 60_000);
+
   it('the KPI panel shows numbers and daily trend charts from GET /kpis/series, and the audit section the decision', async () => {
     // Ship the order released above, as the WMS would.
     const view = await eventually(async () => {
