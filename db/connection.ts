@@ -14,11 +14,10 @@ export type Db = Kysely<Database>;
 
 export function createDb(url: string, poolSize = 10): Db {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  // An idle connection dropped by the server (restart, shutdown) must not crash the process;
-  // the pool replaces it on next use.
-  pool.on('error', (error) => console.warn(`[db] idle connection closed: ${error.message}`));
-  // A connection that dies while a caller holds it (the server restarted mid-transaction) fails
-  // that caller's query; without a listener its 'error' event would end the process.
-  pool.on('connect', (client) => client.on('error', (error) => console.warn(`[db] connection lost while in use: ${error.message}`)));
+  // A connection the server drops (restart, shutdown, pg_terminate_backend) must not end the
+  // process: idle, the pool replaces it on next use; in use, the caller's query fails. The
+  // client's own listener says so once; the pool's (for idle clients) only keeps it from throwing.
+  pool.on('connect', (client) => client.on('error', (error) => console.warn(`[db] connection closed by the server: ${error.message}`)));
+  pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
