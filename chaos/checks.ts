@@ -20,10 +20,11 @@ export interface Check {
 export interface Figures {
   orders: { submitted: number; recorded: number; closed: number; asExpected: number; byStatus: Record<string, number> };
   shipments: { reportedShipped: number; shipped: number; confirmationEntries: number; cancelled: number; open: number };
-  units: { shippedSent: number; movedToCustomer: number; onOrderLines: number; receivedSent: number; receivedFromSupplier: number; onPurchaseOrderLines: number };
+  units: { shippedSent: number; movedToCustomer: number; onOrderLines: number; receivedSent: number; receivedFromSupplier: number; onPurchaseOrderLines: number; returnedSent: number; movedCustomerToReturnPending: number; inspectedOutOfReturnPending: number };
   purchaseOrders: { sent: number; closed: number; receiptRows: number };
   transfers: { sent: number; received: number; unitsSent: number; unitsArrived: number };
-  refunds: { sent: number; posted: number };
+  returns: { driven: number; recorded: number; closed: number; approved: number; exchanges: number; replacementOrders: number; dispositions: Record<string, number>; conditions: Record<string, number> };
+  refunds: { driven: number; drivenMinor: number; gatewayRefunds: number; gatewayMinor: number; gatewayAnswersLost: number; refundEntries: number; creditEntries: number };
   workflows: Record<string, Record<string, number>>;
   openTasks: number;
   openExceptions: Record<string, number>;
@@ -33,7 +34,7 @@ export interface Figures {
 
 export interface CheckResult {
   ok: boolean;
-  /** Orders, shipments, POs, transfers, refunds sent that did not reach the end their scenario drove them to. */
+  /** Orders, shipments, POs, transfers, returns and refunds sent that did not reach the end their scenario drove them to. */
   lost: number;
   /** Records, postings, keys or processes applied more often than sent. */
   doubled: number;
@@ -204,11 +205,79 @@ export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { wo
     `${sent.transfers.size} sent, ${transfers.filter((t) => t.status === 'received').length} received, ${inTransit} units in transit${transferProblems.length ? `; wrong: ${transferProblems.slice(0, 5).map(([id]) => id).join(', ')}` : ''}`,
   );
 
-  // Refunds: posted once per return the load drove to a refund (none until returns exist).
-  const refundsPosted = await scalar(db, sql<{ n: unknown }>`select count(*) as n from journal_entries where event_type like '%refund%'`);
-  lost += Math.max(0, sent.refunds.size - refundsPosted);
-  doubled += Math.max(0, refundsPosted - sent.refunds.size);
-  check('refunds: posted = driven to a refund', refundsPosted === sent.refunds.size, `${sent.refunds.size} driven, ${refundsPosted} posted`);
+  // Returns: each driven to its end once; units back = units received; money paid once and posted once.
+  const returnRows = await db.selectFrom('returns').select(['id', 'status', 'resolution', 'closed_at', 'refund_minor', 'credit_minor', 'journal_entry_id']).execute();
+  const returnProblems: string[] = [];
+  for (const [id, r] of sent.returns) {
+    const row = returnRows.find((x) => x.id === id);
+    const want = r.resolution === 'exchange' ? 'exchanged' : 'refunded';
+    if (!row) returnProblems.push(`${id} missing`);
+    else if (row.status !== want || r.status !== want || row.closed_at === null) returnProblems.push(`${id} is ${row.status}${row.closed_at ? '' : ' (open)'}, its process said ${r.status || 'nothing'}, want ${want}`);
+    else if ((row.refund_minor ?? 0) !== r.cashMinor || (row.credit_minor ?? 0) !== r.appliedMinor)
+      returnProblems.push(`${id} record says ${row.refund_minor} paid / ${row.credit_minor} applied, its process ${r.cashMinor} / ${r.appliedMinor}`);
+    else if (r.resolution === 'refund' && r.cashMinor <= 0) returnProblems.push(`${id} refunded nothing`);
+  }
+  const openReturns = returnRows.filter((r) => r.closed_at === null);
+  lost += returnProblems.length;
+  doubled += Math.max(0, returnRows.length - sent.returns.size);
+  check(
+    'returns: each driven to its end, none left open',
+    returnProblems.length === 0 && openReturns.length === 0 && returnRows.length === sent.returns.size,
+    `${sent.returns.size} driven, ${returnRows.length} recorded, ${returnRows.length - openReturns.length} closed${returnProblems.length ? `; wrong: ${returnProblems.slice(0, 5).join('; ')}` : ''}${openReturns.length ? `; open: ${openReturns.slice(0, 5).map((r) => `${r.id} ${r.status}`).join(', ')}` : ''}`,
+  );
+
+  // Refunds: every return that paid money back has one gateway refund under its key (never a
+  // second, under any key), and one journal entry whose payment clearing credit is that amount.
+  const refundsDriven = [...sent.returns].filter(([, r]) => r.cashMinor > 0);
+  const gatewayRows = await db.selectFrom('payment_gateway_refunds').select(['idempotency_key', 'reference', 'amount_minor']).execute();
+  const refundEntries = (
+    await sql<{ key: string; event_type: string; clearing: number }>`
+      select e.idempotency_key as key, e.event_type,
+        coalesce(sum(l.credit_minor - l.debit_minor) filter (where l.account_code = '1000'), 0)::bigint as clearing
+      from journal_entries e join journal_lines l on l.entry_id = e.id
+      where e.event_type in ('return.refunded', 'return.credited')
+      group by e.id, e.idempotency_key, e.event_type`.execute(db)
+  ).rows.map((r) => ({ ...r, clearing: num(r.clearing) }));
+  const refundProblems: string[] = [];
+  for (const [id, r] of sent.returns) {
+    const key = `rma-${id}:refund`;
+    const payments = gatewayRows.filter((g) => g.reference === id);
+    const entries = refundEntries.filter((e) => e.key === key);
+    const entryType = r.resolution === 'exchange' ? 'return.credited' : 'return.refunded';
+    if (payments.length !== (r.cashMinor > 0 ? 1 : 0)) refundProblems.push(`${id}: ${payments.length} gateway refunds for ${r.cashMinor} paid back`);
+    else if (payments[0] && (payments[0].idempotency_key !== key || payments[0].amount_minor !== r.cashMinor)) refundProblems.push(`${id}: gateway refund ${payments[0].amount_minor} under ${payments[0].idempotency_key}, want ${r.cashMinor} under ${key}`);
+    if (entries.length !== 1 || entries[0]!.event_type !== entryType || entries[0]!.clearing !== r.cashMinor)
+      refundProblems.push(`${id}: entries ${JSON.stringify(entries)}, want one ${entryType} crediting ${r.cashMinor} to clearing`);
+  }
+  // Answers the gateway lost after paying (planned by the load): the retry must have paid nothing more.
+  const gatewayAnswersLost = await scalar(db, sql<{ n: unknown }>`select coalesce(sum(hits), 0) as n from payment_gateway_faults where kind = 'lost_response'`);
+  const strayPayments = gatewayRows.filter((g) => !sent.returns.has(g.reference));
+  const paidTwice = [...new Set(gatewayRows.map((g) => g.reference))].filter((ref) => gatewayRows.filter((g) => g.reference === ref).length > 1);
+  const refundJournalEntries = refundEntries.filter((e) => e.event_type === 'return.refunded' || e.clearing > 0).length;
+  lost += refundProblems.length;
+  doubled += strayPayments.length + paidTwice.length + Math.max(0, refundEntries.length - sent.returns.size);
+  check(
+    'refunds: driven = gateway refunds (one per return key) = refund entries posted, same amounts',
+    refundProblems.length === 0 && strayPayments.length === 0 && paidTwice.length === 0 && gatewayRows.length === refundsDriven.length && refundJournalEntries === refundsDriven.length,
+    `${refundsDriven.length} refunds driven (${refundsDriven.reduce((n, [, r]) => n + r.cashMinor, 0)} minor units), ${gatewayRows.length} gateway refunds (${gatewayRows.reduce((n, g) => n + g.amount_minor, 0)}), ${refundJournalEntries} refund entries paying money, ${refundEntries.length} refund and credit entries in all${[...refundProblems, ...strayPayments.map((g) => `stray gateway refund ${g.idempotency_key}`), ...paidTwice.map((ref) => `${ref} paid twice`)].slice(0, 5).map((p) => `; ${p}`).join('')}`,
+  );
+
+  // Units back: what the parcels carried moved customer → return_pending once, and every unit left it again by its inspection.
+  const unitsReceivedSent = [...sent.returns.values()].reduce((n, r) => n + r.unitsReceived, 0);
+  const unitsInspectedSent = [...sent.returns.values()].reduce((n, r) => n + Object.values(r.conditions).reduce((a, b) => a + b, 0), 0);
+  const movedBack = await scalar(db, sql<{ n: unknown }>`select coalesce(sum(qty), 0) as n from inventory_movements where from_bucket = 'customer' and to_bucket = 'return_pending'`);
+  const movedOutOfPending = await scalar(db, sql<{ n: unknown }>`select coalesce(sum(qty), 0) as n from inventory_movements where from_bucket = 'return_pending'`);
+  const onReturnLines = await scalar(db, sql<{ n: unknown }>`select coalesce(sum(received_qty), 0) as n from return_lines`);
+  const stillPending = await scalar(db, sql<{ n: unknown }>`select coalesce(sum(qty), 0) as n from inventory_balances where bucket = 'return_pending'`);
+  const dispositions: Record<string, number> = {};
+  for (const r of (await sql<{ disposition: string; n: unknown }>`select disposition, sum(qty) as n from return_inspections group by disposition`.execute(db)).rows) dispositions[r.disposition] = num(r.n);
+  lostUnits += Math.max(0, unitsReceivedSent - movedBack);
+  doubledUnits += Math.max(0, movedBack - unitsReceivedSent) + Math.max(0, movedOutOfPending - unitsInspectedSent);
+  check(
+    'units returned: received = moved customer → return_pending = on return lines, all inspected out of it',
+    movedBack === unitsReceivedSent && onReturnLines === unitsReceivedSent && movedOutOfPending === unitsInspectedSent && unitsInspectedSent === unitsReceivedSent && stillPending === 0,
+    `${unitsReceivedSent} received, ${movedBack} moved customer → return_pending, ${onReturnLines} on return lines; ${unitsInspectedSent} inspected, ${movedOutOfPending} moved out, ${stillPending} still pending; dispositions ${JSON.stringify(dispositions)}`,
+  );
 
   // No idempotency key applied twice: a movement leg, a journal entry, a receipt line, a reservation.
   const twice = (
@@ -220,10 +289,14 @@ export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { wo
       select 'receipt line', po_id || '/' || receipt_id || '/' || line_no, count(*)::int from purchase_order_receipts group by po_id, receipt_id, line_no having count(*) > 1
       union all
       select 'reservation', operation_key || ' line ' || line_no || ' ' || sku || '@' || warehouse_code, count(*)::int
-        from reservations group by operation_key, line_no, sku, warehouse_code having count(*) > 1`.execute(db)
+        from reservations group by operation_key, line_no, sku, warehouse_code having count(*) > 1
+      union all
+      select 'return parcel line', return_id || '/' || parcel_id || '/' || line_no, count(*)::int from return_receipts group by return_id, parcel_id, line_no having count(*) > 1
+      union all
+      select 'return inspection unit', return_id || '/' || inspection_id || '/' || seq, count(*)::int from return_inspections group by return_id, inspection_id, seq having count(*) > 1`.execute(db)
   ).rows;
   doubled += twice.length;
-  check('idempotency: no key applied twice', twice.length === 0, twice.length ? JSON.stringify(twice.slice(0, 5)) : 'movements, journal entries, receipt lines, reservations: each key once');
+  check('idempotency: no key applied twice', twice.length === 0, twice.length ? JSON.stringify(twice.slice(0, 5)) : 'movements, journal entries, receipt lines, reservations, return parcels and inspections: each key once');
 
   // The books agree with themselves.
   const ledger = await checkLedger(db);
@@ -258,6 +331,7 @@ export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { wo
     ['shipment', shipments.length],
     ['purchaseOrder', sent.purchaseOrders.size],
     ['transfer', sent.transfers.size],
+    ['returnProcess', sent.returns.size],
   ] as const;
   const countMismatch = perId.filter(([type, n]) => total(type) !== n);
   doubled += countMismatch.reduce((n, [type, want]) => n + Math.max(0, total(type) - want), 0);
@@ -283,7 +357,7 @@ export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { wo
         cancelled: shipments.filter((s) => s.status === 'cancelled').length,
         open: openShipments.length,
       },
-      units: { shippedSent, movedToCustomer, onOrderLines, receivedSent, receivedFromSupplier, onPurchaseOrderLines },
+      units: { shippedSent, movedToCustomer, onOrderLines, receivedSent, receivedFromSupplier, onPurchaseOrderLines, returnedSent: unitsReceivedSent, movedCustomerToReturnPending: movedBack, inspectedOutOfReturnPending: movedOutOfPending },
       purchaseOrders: { sent: sent.purchaseOrders.size, closed: poClosed, receiptRows },
       transfers: {
         sent: sent.transfers.size,
@@ -291,7 +365,28 @@ export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { wo
         unitsSent: [...sent.transfers.values()].reduce((n, t) => n + t.qty, 0),
         unitsArrived: transfers.reduce((n, t) => n + (t.received_qty ?? 0) + (t.damaged_qty ?? 0), 0),
       },
-      refunds: { sent: sent.refunds.size, posted: refundsPosted },
+      returns: {
+        driven: sent.returns.size,
+        recorded: returnRows.length,
+        closed: returnRows.length - openReturns.length,
+        approved: [...sent.returns.values()].filter((r) => r.approved).length,
+        exchanges: [...sent.returns.values()].filter((r) => r.resolution === 'exchange').length,
+        replacementOrders: [...sent.returns.values()].filter((r) => r.replacementOrderId && sent.orders.has(r.replacementOrderId)).length,
+        dispositions,
+        conditions: [...sent.returns.values()].reduce<Record<string, number>>((all, r) => {
+          for (const [c, n] of Object.entries(r.conditions)) all[c] = (all[c] ?? 0) + n;
+          return all;
+        }, {}),
+      },
+      refunds: {
+        driven: refundsDriven.length,
+        drivenMinor: refundsDriven.reduce((n, [, r]) => n + r.cashMinor, 0),
+        gatewayRefunds: gatewayRows.length,
+        gatewayMinor: gatewayRows.reduce((n, g) => n + g.amount_minor, 0),
+        gatewayAnswersLost,
+        refundEntries: refundEntries.filter((e) => e.event_type === 'return.refunded').length,
+        creditEntries: refundEntries.filter((e) => e.event_type === 'return.credited').length,
+      },
       workflows,
       openTasks: openTasks.length,
       openExceptions,

@@ -62,8 +62,26 @@ export interface Sent {
   purchaseOrders: Map<string, number>;
   /** Transfer id → units sent on their way. */
   transfers: Map<string, { qty: number; received: number; damaged: number }>;
-  /** Return id → refund expected, once returns exist. */
-  refunds: Map<string, number>;
+  /** Return id → what the load drove it to (see `ReturnSent`). */
+  returns: Map<string, ReturnSent>;
+}
+
+/** A return as the load drove it: its units, and the end it reached as the API reported it. */
+export interface ReturnSent {
+  orderId: string;
+  resolution: 'refund' | 'exchange';
+  /** Units in the parcels sent (each parcel counted once, however often it was sent). */
+  unitsReceived: number;
+  /** Units in the inspections sent, by the condition the inspector reported. */
+  conditions: Record<string, number>;
+  /** Finance approved it (the refund was above the approval limit). */
+  approved: boolean;
+  /** The replacement order of an exchange (driven to shipped like any other order). */
+  replacementOrderId?: string;
+  /** The final status the process reported, and the money it reported paid back and applied. */
+  status: string;
+  cashMinor: number;
+  appliedMinor: number;
 }
 
 export interface LoadStats {
@@ -83,7 +101,7 @@ export interface LoadStats {
 }
 
 export function newSent(): Sent {
-  return { orders: new Map(), shipmentsShipped: new Map(), purchaseOrders: new Map(), transfers: new Map(), refunds: new Map() };
+  return { orders: new Map(), shipmentsShipped: new Map(), purchaseOrders: new Map(), transfers: new Map(), returns: new Map() };
 }
 
 export function newStats(): LoadStats {
@@ -415,6 +433,214 @@ async function transfer(ctx: LoadContext, id: string): Promise<void> {
   );
 }
 
+// ---------------------------------------------------------------------------------------
+// Returns
+
+const RETURN_REASONS = ['changed_mind', 'wrong_size', 'not_as_described', 'defective', 'damaged_in_transit', 'wrong_item'] as const;
+/** What the inspector reports per unit, weighted so that every disposition comes up often. */
+const CONDITIONS: readonly (readonly [string, number])[] = [
+  ['as_new', 0.35],
+  ['opened', 0.15],
+  ['needs_repair', 0.1],
+  ['damaged', 0.2],
+  ['defective', 0.2],
+];
+/** Return statuses before the refund is computed. */
+const RETURN_RECEIVING = ['authorized', 'receiving', 'inspecting'];
+
+function condition(random: Random): string {
+  let roll = random();
+  return CONDITIONS.find(([, w]) => (roll -= w) < 0)?.[0] ?? 'as_new';
+}
+
+async function returnStatus(ctx: LoadContext, rmaId: string): Promise<{ status: string; closed: boolean } | undefined> {
+  const row = await one(ctx.db.selectFrom('returns').select(['status', 'closed_at']).where('id', '=', rmaId).execute());
+  return row && { status: row.status, closed: row.closed_at !== null };
+}
+
+/**
+ * An order through screening (ops approves it, twice, when it is held) and every shipment
+ * through the WMS, until it is shipped.
+ */
+async function shipOrder(ctx: LoadContext, orderId: string): Promise<void> {
+  const screened = await until(ctx, `order ${orderId} screened`, async () => {
+    const status = await orderStatus(ctx, orderId);
+    return status && status !== 'received' ? status : undefined;
+  });
+  if (screened === 'on_hold') {
+    await deliver(
+      ctx,
+      `hold decision on ${orderId}`,
+      () => sendTwice(ctx, `/orders/${orderId}/hold-decision`, { decision: 'approve', reason: 'large order of a known customer' }, 'ops'),
+      async () => (await orderStatus(ctx, orderId)) !== 'on_hold',
+    );
+  }
+  for (const shipment of await shipmentsOf(ctx, orderId)) await shipThroughWms(ctx, shipment);
+  await waitOrderStatus(ctx, orderId, 'shipped');
+}
+
+/**
+ * An order shipped, then part of it sent back: the return requested (twice) for a refund or
+ * an exchange (now and then for another sku), its units in one or two parcels (each sent
+ * twice, sometimes the second first) at the warehouses they left from, inspected per parcel
+ * (twice; units in every condition, so restock, refurbish, damaged and vendor return all
+ * happen), an inspection sometimes sent before any parcel and an approval before the refund
+ * waits for one (both refused), finance approving (twice) a refund above the limit, the
+ * replacement order of an exchange shipped through the WMS, and the refund paid once even
+ * when the gateway's answer is lost now and then.
+ */
+async function orderReturned(ctx: LoadContext, id: string): Promise<void> {
+  const orderId = `${ctx.tag}-r${id}`;
+  const rmaId = `${ctx.tag}-rma${id}`;
+  // About a third above the refund approval limit (50,000 minor units): many units of a dear sku.
+  const large = chance(ctx.random, 0.3);
+  const lines: { lineNo: number; sku: string; qty: number; unitPriceMinor: number; back: number }[] = [];
+  if (large) {
+    const item = pick(ctx.random, SKUS.filter((s) => s.priceMinor >= 2_500));
+    const back = Math.ceil(60_000 / item.priceMinor) + between(ctx.random, 0, 2);
+    lines.push({ lineNo: 1, sku: item.sku, qty: back + between(ctx.random, 1, 3), unitPriceMinor: item.priceMinor, back });
+  } else {
+    const skus = new Set<string>();
+    const lineCount = between(ctx.random, 1, 2);
+    while (skus.size < lineCount) skus.add(pick(ctx.random, SKUS).sku);
+    for (const [i, sku] of [...skus].entries()) {
+      const qty = between(ctx.random, 2, 4);
+      lines.push({ lineNo: i + 1, sku, qty, unitPriceMinor: SKUS.find((s) => s.sku === sku)!.priceMinor, back: between(ctx.random, 1, qty - 1) });
+    }
+    // Now and then a line stays with the customer altogether.
+    if (lines.length > 1 && chance(ctx.random, 0.3)) lines[1]!.back = 0;
+  }
+  await submitOrder(ctx, orderBody(ctx, orderId, { lines: lines.map(({ back: _, ...l }) => l) }));
+  ctx.sent.orders.set(orderId, 'shipped');
+  await shipOrder(ctx, orderId);
+
+  // The return: part of what shipped.
+  const resolution = chance(ctx.random, 0.35) ? 'exchange' : 'refund';
+  const returned = lines.filter((l) => l.back > 0);
+  const request = {
+    returnId: rmaId,
+    orderId,
+    reasonCode: pick(ctx.random, RETURN_REASONS),
+    resolution,
+    lines: returned.map((l) => {
+      const other = resolution === 'exchange' && chance(ctx.random, 0.3) ? pick(ctx.random, SKUS.filter((s) => s.sku !== l.sku)).sku : undefined;
+      return { sku: l.sku, qty: l.back, ...(other ? { replacementSku: other } : {}) };
+    }),
+  };
+  expectStatus(await post(ctx, '/returns', request, 'ops'), [200, 201], `return ${rmaId}`);
+  const again = expectStatus(await post(ctx, '/returns', request, 'ops'), [200], `return ${rmaId} again`);
+  ctx.stats.duplicates++;
+  if (again.body.created !== false) ctx.stats.surprises.push(`return ${rmaId}: the repeat said created ${String(again.body.created)}`);
+  const sentReturn: ReturnSent = { orderId, resolution, unitsReceived: 0, conditions: {}, approved: false, status: '', cashMinor: 0, appliedMinor: 0 };
+  ctx.sent.returns.set(rmaId, sentReturn);
+
+  // The gateway loses its answer to some refunds after paying them: the retry must not pay twice.
+  if (chance(ctx.random, 0.3)) {
+    await ctx.db.insertInto('payment_gateway_faults').values({ idempotency_key: `rma-${rmaId}:refund`, kind: 'lost_response', remaining: 1 }).execute();
+  }
+
+  // Parcels: the units in one or two parcels, at the warehouses the order shipped from.
+  const warehouses = (await ctx.db.selectFrom('shipments').select('warehouse_code').where('order_id', '=', orderId).where('status', '=', 'shipped').orderBy('id').execute()).map((s) => s.warehouse_code);
+  const units = returned.reduce((n, l) => n + l.back, 0);
+  const split = units >= 2 && chance(ctx.random, 0.5);
+  const parcels = [1, 2]
+    .map((n) => ({
+      parcelId: `${rmaId}-p${n}`,
+      warehouse: pick(ctx.random, warehouses),
+      lines: returned
+        .map((l) => ({ sku: l.sku, qty: !split ? (n === 1 ? l.back : 0) : n === 1 ? Math.ceil(l.back / 2) : Math.floor(l.back / 2) }))
+        .filter((l) => l.qty > 0),
+    }))
+    .filter((p) => p.lines.length > 0);
+  if (parcels.length > 1 && chance(ctx.random, 0.3)) {
+    ctx.stats.outOfOrder++;
+    parcels.reverse();
+  }
+  // One inspection per parcel, units by condition.
+  const inspections = parcels.map((parcel) => {
+    const byCondition = new Map<string, number>();
+    const inspected = parcel.lines.flatMap((l) => {
+      const counts = new Map<string, number>();
+      for (let u = 0; u < l.qty; u++) {
+        const c = condition(ctx.random);
+        counts.set(c, (counts.get(c) ?? 0) + 1);
+        byCondition.set(c, (byCondition.get(c) ?? 0) + 1);
+      }
+      return [...counts].map(([c, qty]) => ({ sku: l.sku, qty, condition: c, warehouse: parcel.warehouse }));
+    });
+    return { parcelId: parcel.parcelId, byCondition, body: { inspectionId: `${parcel.parcelId}-i`, lines: inspected } };
+  });
+
+  // Out of order: the inspection before any parcel, the approval before the refund waits for one.
+  if (chance(ctx.random, 0.3)) {
+    ctx.stats.outOfOrder++;
+    const early = await post(ctx, `/returns/${rmaId}/inspection`, inspections[0]!.body, 'ops');
+    noteConflict(ctx, early);
+    if (early.status !== 409) ctx.stats.surprises.push(`return ${rmaId}: inspection before any parcel answered ${early.status}`);
+  }
+  if (chance(ctx.random, large ? 0.5 : 0.15)) {
+    ctx.stats.outOfOrder++;
+    const early = await post(ctx, `/returns/${rmaId}/refund-approval`, { decision: 'approve', reason: 'before anything arrived' }, 'finance');
+    noteConflict(ctx, early);
+    if (early.status !== 409) ctx.stats.surprises.push(`return ${rmaId}: refund approval before the refund answered ${early.status}`);
+  }
+
+  const receiptDone = async (parcelId: string) =>
+    (await one(ctx.db.selectFrom('return_receipts').select('parcel_id').where('return_id', '=', rmaId).where('parcel_id', '=', parcelId).execute())) !== undefined;
+  const inspectionDone = async (inspectionId: string) =>
+    (await one(ctx.db.selectFrom('return_inspections').select('inspection_id').where('return_id', '=', rmaId).where('inspection_id', '=', inspectionId).execute())) !== undefined;
+  const inspect = async (inspection: (typeof inspections)[number]) => {
+    await deliver(ctx, `inspection ${inspection.body.inspectionId}`, () => sendTwice(ctx, `/returns/${rmaId}/inspection`, inspection.body, 'ops'), () => inspectionDone(inspection.body.inspectionId));
+    for (const [c, n] of inspection.byCondition) sentReturn.conditions[c] = (sentReturn.conditions[c] ?? 0) + n;
+  };
+  // Each parcel inspected as soon as it is in, or all of them once every parcel is in.
+  const inspectEach = chance(ctx.random, 0.5);
+  for (const [index, parcel] of parcels.entries()) {
+    await deliver(ctx, `parcel ${parcel.parcelId}`, () => sendTwice(ctx, `/returns/${rmaId}/receipt`, { parcelId: parcel.parcelId, warehouse: parcel.warehouse, lines: parcel.lines }, 'system'), () =>
+      receiptDone(parcel.parcelId),
+    );
+    sentReturn.unitsReceived += parcel.lines.reduce((n, l) => n + l.qty, 0);
+    if (inspectEach) await inspect(inspections[index]!);
+  }
+  if (!inspectEach) for (const inspection of inspections) await inspect(inspection);
+
+  // The refund is computed; above the limit finance approves it.
+  const after = await until(ctx, `return ${rmaId} past inspection`, async () => {
+    const r = await returnStatus(ctx, rmaId);
+    return r && !RETURN_RECEIVING.includes(r.status) ? r.status : undefined;
+  });
+  if (after === 'awaiting_refund_approval') {
+    await deliver(
+      ctx,
+      `refund approval of ${rmaId}`,
+      () => sendTwice(ctx, `/returns/${rmaId}/refund-approval`, { decision: 'approve', reason: 'photos of the returned goods checked' }, 'finance'),
+      async () => (await returnStatus(ctx, rmaId))?.status !== 'awaiting_refund_approval',
+    );
+    sentReturn.approved = true;
+  }
+
+  // An exchange ships its replacement like any order.
+  if (resolution === 'exchange') {
+    const replacementOrderId = `${rmaId}-r1`;
+    sentReturn.replacementOrderId = replacementOrderId;
+    ctx.sent.orders.set(replacementOrderId, 'shipped');
+    await shipOrder(ctx, replacementOrderId);
+  }
+
+  // The end, as the process reports it.
+  await until(ctx, `return ${rmaId} closed`, async () => ((await returnStatus(ctx, rmaId))?.closed ? true : undefined));
+  const view = await until(ctx, `return ${rmaId} as its process reports it`, async () => {
+    const answer = await call(ctx, 'GET', `/returns/${rmaId}`, undefined, 'viewer');
+    const process = answer.body.process as { status: string; refund?: { cashMinor?: number; appliedMinor?: number } } | null | undefined;
+    return answer.status === 200 && process ? process : undefined;
+  });
+  sentReturn.status = view.status;
+  sentReturn.cashMinor = view.refund?.cashMinor ?? 0;
+  sentReturn.appliedMinor = view.refund?.appliedMinor ?? 0;
+  const expected = resolution === 'exchange' ? 'exchanged' : 'refunded';
+  if (view.status !== expected) throw new Error(`return ${rmaId} ended ${view.status}, expected ${expected}`);
+}
+
 export interface Scenario {
   name: string;
   /** Relative share of the load. */
@@ -422,9 +648,10 @@ export interface Scenario {
   run(ctx: LoadContext, id: string): Promise<void>;
 }
 
-/** The load's mix. A returns scenario (order shipped, RMA, receipt, inspection, refund) is added here. */
+/** The load's mix. */
 export const scenarios: Scenario[] = [
   { name: 'order shipped', weight: 5, run: orderShipped },
+  { name: 'order returned', weight: 2, run: orderReturned },
   { name: 'order held', weight: 1.5, run: orderHeld },
   { name: 'order cancelled', weight: 1, run: orderCancelled },
   { name: 'purchase order', weight: 1.5, run: purchaseOrder },

@@ -1,6 +1,7 @@
 /**
  * `npm run chaos [-- --seconds 120 --seed N]`: under a steady load of orders (with holds,
- * cancels and shipments), purchase orders with receipts, and transfers, all through the
+ * cancels and shipments), returns (parcels, inspections, finance approvals, refunds and
+ * exchanges), purchase orders with receipts, and transfers, all through the
  * real HTTP API, faults are injected at seeded random moments — the worker killed with
  * SIGKILL (also by its own hook right after a commit), the Temporal dev server killed and
  * restarted on its SQLite file, the worker's Postgres connections cut, Postgres stopped and
@@ -219,7 +220,10 @@ function printReport(faults: Fault[], result: CheckResult, summary: { faults: Re
     ['purchase orders sent / closed', `${f.purchaseOrders.sent} / ${f.purchaseOrders.closed}`],
     ['units received: sent / from supplier / on PO lines', `${f.units.receivedSent} / ${f.units.receivedFromSupplier} / ${f.units.onPurchaseOrderLines}`],
     ['transfers sent / received', `${f.transfers.sent} / ${f.transfers.received}`],
-    ['refunds driven / posted', `${f.refunds.sent} / ${f.refunds.posted}`],
+    ['returns driven / closed (approved by finance, exchanges)', `${f.returns.driven} / ${f.returns.closed} (${f.returns.approved}, ${f.returns.exchanges})`],
+    ['units returned: received / customer → return_pending / inspected', `${f.units.returnedSent} / ${f.units.movedCustomerToReturnPending} / ${f.units.inspectedOutOfReturnPending}`],
+    ['return dispositions', Object.entries(f.returns.dispositions).map(([d, n]) => `${d} ${n}`).join(', ') || 'none'],
+    ['refunds driven / gateway refunds / refund entries paying money', `${f.refunds.driven} / ${f.refunds.gatewayRefunds} (${f.refunds.gatewayAnswersLost} answers lost after paying) / ${f.refunds.refundEntries} refunded + ${f.refunds.creditEntries} credited`],
     ['events and decisions sent twice / out of order', `${summary.load.duplicatesSent} / ${summary.load.outOfOrderSent}`],
     ['409 answers to them', JSON.stringify(summary.load.conflicts)],
     ['requests / retried after 5xx, timeout or refusal', `${summary.load.requests} / ${summary.load.retried}`],

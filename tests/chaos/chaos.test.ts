@@ -2,7 +2,8 @@
  * The short chaos run in CI: `npm run chaos -- --seconds 45 --seed 20261127` as a child
  * process (its own Postgres, Temporal dev server and worker, all removed at its end), held
  * to its exit code and its final JSON line: every kind of fault was injected, and nothing
- * the load sent was lost or done twice.
+ * the load sent (orders, shipments, purchase orders, transfers, returns and their refunds)
+ * was lost or done twice.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -25,8 +26,10 @@ interface ChaosSummary {
   figures: {
     orders: { submitted: number; recorded: number; closed: number; asExpected: number };
     shipments: { reportedShipped: number; shipped: number; confirmationEntries: number };
-    units: { shippedSent: number; movedToCustomer: number; receivedSent: number; receivedFromSupplier: number };
+    units: { shippedSent: number; movedToCustomer: number; receivedSent: number; receivedFromSupplier: number; returnedSent: number; movedCustomerToReturnPending: number; inspectedOutOfReturnPending: number };
     purchaseOrders: { sent: number; closed: number };
+    returns: { driven: number; recorded: number; closed: number; approved: number; exchanges: number; replacementOrders: number; dispositions: Record<string, number> };
+    refunds: { driven: number; drivenMinor: number; gatewayRefunds: number; gatewayMinor: number; refundEntries: number; creditEntries: number };
   };
   checks: Record<string, boolean>;
 }
@@ -81,6 +84,21 @@ describe('chaos (short run)', () => {
     expect(units.movedToCustomer).toBe(units.shippedSent);
     expect(purchaseOrders.closed).toBe(purchaseOrders.sent);
     expect(units.receivedFromSupplier).toBe(units.receivedSent);
+
+    // Returns: each driven to its end; every disposition, a finance approval and an exchange
+    // happened; units back = units received; one gateway refund and one entry per refund.
+    const { returns, refunds } = summary.figures;
+    expect(returns.driven).toBeGreaterThanOrEqual(4);
+    expect([returns.recorded, returns.closed]).toEqual([returns.driven, returns.driven]);
+    expect(returns.approved, tail).toBeGreaterThanOrEqual(1);
+    expect(returns.exchanges, tail).toBeGreaterThanOrEqual(1);
+    expect(returns.replacementOrders).toBe(returns.exchanges);
+    for (const disposition of ['restock', 'refurbish', 'damaged', 'vendor_return']) expect(returns.dispositions[disposition], `${disposition}; output ends:\n${tail}`).toBeGreaterThanOrEqual(1);
+    expect(units.returnedSent).toBeGreaterThan(0);
+    expect([units.movedCustomerToReturnPending, units.inspectedOutOfReturnPending]).toEqual([units.returnedSent, units.returnedSent]);
+    expect(refunds.driven).toBeGreaterThanOrEqual(1);
+    expect([refunds.gatewayRefunds, refunds.gatewayMinor]).toEqual([refunds.driven, refunds.drivenMinor]);
+    expect(refunds.refundEntries + refunds.creditEntries).toBe(returns.driven);
     expect(summary.chaos, tail).toBe('ok');
     expect(code, tail).toBe(0);
   }, 360_000);

@@ -3,7 +3,8 @@
  * change that would break processes already running fails here first.
  * `RECORD_HISTORIES=1 npx vitest run tests/workflow/replay.test.ts` records them afresh
  * (only when a change to the processes is meant to be incompatible and versioned); add
- * `-t purchasing` (or `-t "each scenario"`) to record one group and keep the other's files.
+ * `-t purchasing`, `-t publisher` (or `-t "each scenario"`) to record one group and keep the
+ * others' files.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
+import { adjust } from '../../db/ledger.js';
+import { channelPublisherStateQuery, channelPublisherWorkflowId } from '../../workflows/channel-publisher.js';
+import { ChannelReceiver } from '../support/channel-receiver.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
 import { authAs, eventually, startTestStack, uniqueId } from '../support/stack.js';
 
@@ -148,6 +152,78 @@ describe.runIf(recording)('record histories', () => {
       await stack.stop();
     }
   }, 120_000);
+  it('runs a channel publisher through deliveries, a failing webhook and continue-as-new, and saves one run', async () => {
+    const secret = 'replay-signing-secret-0123';
+    const receiver = new ChannelReceiver({ dtc: secret });
+    await receiver.start();
+    // A long feed wait: the publisher reads again only when something changed, so each change
+    // below is one read and one delivery, and a run ends (continues as new) after four of them.
+    const stack = await startTestStack({
+      channelPublishing: { pollWaitMs: 20_000, pollIntervalMs: 100, requestTimeoutMs: 2_000, failureThreshold: 2, retryInitialMs: 200, retryMaxMs: 1_000, idleRecheckMs: 5_000, readsPerRun: 4 },
+    });
+    const workflowId = channelPublisherWorkflowId('dtc');
+    const handle = stack.client.workflow.getHandle(workflowId);
+    try {
+      const warehouse = await addWarehouse(stack.db);
+      const sku = await addItem(stack.db, undefined, { safety_stock: 0 });
+      await stock(stack.db, sku, warehouse, 20);
+      const applied = () => receiver.applied('dtc').length;
+      const delivered = (after: number, what: string) => eventually(async () => (applied() > after ? true : undefined), 30_000, what);
+      const change = async (delta: number, what: string) => {
+        const before = applied();
+        await adjust(stack.db, { key: uniqueId('replay-adjust:'), actor: 'test' }, { sku, warehouse, delta, reasonCode: 'cycle_count' });
+        await delivered(before, what);
+      };
+      const publishing = async () => (await stack.app.inject({ method: 'GET', url: '/channels/dtc/publishing', headers: authAs('viewer') })).json();
+
+      const set = await stack.app.inject({ method: 'PUT', url: '/channels/dtc/webhook', headers: authAs('ops'), payload: { url: receiver.url, secret } });
+      expect(set.statusCode, set.body).toBe(200);
+      await delivered(0, 'the first delivery (every sku)');
+      await change(-1, 'a delivery of one change');
+      await change(-2, 'a delivery of another change');
+
+      // The webhook fails: the delivery is retried (inside its activity) past the threshold, then recovers.
+      receiver.mode = 'fail';
+      const before = applied();
+      await adjust(stack.db, { key: uniqueId('replay-adjust:'), actor: 'test' }, { sku, warehouse, delta: 3, reasonCode: 'cycle_count' });
+      await eventually(async () => ((await publishing()).failures.consecutive >= 3 ? true : undefined), 30_000, 'failing deliveries');
+      receiver.mode = 'ok';
+      await delivered(before, 'the delivery after the webhook recovered');
+      await eventually(async () => ((await publishing()).exception === null ? true : undefined), 30_000, 'the failing-channel exception resolved');
+
+      // More changes until the publisher has continued as new twice.
+      for (let i = 0; (await handle.query(channelPublisherStateQuery)).runs < 3; i++) {
+        expect(i, 'the publisher should continue as new every four reads').toBeLessThan(12);
+        await change(1, `change ${i + 1} after the recovery`);
+      }
+      // The channel holds what the ledger says it may sell.
+      const availability = (await stack.app.inject({ method: 'GET', url: '/channels/dtc/availability', headers: authAs('viewer') })).json();
+      expect(receiver.stateOf('dtc').get(sku)).toBe(availability.skus.find((s: { sku: string }) => s.sku === sku).ats);
+
+      // Back from the current run through the runs it continued from: the run with the failed
+      // and recovered delivery, closed by its continue-as-new, is the one kept.
+      const runs: { runId: string; history: Awaited<ReturnType<typeof handle.fetchHistory>> }[] = [];
+      for (let runId: string | undefined = (await handle.describe()).runId; runId; ) {
+        const history = await stack.client.workflow.getHandle(workflowId, runId).fetchHistory();
+        runs.push({ runId, history });
+        runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+      }
+      const summary = runs.map(({ runId, history }) => {
+        const events = history.events ?? [];
+        const deliveries = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverChannelBatch').length;
+        const retried = events.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+        const continued = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes != null;
+        return { runId, deliveries, retried, continued };
+      });
+      const kept = summary.find((r) => r.retried && r.continued && r.deliveries >= 2);
+      expect(kept, `a run with two deliveries or more, a retried one, and a continue-as-new: ${JSON.stringify(summary)}`).toBeDefined();
+      save('channel-publisher-delivered', workflowId, runs.find((r) => r.runId === kept!.runId)!.history);
+    } finally {
+      await handle.terminate('recorded').catch(() => {});
+      await stack.stop();
+      await receiver.stop();
+    }
+  }, 120_000);
 });
 
 describe.skipIf(recording)('replay of recorded histories', () => {
@@ -168,6 +244,7 @@ describe.skipIf(recording)('replay of recorded histories', () => {
         'return-approval-approved-refunded.json',
         'return-exchange-replacement-shipped.json',
         'return-two-parcels-every-disposition-refunded.json',
+        'channel-publisher-delivered.json',
         // Recorded while orders and shipments ran their steps as remote activities (patched 'local-activities').
         'remote-steps-order-backorder-filled.json',
         'remote-steps-order-cancel-after-allocation.json',
