@@ -117,15 +117,11 @@ export const orderRoutes =
           content: order,
           duplicate: { code: 'duplicate_order_id', message: `order ${order.orderId} was already submitted with different content` },
           // The orders table keeps every id for good; Temporal forgets a finished process after
-          // its retention. Without this a reused id would replay the old run's ledger keys.
-          beforeStart: async () => {
-            const used = await db.selectFrom('orders').select(['status', 'created_at']).where('id', '=', order.orderId).executeTakeFirst();
-            if (used) {
-              throw conflict(
-                'order_id_used',
-                `order id ${order.orderId} was used by an order placed ${used.created_at.toISOString()} (now ${used.status}); send a new order id`,
-              );
-            }
+          // its retention. Without the refusal a reused id would replay the old run's ledger keys.
+          record: () => db.selectFrom('orders').select(['status', 'created_at']).where('id', '=', order.orderId).executeTakeFirst(),
+          forgotten: (record) => {
+            const used = record as { status: string; created_at: Date };
+            return conflict('order_id_used', `order id ${order.orderId} was used by an order placed ${used.created_at.toISOString()} (now ${used.status}); send a new order id`);
           },
         });
         return reply.code(created ? 201 : 200).send({ ...view, workflowId, created });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
@@ -21,10 +21,13 @@ export interface StartOnceOptions<W extends Workflow, View> {
   /** The 409 for the same id with other content. */
   duplicate: { code: string; message: string };
   /**
-   * Runs when Temporal knows no process of this id, before one is started: the place to
-   * refuse an id whose earlier process has aged out of Temporal's retention.
+   * What our own records know of the id, asked before Temporal: `undefined` when the id was
+   * never used, so a new process starts without a look at Temporal first; else its record,
+   * handed to `forgotten` when Temporal no longer knows the process (its retention passed).
    */
-  beforeStart?: () => Promise<void>;
+  record?: () => Promise<unknown>;
+  /** The error for an id on record whose process Temporal has forgotten; such an id never starts again. */
+  forgotten?: (record: unknown) => Error;
 }
 
 /**
@@ -35,36 +38,43 @@ export interface StartOnceOptions<W extends Workflow, View> {
  */
 export async function startOnce<W extends Workflow, View>(temporal: Client, o: StartOnceOptions<W, View>): Promise<{ view: View; created: boolean }> {
   const requestHash = createHash('sha256').update(JSON.stringify(o.content)).digest('hex');
+  // Which request started the process: the same content may arrive twice at once.
+  const requestId = randomUUID();
   const handle = temporal.workflow.getHandle(o.options.workflowId);
+  /** Refuses other content under the id; answers whether this request was the one that started it. */
   const sameContent = async () => {
-    if ((await handle.describe()).memo?.requestHash !== requestHash) throw conflict(o.duplicate.code, o.duplicate.message);
+    const memo = (await handle.describe()).memo;
+    if (memo?.requestHash !== requestHash) throw conflict(o.duplicate.code, o.duplicate.message);
+    return memo.requestId === requestId;
   };
 
-  const existing = await handle.describe().catch((error) => {
-    if (error instanceof WorkflowNotFoundError) return undefined;
-    throw error;
-  });
+  const record = o.record ? await o.record() : null;
+  // An id never on record goes straight to the start (a duplicate in flight is caught after it).
+  const existing =
+    record === undefined
+      ? undefined
+      : await handle.describe().catch((error) => {
+          if (error instanceof WorkflowNotFoundError) return undefined;
+          throw error;
+        });
   if (existing) {
     await sameContent();
     return { view: await handle.query(o.view), created: false };
   }
-  await o.beforeStart?.();
+  if (record !== undefined && record !== null && o.forgotten) throw o.forgotten(record);
   const start = new WithStartWorkflowOperation(o.workflow, {
     ...o.options,
-    memo: { requestHash },
+    memo: { requestHash, requestId },
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
   } as WorkflowStartOptions<W> & { workflowIdConflictPolicy: 'USE_EXISTING' });
   let view: View;
-  let created = true;
   try {
     view = await temporal.workflow.executeUpdateWithStart(o.submit, { startWorkflowOperation: start });
   } catch (error) {
     // Started and already finished between our look and the start.
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     view = await handle.query(o.view);
-    created = false;
   }
-  await sameContent();
-  return { view, created };
+  return { view, created: await sameContent() };
 }

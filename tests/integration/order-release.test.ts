@@ -183,6 +183,18 @@ describe('cancel', () => {
     expect((await getOrder(a.orderId)).process.lines[0].ordered).toBe(winner.lines[0].ordered);
   });
 
+  it('the same order sent three times at once: one process, one 201, the others 200 created false', async () => {
+    const sku = await addItem(stack.db, undefined, { price_minor: PRICE });
+    const wh = await addWarehouse(stack.db);
+    await stock(stack.db, sku, wh, 10);
+    const a = anOrder([{ sku, qty: 2 }]);
+    const answers = await Promise.all([post(a), post(a), post(a)]);
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 200, 201]);
+    expect(answers.map((r) => r.json().created).sort()).toEqual([false, false, true]);
+    await waitForStatus(a.orderId, 'released');
+    expect(await stack.db.selectFrom('reservations').select('id').where('order_id', '=', a.orderId).execute()).toHaveLength(1);
+  });
+
   it('a hold approval and a cancel at once: one of them decides, and the task is closed', async () => {
     const sku = await addItem(stack.db, undefined, { price_minor: 60_000 });
     const wh = await addWarehouse(stack.db);
