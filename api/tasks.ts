@@ -68,16 +68,18 @@ export const taskRoutes =
       '/exceptions',
       {
         schema: {
-          summary: 'What needs attention: escalations raised by processes, stale allocations, stock movements the ledger refused',
+          summary:
+            'What needs attention: escalations raised by processes, stale allocations, stock movements the ledger refused, receipts over tolerance, returns past their SLA',
           querystring: z.object({
             kind: z.string().max(40).optional(),
+            ownerRole: z.enum(['system', 'ops', 'buyer', 'finance', 'viewer']).optional(),
             limit: z.coerce.number().int().min(1).max(500).default(100),
           }),
         },
       },
       async (request) => {
         const now = new Date();
-        const [raised, stale, refused] = await Promise.all([
+        const [raised, stale, refused, overTolerance] = await Promise.all([
           db.selectFrom('exceptions').selectAll().where('status', '=', 'open').orderBy('raised_at').limit(request.query.limit).execute(),
           staleReservations(db, now),
           db
@@ -87,6 +89,7 @@ export const taskRoutes =
             .orderBy('refused_at', 'desc')
             .limit(request.query.limit)
             .execute(),
+          db.selectFrom('tasks').selectAll().where('status', '=', 'open').where('kind', '=', 'purchase_order_receipt_excess').orderBy('created_at').limit(request.query.limit).execute(),
         ]);
         const exceptions = [
           ...raised.map((e) => ({
@@ -122,6 +125,18 @@ export const taskRoutes =
             ageSeconds: ageSeconds(r.refused_at, now),
             temporalUiUrl: historyUrl(r.process),
           })),
+          // Goods beyond a PO's receipt tolerance, waiting for a buyer's decision (the task is the way to act).
+          ...overTolerance.map((t) => ({
+            id: `receipt-over-tolerance:${t.id}`,
+            kind: 'receipt_over_tolerance',
+            reference: t.reference,
+            ownerRole: t.role,
+            message: t.title,
+            details: t.details,
+            since: t.created_at,
+            ageSeconds: ageSeconds(t.created_at, now),
+            temporalUiUrl: historyUrl(t.workflow_id),
+          })),
           // Returns received and not settled within their SLA.
           ...(await returnsPastSla(db, msOf(config.policies.returns.sla), now)).map((r) => ({
             id: `return-past-sla:${r.id}`,
@@ -135,7 +150,7 @@ export const taskRoutes =
             temporalUiUrl: historyUrl(r.workflow_id),
           })),
         ]
-          .filter((e) => !request.query.kind || e.kind === request.query.kind)
+          .filter((e) => (!request.query.kind || e.kind === request.query.kind) && (!request.query.ownerRole || e.ownerRole === request.query.ownerRole))
           .sort((a, b) => b.ageSeconds - a.ageSeconds)
           .slice(0, request.query.limit);
         return { exceptions };

@@ -175,6 +175,11 @@ describe('purchase order lifecycle', () => {
     expect(await balance(stack.db, sku, wh, 'available')).toBe(105);
     const task = await stack.db.selectFrom('tasks').selectAll().where('id', '=', `po-${poId}:excess:r1`).executeTakeFirstOrThrow();
     expect(task).toMatchObject({ status: 'open', kind: 'purchase_order_receipt_excess' });
+    const overTolerance = async () =>
+      (await stack.app.inject({ method: 'GET', url: '/exceptions?kind=receipt_over_tolerance&ownerRole=buyer', headers: authAs('viewer') }))
+        .json()
+        .exceptions.filter((e: { reference: string }) => e.reference === poId);
+    expect(await overTolerance()).toMatchObject([{ kind: 'receipt_over_tolerance', ownerRole: 'buyer', temporalUiUrl: expect.stringContaining(`po-${poId}`) }]);
 
     // The invoice for what was accepted matches, but the PO stays open while the excess waits.
     const invoice = await post(po(poId, '/invoices'), { invoiceId: 'INV-A', lines: [{ lineNo: 1, qty: 105, unitCostMinor: 1_005 }] }, 'system');
@@ -183,6 +188,7 @@ describe('purchase order lifecycle', () => {
     const decided = await post(po(poId, '/receipt-decision'), { receiptId: 'r1', decision: 'accept', reason: 'we will sell them' }, 'buyer');
     expect(decided.statusCode).toBe(200);
     expect(decided.json()).toMatchObject({ lines: [{ received: 110 }] });
+    expect(await overTolerance()).toEqual([]);
     expect(await balance(stack.db, sku, wh, 'available')).toBe(110);
     expect((await post(po(poId, '/receipt-decision'), { receiptId: 'r1', decision: 'reject', reason: 'second thoughts' }, 'buyer')).statusCode).toBe(409);
 
@@ -207,6 +213,9 @@ describe('purchase order lifecycle', () => {
     expect(approve.json().error.message).toMatch(/can only be rejected/);
     expect((await decide('INV-B', { decision: 'reject', reason: 'not our units' }, 'buyer')).statusCode).toBe(403);
     expect((await decide('INV-A', { decision: 'reject', reason: 'matched already' })).statusCode).toBe(409);
+    const unknown = await decide('INV-Z', { decision: 'reject', reason: 'never sent' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.message).toMatch(/invoice INV-Z of purchase order .* not found/);
     expect((await decide('INV-B', { decision: 'maybe', reason: 'unsure' })).statusCode).toBe(400);
     const rejected = await decide('INV-B', { decision: 'reject', reason: 'billed 6 units, 5 came; asked for a credit note' });
     expect(rejected.statusCode).toBe(200);
