@@ -147,7 +147,8 @@ function taskRow(task) {
   tr.append(cell(task.kind), cell(task.reference, 'mono'), cell(task.title), cell(task.reason), cell(age(task.ageSeconds)));
   const priority = cell(escalated ? `${task.priority} · escalated` : task.priority);
   if (escalated) priority.classList.add('badge-cell');
-  tr.append(priority, decisionCell(task));
+  // The process waiting on the task (an order, PO, return, adjustment) in the Temporal UI.
+  tr.append(priority, task.workflowId ? historyLink(workflowUrl(task.workflowId), 'Temporal UI') : cell(''), decisionCell(task));
   return tr;
 }
 

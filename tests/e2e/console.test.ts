@@ -202,6 +202,9 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
     const row = page.locator(`[data-testid="task-row"][data-reference="${poId}"]`);
     await row.waitFor(WAIT);
     expect(await row.textContent()).toContain('supplier_invoice_mismatch');
+    expect(await row.getByRole('link', { name: 'Temporal UI' }).getAttribute('href')).toBe(
+      `${stack.config.temporalUiUrl}/namespaces/${stack.config.temporalNamespace}/workflows/po-${poId}`,
+    );
     await row.getByLabel(/^Reason for/).fill('new price list agreed with the supplier');
     await row.getByRole('button', { name: 'Approve' }).click();
     await row.waitFor({ state: 'detached', ...WAIT });
