@@ -11,6 +11,8 @@ import * as workflows from '../workflows/index.js';
 import type { AppDeps } from './app.js';
 
 const workflowTypes = Object.keys(workflows).sort();
+/** How long one read of the process counts serves scrapes. */
+const EXECUTION_COUNTS_TTL_MS = 10_000;
 const seconds = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => (d ? Number(d.seconds ?? 0) + (d.nanos ?? 0) / 1e9 : 0);
 
 /** Adds the request hook to the whole app and the /metrics route; call before the other routes. */
@@ -67,21 +69,37 @@ export function registerMetrics(app: FastifyInstance, { db, temporal, config }: 
       for (const row of rows) this.set({ kind: row.kind }, Math.max(0, (Date.now() - new Date(row.oldest as Date).getTime()) / 1000));
     },
   });
+  // One visibility count per workflow type (Temporal groups by ExecutionStatus only), sent
+  // together and kept for a while: visibility is eventually consistent anyway, and a scrape
+  // every few seconds (times every API replica) must not become a steady load on Temporal.
+  const readExecutionCounts = async () => {
+    try {
+      const counts = await Promise.all(
+        workflowTypes.map(async (type) => {
+          const { groups } = await temporal.workflow.count(`TaskQueue = '${config.taskQueue}' AND WorkflowType = '${type}' GROUP BY ExecutionStatus`);
+          return groups.map((group) => ({ workflow_type: type, status: String(group.groupValues[0]), count: group.count }));
+        }),
+      );
+      return counts.flat();
+    } catch (error) {
+      app.log.warn({ err: error }, 'metrics: Temporal did not answer the process counts');
+      return undefined;
+    }
+  };
+  let lastCounts: { at: number; counts: ReturnType<typeof readExecutionCounts> } | undefined;
   new Gauge({
     name: 'ops_workflow_executions',
-    help: "Processes started on this deployment's task queue, by workflow type and current status (Temporal visibility)",
+    help: "Processes started on this deployment's task queue, by workflow type and current status (Temporal visibility, read at most every 10 s)",
     labelNames: ['workflow_type', 'status'],
     registers: [registry],
     async collect() {
+      if (!lastCounts || Date.now() - lastCounts.at > EXECUTION_COUNTS_TTL_MS) lastCounts = { at: Date.now(), counts: readExecutionCounts() };
+      const read = lastCounts;
+      const counts = await read.counts;
+      // A failed read is not kept: the next scrape asks again. All types or none, never a partial set.
+      if (!counts && lastCounts === read) lastCounts = undefined;
       this.reset();
-      try {
-        for (const type of workflowTypes) {
-          const { groups } = await temporal.workflow.count(`TaskQueue = '${config.taskQueue}' AND WorkflowType = '${type}' GROUP BY ExecutionStatus`);
-          for (const group of groups) this.set({ workflow_type: type, status: String(group.groupValues[0]) }, group.count);
-        }
-      } catch (error) {
-        app.log.warn({ err: error }, 'metrics: Temporal did not answer the process counts');
-      }
+      for (const { count, ...labels } of counts ?? []) this.set(labels, count);
     },
   });
   // Both task queue gauges come from one pair of calls to Temporal per scrape (gauges collect concurrently).

@@ -42,8 +42,8 @@ export async function startOnce<W extends Workflow, View>(temporal: Client, o: S
   const requestId = randomUUID();
   const handle = temporal.workflow.getHandle(o.options.workflowId);
   /** Refuses other content under the id; answers whether this request was the one that started it. */
-  const sameContent = async () => {
-    const memo = (await handle.describe()).memo;
+  const sameContent = async (known?: { memo?: Record<string, unknown> }) => {
+    const memo = (known ?? (await handle.describe())).memo;
     if (memo?.requestHash !== requestHash) throw conflict(o.duplicate.code, o.duplicate.message);
     return memo.requestId === requestId;
   };
@@ -58,7 +58,7 @@ export async function startOnce<W extends Workflow, View>(temporal: Client, o: S
           throw error;
         });
   if (existing) {
-    await sameContent();
+    await sameContent(existing);
     return { view: await handle.query(o.view), created: false };
   }
   if (record !== undefined && record !== null && o.forgotten) throw o.forgotten(record);

@@ -123,12 +123,13 @@ export const purchaseOrderRoutes =
   async (app) => {
     const handleOf = (poId: string) => temporal.workflow.getHandle(purchaseOrderWorkflowId(poId));
 
-    /** A decision or event for a running PO; a refusal by its validator is 409, a malformed command 400. */
+    /** A decision or event for a running PO; a refusal by its validator is 409, a malformed command 400, an unknown invoice 404. */
     async function send<Args extends [unknown]>(poId: string, update: UpdateDefinition<PurchaseOrderView, Args>, args: Args) {
       try {
         return await sendDecision(handleOf(poId) as WorkflowHandle, update, args, `purchase order ${poId}`);
       } catch (error) {
         if (error instanceof ApiError && error.code === 'invalid_command') throw badRequest(error.message);
+        if (error instanceof ApiError && error.code === 'invoice_not_found') throw notFound(`invoice ${(args[0] as { invoiceId?: string }).invoiceId} of purchase order ${poId}`);
         throw error;
       }
     }

@@ -365,7 +365,11 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
     {
       validator: (decision) => {
         const invoice = view.invoices.find((i) => i.invoiceId === decision.invoiceId);
-        if (!invoice || invoice.matched || invoice.decision || !invoice.lines || ended() || queued('invoiceDecision').some((q) => q.decision.invoiceId === decision.invoiceId)) {
+        if (!invoice && queued('invoice').some((q) => q.invoice.invoiceId === decision.invoiceId)) {
+          throw notWaiting(`invoice ${decision.invoiceId} is being matched; decide it once it shows as mismatched`);
+        }
+        if (!invoice) throw ApplicationFailure.nonRetryable(`purchase order ${input.poId} has no invoice ${decision.invoiceId}`, 'invoice_not_found');
+        if (invoice.matched || invoice.decision || !invoice.lines || ended() || queued('invoiceDecision').some((q) => q.decision.invoiceId === decision.invoiceId)) {
           throw notWaiting(`purchase order ${input.poId} has no mismatched invoice ${decision.invoiceId} waiting for a decision`);
         }
         if (decision.decision === 'approve' && !acceptableDifferences(rematch(invoice).differences)) {

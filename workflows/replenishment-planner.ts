@@ -1,4 +1,4 @@
-import { ActivityFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ReplenishmentParams, ReplenishmentRunSummary } from '../activities/replenishment.js';
 
@@ -37,9 +37,10 @@ export async function replenishmentPlanner(input: ReplenishmentPlannerInput = {}
   try {
     return await activities.recordReplenishmentSuggestions(run);
   } catch (error) {
-    // Every attempt failed: the run says so, buyers see an exception, and the workflow fails.
+    // Every attempt failed (or someone cancelled the run): the run says so, buyers see an
+    // exception, and the workflow fails. Not cancellable, so a cancelled run is not left 'running'.
     const reason = error instanceof ActivityFailure && error.cause ? error.cause.message : String(error);
-    await activities.failReplenishmentRun({ runId: run.runId, workflowId, reason });
+    await CancellationScope.nonCancellable(() => activities.failReplenishmentRun({ runId: run.runId, workflowId, reason }));
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import type { Db } from '../../db/connection.js';
@@ -69,5 +70,39 @@ describe('a planner run whose step fails every attempt (time-skipping server)', 
       'could not serialize access due to concurrent update',
     );
     expect(await db.selectFrom('exceptions').select('id').where('reference', '=', runId).execute()).toHaveLength(1);
+  });
+
+  it('cancelled while computing, is marked failed too, not left running', async () => {
+    const runId = uniqueId('run-');
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: uniqueId('planner-'),
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: {
+        ...createActivities({ db, temporal: env.client }),
+        // A long computation, still going when the run is cancelled.
+        recordReplenishmentSuggestions: () => new Promise((resolve) => setTimeout(resolve, 2_000)),
+      },
+    });
+    const error = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(replenishmentPlanner, {
+        args: [{ runId, requestedBy: 'buyer/test' }],
+        workflowId: replenishmentWorkflowId(runId),
+        taskQueue: worker.options.taskQueue,
+      });
+      for (let i = 0; i < 100 && !(await db.selectFrom('replenishment_runs').select('id').where('id', '=', runId).executeTakeFirst()); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await handle.cancel();
+      return handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    });
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const run = await db.selectFrom('replenishment_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+    expect(run).toMatchObject({ status: 'failed', finished_at: null });
+    expect(await db.selectFrom('exceptions').select('kind').where('reference', '=', runId).execute()).toEqual([{ kind: 'replenishment_run_failed' }]);
   });
 });
