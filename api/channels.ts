@@ -15,6 +15,7 @@ import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { anyRole } from './auth.js';
 import { notFound } from './errors.js';
+import { channelFromRow } from './master-data.js';
 
 const params = z.object({ channel: z.string().min(1).max(64) });
 
@@ -204,17 +205,7 @@ export const channelPublishingRoutes =
             .executeTakeFirst();
           if (row) {
             // The same event a change through POST /channels writes: the publisher sends every sku.
-            const payload = {
-              code: row.code,
-              name: row.name,
-              reservationPriority: row.reservation_priority,
-              atsBufferQty: row.ats_buffer_qty,
-              atsBufferPct: row.ats_buffer_pct,
-              shortagePolicy: row.shortage_policy,
-              webhookUrl: row.webhook_url,
-              updatedAt: row.updated_at,
-            };
-            await tx.insertInto('outbox_events').values({ topic: CHANNEL_UPDATED, key: channel, payload: JSON.stringify(payload) }).execute();
+            await tx.insertInto('outbox_events').values({ topic: CHANNEL_UPDATED, key: channel, payload: JSON.stringify(channelFromRow(row)) }).execute();
           }
           await tx
             .insertInto('channel_publications')

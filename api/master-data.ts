@@ -172,7 +172,8 @@ const warehouseFromRow = (row: Selectable<WarehousesTable>): z.infer<typeof ware
   createdAt: row.created_at,
 });
 
-const channelFromRow = (row: Selectable<ChannelsTable>): z.infer<typeof channelView> => ({
+/** A channel as the API shows it, and as its `channel.updated` event carries it. */
+export const channelFromRow = (row: Selectable<ChannelsTable>): z.infer<typeof channelView> => ({
   code: row.code,
   name: row.name,
   reservationPriority: row.reservation_priority,

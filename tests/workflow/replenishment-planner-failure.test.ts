@@ -1,52 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
-import type { Db } from '../../db/connection.js';
-import { ensureSearchAttributes } from '../../runtime/temporal.js';
 import { replenishmentPlanner, replenishmentWorkflowId } from '../../workflows/replenishment-planner.js';
-import { createTestDatabase, uniqueId } from '../support/stack.js';
+import { uniqueId } from '../support/stack.js';
+import { useTimeSkipping } from '../support/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let db: Db;
-
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: inject('timeSkippingServerPath') } },
-  });
-  await ensureSearchAttributes(env.connection, 'default');
-  ({ db } = await createTestDatabase());
-});
-afterAll(async () => {
-  await db?.destroy();
-  await env?.teardown();
-});
+const ts = useTimeSkipping();
 
 /** Runs the planner with its suggestion step failing on every attempt, on the real database otherwise. */
 async function runFailingPlanner(runId: string): Promise<{ error: unknown; attempts: number }> {
   let attempts = 0;
-  const real = createActivities({ db, temporal: env.client });
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: uniqueId('planner-'),
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: {
-      ...real,
-      recordReplenishmentSuggestions: () => {
-        attempts += 1;
-        throw new Error('could not serialize access due to concurrent update');
-      },
+  const activities = {
+    ...createActivities({ db: ts.db, temporal: ts.env.client }),
+    recordReplenishmentSuggestions: () => {
+      attempts += 1;
+      throw new Error('could not serialize access due to concurrent update');
     },
-  });
-  const error = await worker.runUntil(
-    env.client.workflow
-      .execute(replenishmentPlanner, { args: [{ runId, requestedBy: 'buyer/test' }], workflowId: replenishmentWorkflowId(runId), taskQueue: worker.options.taskQueue })
-      .then(
+  };
+  const error = await ts.withWorker(
+    (taskQueue) =>
+      ts.env.client.workflow.execute(replenishmentPlanner, { args: [{ runId, requestedBy: 'buyer/test' }], workflowId: replenishmentWorkflowId(runId), taskQueue }).then(
         () => undefined,
         (e: unknown) => e,
       ),
+    activities,
   );
   return { error, attempts };
 }
@@ -58,39 +36,34 @@ describe('a planner run whose step fails every attempt (time-skipping server)', 
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect(attempts).toBe(10);
 
-    const run = await db.selectFrom('replenishment_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+    const run = await ts.db.selectFrom('replenishment_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run).toMatchObject({ status: 'failed', finished_at: null, failure: 'could not serialize access due to concurrent update' });
     expect(run.failed_at).toBeInstanceOf(Date);
-    const exceptions = await db.selectFrom('exceptions').selectAll().where('reference', '=', runId).execute();
+    const exceptions = await ts.db.selectFrom('exceptions').selectAll().where('reference', '=', runId).execute();
     expect(exceptions).toMatchObject([{ kind: 'replenishment_run_failed', owner_role: 'buyer', status: 'open', workflow_id: replenishmentWorkflowId(runId) }]);
 
     // A retried failure step changes nothing; the run stays failed, not finished, and is not the latest finished run.
-    await createActivities({ db }).failReplenishmentRun({ runId, workflowId: replenishmentWorkflowId(runId), reason: 'again' });
-    expect((await db.selectFrom('replenishment_runs').select('failure').where('id', '=', runId).executeTakeFirstOrThrow()).failure).toBe(
+    await createActivities({ db: ts.db }).failReplenishmentRun({ runId, workflowId: replenishmentWorkflowId(runId), reason: 'again' });
+    expect((await ts.db.selectFrom('replenishment_runs').select('failure').where('id', '=', runId).executeTakeFirstOrThrow()).failure).toBe(
       'could not serialize access due to concurrent update',
     );
-    expect(await db.selectFrom('exceptions').select('id').where('reference', '=', runId).execute()).toHaveLength(1);
+    expect(await ts.db.selectFrom('exceptions').select('id').where('reference', '=', runId).execute()).toHaveLength(1);
   });
 
   it('cancelled while computing, is marked failed too, not left running', async () => {
     const runId = uniqueId('run-');
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: uniqueId('planner-'),
-      workflowBundle: { codePath: inject('workflowBundlePath') },
-      activities: {
-        ...createActivities({ db, temporal: env.client }),
-        // A long computation, still going when the run is cancelled.
-        recordReplenishmentSuggestions: () => new Promise((resolve) => setTimeout(resolve, 2_000)),
-      },
-    });
-    const error = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(replenishmentPlanner, {
+    const activities = {
+      ...createActivities({ db: ts.db, temporal: ts.env.client }),
+      // A long computation, still going when the run is cancelled.
+      recordReplenishmentSuggestions: () => new Promise((resolve) => setTimeout(resolve, 2_000)),
+    };
+    const error = await ts.withWorker(async (taskQueue) => {
+      const handle = await ts.env.client.workflow.start(replenishmentPlanner, {
         args: [{ runId, requestedBy: 'buyer/test' }],
         workflowId: replenishmentWorkflowId(runId),
-        taskQueue: worker.options.taskQueue,
+        taskQueue,
       });
-      for (let i = 0; i < 100 && !(await db.selectFrom('replenishment_runs').select('id').where('id', '=', runId).executeTakeFirst()); i++) {
+      for (let i = 0; i < 100 && !(await ts.db.selectFrom('replenishment_runs').select('id').where('id', '=', runId).executeTakeFirst()); i++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       await handle.cancel();
@@ -98,11 +71,11 @@ describe('a planner run whose step fails every attempt (time-skipping server)', 
         () => undefined,
         (e: unknown) => e,
       );
-    });
+    }, activities);
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    const run = await db.selectFrom('replenishment_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+    const run = await ts.db.selectFrom('replenishment_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run).toMatchObject({ status: 'failed', finished_at: null });
-    expect(await db.selectFrom('exceptions').select('kind').where('reference', '=', runId).execute()).toEqual([{ kind: 'replenishment_run_failed' }]);
+    expect(await ts.db.selectFrom('exceptions').select('kind').where('reference', '=', runId).execute()).toEqual([{ kind: 'replenishment_run_failed' }]);
   });
 });

@@ -1,53 +1,30 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
+import { describe, expect, it } from 'vitest';
 import type { ReturnInput } from '../../activities/returns.js';
-import type { Db } from '../../db/connection.js';
-import { trialBalance } from '../../db/journal.js';
-import { checkLedger } from '../../db/ledger-check.js';
 import { loadConfig } from '../../runtime/config.js';
-import { ensureSearchAttributes } from '../../runtime/temporal.js';
 import { inspectionUpdate, parcelReceivedUpdate, returnProcess, returnViewQuery } from '../../workflows/return.js';
 import { addItem, addWarehouse, balance } from '../support/fixtures.js';
-import { createTestDatabase, uniqueId } from '../support/stack.js';
+import { uniqueId } from '../support/stack.js';
+import { useTimeSkipping } from '../support/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let db: Db;
+const ts = useTimeSkipping();
 const policies = loadConfig({}).policies;
 const policy = { returns: policies.returns, order: policies.order };
-
-beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: inject('timeSkippingServerPath') } },
-  });
-  await ensureSearchAttributes(env.connection, 'default');
-  ({ db } = await createTestDatabase());
-});
-afterAll(async () => {
-  if (db) {
-    expect((await checkLedger(db)).problems).toEqual([]);
-    expect((await trialBalance(db)).balanced).toBe(true);
-  }
-  await db?.destroy();
-  await env?.teardown();
-});
 
 /**
  * An authorized return of 2 units of a shipped order line, written straight to the
  * database (the order's shipment is not needed by the timers under test).
  */
 async function anAuthorizedReturn(): Promise<{ input: ReturnInput; warehouse: string }> {
-  const warehouse = await addWarehouse(db);
-  const sku = await addItem(db, undefined, { price_minor: 2_000 });
+  const warehouse = await addWarehouse(ts.db);
+  const sku = await addItem(ts.db, undefined, { price_minor: 2_000 });
   const orderId = uniqueId('ord-');
   const rmaId = uniqueId('rma-');
-  await db
+  await ts.db
     .insertInto('orders')
     .values({ id: orderId, workflow_id: `order-${orderId}`, channel: 'dtc', customer_id: 'c1', currency: 'USD', status: 'shipped', ship_to: JSON.stringify({ country: 'US', lat: 40, lon: -74 }), freight_minor: 0, total_minor: 4_000 })
     .execute();
-  await db.insertInto('order_lines').values({ order_id: orderId, line_no: 1, sku, qty: 2, unit_price_minor: 2_000, discount_minor: 0, tax_minor: 0, shipped_qty: 2 }).execute();
-  const now = new Date(await env.currentTimeMs());
+  await ts.db.insertInto('order_lines').values({ order_id: orderId, line_no: 1, sku, qty: 2, unit_price_minor: 2_000, discount_minor: 0, tax_minor: 0, shipped_qty: 2 }).execute();
+  const now = new Date(await ts.env.currentTimeMs());
   const input: ReturnInput = {
     rmaId,
     orderId,
@@ -62,7 +39,7 @@ async function anAuthorizedReturn(): Promise<{ input: ReturnInput; warehouse: st
     expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
     returnableToSupplier: [],
   };
-  await db
+  await ts.db
     .insertInto('returns')
     .values({
       id: rmaId,
@@ -80,49 +57,38 @@ async function anAuthorizedReturn(): Promise<{ input: ReturnInput; warehouse: st
       expires_at: input.expiresAt,
     })
     .execute();
-  await db.insertInto('return_lines').values({ return_id: rmaId, line_no: 1, sku, qty: 2 }).execute();
+  await ts.db.insertInto('return_lines').values({ return_id: rmaId, line_no: 1, sku, qty: 2 }).execute();
   return { input, warehouse };
 }
 
-async function withWorker<T>(run: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = uniqueId('return-timers-');
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities: createActivities({ db, temporal: env.client }),
-  });
-  return worker.runUntil(run(taskQueue));
-}
-
-const recordOf = (rmaId: string) => db.selectFrom('returns').selectAll().where('id', '=', rmaId).executeTakeFirstOrThrow();
+const recordOf = (rmaId: string) => ts.db.selectFrom('returns').selectAll().where('id', '=', rmaId).executeTakeFirstOrThrow();
 
 describe('return timers (time-skipping server)', () => {
   it('a return with nothing received stays authorized for 29 days and expires when its receipt window closes', async () => {
     const { input } = await anAuthorizedReturn();
-    await withWorker(async (taskQueue) => {
-      const handle = await env.client.workflow.start(returnProcess, { args: [input, policy], workflowId: `rma-${input.rmaId}`, taskQueue });
-      await env.sleep('29d');
+    await ts.withWorker(async (taskQueue) => {
+      const handle = await ts.env.client.workflow.start(returnProcess, { args: [input, policy], workflowId: `rma-${input.rmaId}`, taskQueue });
+      await ts.env.sleep('29d');
       expect((await handle.query(returnViewQuery)).status).toBe('authorized');
-      await env.sleep('2d');
+      await ts.env.sleep('2d');
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'expired', receiptWindowClosed: true, lines: [{ authorized: 2, received: 0 }] });
       expect(await recordOf(input.rmaId)).toMatchObject({ status: 'expired', closed_at: expect.any(Date), refund: null });
-      expect(await db.selectFrom('payment_gateway_refunds').selectAll().where('reference', '=', input.rmaId).execute()).toEqual([]);
+      expect(await ts.db.selectFrom('payment_gateway_refunds').selectAll().where('reference', '=', input.rmaId).execute()).toEqual([]);
     });
   });
 
   it('a partial receipt: the window closes on the missing unit, and what came is inspected and refunded', async () => {
     const { input, warehouse } = await anAuthorizedReturn();
     const sku = input.lines[0]!.sku;
-    await withWorker(async (taskQueue) => {
-      const handle = await env.client.workflow.start(returnProcess, { args: [input, policy], workflowId: `rma-${input.rmaId}`, taskQueue });
-      await env.sleep('10d');
+    await ts.withWorker(async (taskQueue) => {
+      const handle = await ts.env.client.workflow.start(returnProcess, { args: [input, policy], workflowId: `rma-${input.rmaId}`, taskQueue });
+      await ts.env.sleep('10d');
       const received = await handle.executeUpdate(parcelReceivedUpdate, { args: [{ parcelId: 'P1', warehouse, lines: [{ sku, qty: 1 }], actor: 'wms/test' }] });
       expect(received).toMatchObject({ status: 'receiving', lines: [{ received: 1 }] });
-      expect(await balance(db, sku, warehouse, 'return_pending')).toBe(1);
+      expect(await balance(ts.db, sku, warehouse, 'return_pending')).toBe(1);
 
-      await env.sleep('21d');
+      await ts.env.sleep('21d');
       const closed = await handle.query(returnViewQuery);
       expect(closed).toMatchObject({ status: 'inspecting', receiptWindowClosed: true });
       expect(closed.timeline.at(-1)!.note).toContain('1 authorized units never arrived');
@@ -134,10 +100,10 @@ describe('return timers (time-skipping server)', () => {
       const result = await handle.result();
       // Changed mind: 2000 less a 10% restocking fee.
       expect(result).toMatchObject({ status: 'refunded', refund: { totalMinor: 1_800, restockingFeeMinor: 200, cashMinor: 1_800 } });
-      expect(await balance(db, sku, warehouse, 'available')).toBe(1);
+      expect(await balance(ts.db, sku, warehouse, 'available')).toBe(1);
       const record = await recordOf(input.rmaId);
       expect(record).toMatchObject({ status: 'refunded', refund_minor: 1_800 });
-      const refunds = await db.selectFrom('payment_gateway_refunds').selectAll().where('reference', '=', input.rmaId).execute();
+      const refunds = await ts.db.selectFrom('payment_gateway_refunds').selectAll().where('reference', '=', input.rmaId).execute();
       expect(refunds.map((r) => r.amount_minor)).toEqual([1_800]);
     });
   });
