@@ -20,6 +20,7 @@ import {
 } from '../db/channel-publishing.js';
 import { planBatch, shouldRaiseDeliveryException } from '../domain/channel-publishing.js';
 import { channelPublisherWorkflowId } from '../workflows/channel-publisher.js';
+import { insertException, resolveExceptionRow } from './tasks.js';
 
 /** A range of the feed to deliver to one channel. */
 export interface ChannelBatch {
@@ -216,14 +217,7 @@ async function recordDelivery(db: Db, channel: string, batch: ChannelBatch, skus
       }))
       .where('channel', '=', channel)
       .execute();
-    if (before.open_exception_id) {
-      await tx
-        .updateTable('exceptions')
-        .set({ status: 'resolved', resolved_at: new Date() })
-        .where('id', '=', before.open_exception_id)
-        .where('status', '=', 'open')
-        .execute();
-    }
+    if (before.open_exception_id) await resolveExceptionRow(tx, before.open_exception_id);
     return true;
   });
 }
@@ -253,19 +247,15 @@ async function recordFailure(db: Db, channel: string, error: string, threshold: 
     };
     if (shouldRaiseDeliveryException({ consecutiveFailures: row.consecutive_failures, exceptionOpen: row.open_exception_id !== null }, threshold)) {
       const id = `${CHANNEL_DELIVERY_FAILING}:${channel}:${row.failing_since!.getTime()}`;
-      await tx
-        .insertInto('exceptions')
-        .values({
-          id,
-          kind: CHANNEL_DELIVERY_FAILING,
-          reference: channel,
-          workflow_id: channelPublisherWorkflowId(channel),
-          owner_role: 'ops',
-          message: `Channel ${channel} has refused ${row.consecutive_failures} deliveries in a row: ${error}`,
-          details: JSON.stringify(details),
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+      await insertException(tx, {
+        id,
+        kind: CHANNEL_DELIVERY_FAILING,
+        reference: channel,
+        workflowId: channelPublisherWorkflowId(channel),
+        ownerRole: 'ops',
+        message: `Channel ${channel} has refused ${row.consecutive_failures} deliveries in a row: ${error}`,
+        details,
+      });
       await tx.updateTable('channel_publications').set({ open_exception_id: id }).where('channel', '=', channel).execute();
     } else if (row.open_exception_id) {
       await tx

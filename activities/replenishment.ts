@@ -6,6 +6,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { ReplenishmentRunsTable } from '../db/schema.js';
+import { insertException } from './tasks.js';
 import { horizonUplift, planTransfersBeforeBuy, suggestReplenishment, type BalancedPlan, type DemandUplift, type SkuClass } from '../domain/replenishment.js';
 
 const DAY_MS = 86_400_000;
@@ -289,19 +290,15 @@ export function createReplenishmentActivities({ db }: { db: Db }) {
           .returning('id')
           .executeTakeFirst();
         if (!failed) return;
-        await tx
-          .insertInto('exceptions')
-          .values({
-            id: `${input.workflowId}:failed`,
-            kind: 'replenishment_run_failed',
-            reference: input.runId,
-            workflow_id: input.workflowId,
-            owner_role: 'buyer',
-            message: `replenishment run ${input.runId} failed: ${input.reason.slice(0, 500)}`,
-            details: JSON.stringify({ runId: input.runId }),
-          })
-          .onConflict((oc) => oc.column('id').doNothing())
-          .execute();
+        await insertException(tx, {
+          id: `${input.workflowId}:failed`,
+          kind: 'replenishment_run_failed',
+          reference: input.runId,
+          workflowId: input.workflowId,
+          ownerRole: 'buyer',
+          message: `replenishment run ${input.runId} failed: ${input.reason.slice(0, 500)}`,
+          details: { runId: input.runId },
+        });
       });
     },
 

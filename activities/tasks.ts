@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Db } from '../db/connection.js';
+import type { Database } from '../db/schema.js';
 
 export interface TaskInput {
   id: string;
@@ -60,28 +62,33 @@ export function createTaskActivities({ db }: { db: Db }) {
     },
 
     async raiseException(exception: ExceptionInput): Promise<void> {
-      await db
-        .insertInto('exceptions')
-        .values({
-          id: exception.id,
-          kind: exception.kind,
-          reference: exception.reference,
-          workflow_id: exception.workflowId ?? null,
-          owner_role: exception.ownerRole,
-          message: exception.message,
-          details: JSON.stringify(exception.details ?? {}),
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+      await insertException(db, exception);
     },
 
     async resolveException(id: string): Promise<void> {
-      await db
-        .updateTable('exceptions')
-        .set({ status: 'resolved', resolved_at: new Date() })
-        .where('id', '=', id)
-        .where('status', '=', 'open')
-        .execute();
+      await resolveExceptionRow(db, id);
     },
   };
+}
+
+/** Raises an exception once: a second raise under the same id changes nothing. Works inside a transaction too. */
+export async function insertException(db: Kysely<Database>, exception: ExceptionInput): Promise<void> {
+  await db
+    .insertInto('exceptions')
+    .values({
+      id: exception.id,
+      kind: exception.kind,
+      reference: exception.reference,
+      workflow_id: exception.workflowId ?? null,
+      owner_role: exception.ownerRole,
+      message: exception.message,
+      details: JSON.stringify(exception.details ?? {}),
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+/** Resolves an open exception; one already resolved (or never raised) is left as it is. */
+export async function resolveExceptionRow(db: Kysely<Database>, id: string): Promise<void> {
+  await db.updateTable('exceptions').set({ status: 'resolved', resolved_at: new Date() }).where('id', '=', id).where('status', '=', 'open').execute();
 }

@@ -10,6 +10,7 @@ import { publicationLag, publicationSettings, storedCursor, type ChannelPublicat
 import type { Db } from '../db/connection.js';
 import { CHANNEL_UPDATED } from '../domain/channel-publishing.js';
 import { ensureChannelPublisher } from '../runtime/channel-publishers.js';
+import { resolveExceptionRow } from '../activities/tasks.js';
 import { channelPublisherWorkflowId } from '../workflows/channel-publisher.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
@@ -248,14 +249,7 @@ export const channelPublishingRoutes =
             .set({ consecutive_failures: 0, failing_since: null, open_exception_id: null, updated_by: request.actor ?? 'unknown', updated_at: sql<Date>`now()` })
             .where('channel', '=', channel)
             .execute();
-          if (publication.open_exception_id) {
-            await tx
-              .updateTable('exceptions')
-              .set({ status: 'resolved', resolved_at: new Date() })
-              .where('id', '=', publication.open_exception_id)
-              .where('status', '=', 'open')
-              .execute();
-          }
+          if (publication.open_exception_id) await resolveExceptionRow(tx, publication.open_exception_id);
         });
         await startPublisher(channel);
         return audited(request, await view(channel), auditedSettings, { action: 'channel.webhook.remove', before });

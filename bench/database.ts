@@ -7,6 +7,21 @@ import { projectRoot } from '../runtime/config.js';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } from '../runtime/postgres.js';
 import { freePort } from '../runtime/temporal.js';
 
+/**
+ * What a benchmark started, stopped in reverse order at its end (`cleanup`), also on
+ * Ctrl-C; a step that fails to stop is reported and the others still run.
+ */
+export function benchCleanup(): { stops: (() => Promise<void>)[]; cleanup: () => Promise<void> } {
+  const stops: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch((error) => console.warn(`[bench] cleanup: ${String(error)}`));
+  };
+  process.once('SIGINT', () => {
+    void cleanup().finally(() => process.exit(130));
+  });
+  return { stops, cleanup };
+}
+
 export interface BenchDatabase {
   url: string;
   name: string;

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { createDb, type Db } from '../db/connection.js';
-import { benchDatabase } from './database.js';
+import { benchCleanup, benchDatabase } from './database.js';
 import { checkLedger } from '../db/ledger-check.js';
 import { receive, reserve } from '../db/ledger.js';
 import type { Database } from '../db/schema.js';
@@ -181,13 +181,7 @@ async function seed(db: Db): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const stops: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch((error) => console.warn(`[bench] cleanup: ${String(error)}`));
-  };
-  process.once('SIGINT', () => {
-    void cleanup().finally(() => process.exit(130));
-  });
+  const { stops, cleanup } = benchCleanup();
   try {
     const { url, name: database, server } = await benchDatabase('ops_bench', 'bench-pg', stops, log);
     const setupDb = createDb(url, 20);

@@ -28,7 +28,8 @@ import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { sql } from 'kysely';
-import { benchDatabase } from './database.js';
+import { rng } from '../chaos/random.js';
+import { benchCleanup, benchDatabase } from './database.js';
 import { createDb, type Db } from '../db/connection.js';
 import { checkLedger } from '../db/ledger-check.js';
 import { receive } from '../db/ledger.js';
@@ -65,18 +66,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-/** mulberry32: a small seeded generator, so a run's orders can be made again. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Zipf over `n` ranks with exponent `s`: rank 0 is the best seller. */
@@ -463,13 +452,7 @@ async function cannon(route: string, options: autocannon.Options): Promise<HttpR
 
 async function main(): Promise<void> {
   const runStarted = performance.now();
-  const stops: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch((error) => console.warn(`[bench] cleanup: ${String(error)}`));
-  };
-  process.once('SIGINT', () => {
-    void cleanup().finally(() => process.exit(130));
-  });
+  const { stops, cleanup } = benchCleanup();
   try {
     const loadAtStart = os.loadavg()[0]!;
     log(`${os.cpus().length} cpus, load average ${round(loadAtStart)} at start (other work on the machine shares the cpus)`);

@@ -1,4 +1,4 @@
-/** Seeded random numbers, so a chaos run's load and faults can be made again from its seed. */
+/** Seeded random numbers, so a chaos run's load and faults (and a benchmark's orders) can be made again from their seed. */
 
 /** mulberry32: a small generator of numbers in [0, 1). */
 export function rng(seed: number): () => number {

@@ -40,6 +40,9 @@ export function shipmentAmounts(lines: ShippedLine[], freightChargedMinor: numbe
   };
 }
 
+/** An entry's lines without those that post nothing. */
+export const postedLines = (lines: JournalLineInput[]): JournalLineInput[] => lines.filter((l) => (l.debitMinor ?? 0) > 0 || (l.creditMinor ?? 0) > 0);
+
 /**
  * Receivable against revenue, tax payable and freight revenue (discount as a contra
  * revenue); cost of goods against inventory at average cost; the carrier's freight
@@ -58,5 +61,5 @@ export function shipmentEntryLines(a: ShipmentAmounts): JournalLineInput[] {
     { account: '5100', debitMinor: a.freightCostMinor },
     { account: '2000', creditMinor: a.freightCostMinor },
   ];
-  return lines.filter((l) => (l.debitMinor ?? 0) > 0 || (l.creditMinor ?? 0) > 0);
+  return postedLines(lines);
 }

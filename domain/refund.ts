@@ -7,7 +7,7 @@
  */
 import type { JournalLineInput } from '../db/journal.js';
 import type { ChannelName } from './order.js';
-import { cumulativeShare } from './postings.js';
+import { cumulativeShare, postedLines } from './postings.js';
 import type { ReturnReason, ReturnResolution } from './return-rules.js';
 
 export interface ReturnPolicy {
@@ -128,7 +128,7 @@ export function refundEntryLines(b: RefundBreakdown, settlement: { cashMinor: nu
     { account: '1100', creditMinor: settlement.appliedToReceivableMinor },
     { account: '1000', creditMinor: settlement.cashMinor },
   ];
-  return lines.filter((l) => (l.debitMinor ?? 0) > 0 || (l.creditMinor ?? 0) > 0);
+  return postedLines(lines);
 }
 
 /** A refund above the limit waits for finance. */

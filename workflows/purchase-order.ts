@@ -98,11 +98,8 @@ export interface SupplierInvoice {
 }
 
 /** Finance's answer to an invoice that did not match. */
-export interface InvoiceDecision {
+export interface InvoiceDecision extends ApprovalDecision {
   invoiceId: string;
-  decision: 'approve' | 'reject';
-  reason: string;
-  actor: string;
 }
 
 export interface CancelRequest {

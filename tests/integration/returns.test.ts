@@ -12,18 +12,7 @@ import { authAs, eventually, uniqueId, useTestStack } from '../support/stack.js'
 const defaults = loadConfig({}).policies;
 const APPROVAL_LIMIT = 20_000;
 const stack = useTestStack({ policies: { ...defaults, returns: { ...defaults.returns, refundApprovalLimitMinor: APPROVAL_LIMIT } } });
-const { placeOrder, orderView, shipmentsOf, event, waitForOrder } = orderDriver(stack);
-
-/** Picked, packed, shipped: each WMS event answered 200 with the shipment in its new state. */
-async function ship(shipmentId: string, freightCostMinor: number): Promise<void> {
-  for (const type of ['picked', 'packed'] as const) {
-    const res = await event(shipmentId, { type });
-    expect(res.statusCode, res.body).toBe(200);
-  }
-  const shipped = await event(shipmentId, { type: 'shipped', carrier: 'UPS', tracking: `1Z${shipmentId}`, freightCostMinor });
-  expect(shipped.statusCode, shipped.body).toBe(200);
-  expect(shipped.json().status).toBe('shipped');
-}
+const { placeOrder, orderView, shipmentsOf, ship, waitForOrder } = orderDriver(stack);
 
 type Role = Parameters<typeof authAs>[0];
 const post = (url: string, payload: object, role: Role = 'ops') => stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });

@@ -46,11 +46,12 @@ export function orderDriver(stack: TestStack) {
   const event = (shipmentId: string, payload: object, role: Parameters<typeof authAs>[0] = 'system') =>
     stack.app.inject({ method: 'POST', url: `/shipments/${shipmentId}/events`, headers: authAs(role), payload });
 
-  /** Picked, packed and shipped, each answered 200. */
+  /** Picked, packed and shipped, each answered 200 with the shipment in its new state. */
   async function ship(shipmentId: string, freightCostMinor: number): Promise<void> {
     for (const payload of [{ type: 'picked' }, { type: 'packed' }, { type: 'shipped', carrier: 'UPS', tracking: `1Z${shipmentId}`, freightCostMinor }]) {
       const res = await event(shipmentId, payload);
       expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().status).toBe(payload.type);
     }
   }
 
