@@ -100,6 +100,7 @@ async function measure(concurrency: number, op: (worker: number, i: number) => P
 function countingDb(url: string): { db: Db; statements: { text: string; ms: number; end: number }[] } {
   const statements: { text: string; ms: number; end: number }[] = [];
   const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on('error', () => {});
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
@@ -200,6 +201,8 @@ async function main(): Promise<void> {
       for (const concurrency of CONCURRENCY) {
         const ledgerDb = createDb(url, concurrency);
         const rawPool = new pg.Pool({ connectionString: url, max: concurrency });
+        // Ctrl-C reaches Postgres too: its goodbye to idle connections must not end the bench before cleanup.
+        rawPool.on('error', () => {});
         try {
           const pickSku = () => (scenario === 'hot' ? HOT_SKU : spreadSku(Math.floor(Math.random() * SPREAD_SKUS)));
           const ledger = await measure(concurrency, async (worker, i) => {
