@@ -141,20 +141,27 @@ export function createChannelPublishingActivities({ db }: { db: Db }) {
       }
       if (settings.cursor !== batch.from) return { outcome: 'superseded', cursor: settings.cursor };
 
-      const availability = await channelAvailability(db, settings, batch.snapshot ? null : batch.skus);
       const idempotencyKey = idempotencyKeyOf(channel, batch);
-      const message: AvailabilityMessage = {
-        channel,
-        sequence: batch.sequence,
-        idempotencyKey,
-        snapshot: batch.snapshot,
-        from: batch.from,
-        to: batch.to,
-        events: batch.events,
-        computedAt: new Date().toISOString(),
-        availability,
-      };
-      const body = JSON.stringify(message);
+      // A retry sends the first attempt's body: the receiver may have applied it already and
+      // will drop the repeat, so other figures under the same key would never arrive. Later
+      // changes reach it in later batches.
+      let body = settings.pending?.sequence === batch.sequence ? settings.pending.body : undefined;
+      if (body === undefined) {
+        const message: AvailabilityMessage = {
+          channel,
+          sequence: batch.sequence,
+          idempotencyKey,
+          snapshot: batch.snapshot,
+          from: batch.from,
+          to: batch.to,
+          events: batch.events,
+          computedAt: new Date().toISOString(),
+          availability: await channelAvailability(db, settings, batch.snapshot ? null : batch.skus),
+        };
+        body = JSON.stringify(message);
+        await db.updateTable('channel_publications').set({ pending_sequence: batch.sequence, pending_body: body }).where('channel', '=', channel).execute();
+      }
+      const skuCount = (JSON.parse(body) as AvailabilityMessage).availability.length;
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'idempotency-key': idempotencyKey,
@@ -174,9 +181,9 @@ export function createChannelPublishingActivities({ db }: { db: Db }) {
         });
         const text = await response.text().catch(() => '');
         if (response.ok) {
-          const moved = await recordDelivery(db, channel, batch, availability.length);
+          const moved = await recordDelivery(db, channel, batch, skuCount);
           if (!moved) return { outcome: 'superseded', cursor: (await publicationSettings(db, channel))?.cursor ?? null };
-          return { outcome: 'delivered', cursor: batch.to, deliveredAt: new Date().toISOString(), skus: availability.length, status: response.status, repeated: false };
+          return { outcome: 'delivered', cursor: batch.to, deliveredAt: new Date().toISOString(), skus: skuCount, status: response.status, repeated: false };
         }
         failure = `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
       } catch (error) {
@@ -210,6 +217,8 @@ async function recordDelivery(db: Db, channel: string, batch: ChannelBatch, skus
         delivered_skus: eb('delivered_skus', '+', skus),
         last_delivered_at: sql<Date>`now()`,
         last_delivered_sequence: batch.sequence,
+        pending_sequence: null,
+        pending_body: null,
         consecutive_failures: 0,
         failing_since: null,
         open_exception_id: null,

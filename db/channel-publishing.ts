@@ -22,6 +22,8 @@ export interface ChannelPublicationSettings {
   lastDeliveredSequence: number | null;
   consecutiveFailures: number;
   openExceptionId: string | null;
+  /** The batch under delivery and its body, sent again unchanged on a retry. */
+  pending: { sequence: number; body: string } | null;
 }
 
 /** Creates the channel's publication row when it has none; true when the channel exists. */
@@ -55,6 +57,8 @@ export async function publicationSettings(db: Db, channel: string): Promise<Chan
       'p.last_delivered_sequence',
       'p.consecutive_failures',
       'p.open_exception_id',
+      'p.pending_sequence',
+      'p.pending_body',
     ])
     .where('c.code', '=', channel)
     .executeTakeFirst();
@@ -72,6 +76,7 @@ export async function publicationSettings(db: Db, channel: string): Promise<Chan
     lastDeliveredSequence: row.last_delivered_sequence,
     consecutiveFailures: row.consecutive_failures ?? 0,
     openExceptionId: row.open_exception_id,
+    pending: row.pending_sequence !== null && row.pending_body !== null ? { sequence: row.pending_sequence, body: row.pending_body } : null,
   };
 }
 

@@ -562,6 +562,8 @@ export interface ChannelPublicationsTable {
   delivered_skus: Generated<number>;
   last_delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   last_delivered_sequence: number | null;
+  pending_sequence: ColumnType<number | null, number | null | undefined, number | null>;
+  pending_body: ColumnType<string | null, string | null | undefined, string | null>;
   consecutive_failures: Generated<number>;
   failing_since: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   last_error: string | null;

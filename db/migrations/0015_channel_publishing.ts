@@ -23,6 +23,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       delivered_skus bigint not null default 0,
       last_delivered_at timestamptz,
       last_delivered_sequence bigint,
+      -- The body of the batch being delivered: a retry sends it again unchanged, as its
+      -- idempotency key promises, instead of figures computed later under the same key.
+      pending_sequence bigint,
+      pending_body text,
       consecutive_failures int not null default 0 check (consecutive_failures >= 0),
       failing_since timestamptz,
       last_error text,

@@ -288,6 +288,8 @@ describe('channel publishing', () => {
     expect(retry).toMatchObject({ applied: false, answered: 200 });
     expect(retry.idempotencyKey).toBe(firstTry.idempotencyKey);
     expect(retry.message.sequence).toBe(firstTry.message.sequence);
+    // Same key, same request: the retry carries the first attempt's figures, not new ones.
+    expect(retry.message).toEqual(firstTry.message);
     await converged('dtc');
     await expectOrdered('dtc');
   });
