@@ -249,7 +249,14 @@ export class ChaosStack {
     await client.connect();
     try {
       // The pids first: in one statement Postgres may call pg_terminate_backend before it filters.
-      const { rows } = await client.query<{ pid: number }>(`select pid from pg_stat_activity where application_name = 'chaos-worker' and datname = $1`, [this.databaseName]);
+      // A worker that was just restarted may not have connected yet: wait a little for one.
+      const workerConnections = () =>
+        client.query<{ pid: number }>(`select pid from pg_stat_activity where application_name = 'chaos-worker' and datname = $1`, [this.databaseName]);
+      let { rows } = await workerConnections();
+      for (let waited = 0; rows.length === 0 && waited < 10_000; waited += 200) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        ({ rows } = await workerConnections());
+      }
       const cut = await client.query<{ done: boolean }>('select pg_terminate_backend(pid) as done from unnest($1::int[]) as pid', [rows.map((r) => r.pid)]);
       return cut.rows.filter((r) => r.done).length;
     } finally {
