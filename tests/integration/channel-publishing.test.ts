@@ -89,8 +89,23 @@ async function converged(channel: string, what = `${channel} to converge`): Prom
       what,
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}; ${last}`, { cause: error });
+    throw new Error(`${(error as Error).message}; ${last}; ${await deliveryTrail(channel)}`, { cause: error });
   }
+}
+
+/** What the receiver got and what the feed holds, to tell a lost change from a late one. */
+async function deliveryTrail(channel: string): Promise<string> {
+  const requests = receiver.requests
+    .filter((r) => r.message.channel === channel)
+    .map((r) => {
+      const figures = r.message.availability.filter((a) => skus.includes(a.sku)).map((a) => `${skus.indexOf(a.sku)}=${a.ats}`);
+      return `#${r.message.sequence} ${r.message.from}..${r.message.to}${r.message.snapshot ? ' snapshot' : ''} ${r.answered}${r.applied ? ' applied' : ''} [${figures.join(' ')}]`;
+    });
+  const feed = (await readFeed(stack.db, '0-0', 10_000))
+    .filter((e) => skus.includes(e.key) || e.topic !== 'availability.changed')
+    .map((e) => `${e.cursor} ${e.topic} ${skus.includes(e.key) ? skus.indexOf(e.key) : e.key}`);
+  const row = await publishing(channel);
+  return `requests: ${requests.join(' | ')}; feed: ${feed.join(' | ')}; publication: ${JSON.stringify({ cursor: row.cursor, lag: row.lag, delivered: row.delivered, failures: row.failures })}`;
 }
 
 const publishing = (channel: string) => get(`/channels/${channel}/publishing`);
