@@ -257,14 +257,22 @@ export function releaseReservations(
 ): Promise<Applied<{ resolved: ResolvedReservation[] }>> {
   return runOperation(db, ctx, outcome === 'released' ? 'release' : 'expire', { target, outcome }, async (tx) => {
     if ('reservationIds' in target && target.reservationIds.length === 0) return { resolved: [] };
-    let query = tx
-      .updateTable('reservations')
-      .set({ status: outcome, resolved_by: ctx.key, resolved_at: sql<Date>`now()` })
-      .where('status', '=', 'active');
-    query = 'orderId' in target ? query.where('order_id', '=', target.orderId) : query.where('id', 'in', target.reservationIds);
-    const rows = await query
-      .returning(['id', 'sku', 'warehouse_code', sql<number>`qty - consumed_qty`.as('remaining')])
-      .execute();
+    // Lock the rows in id order first: a bare UPDATE locks them in whatever order its plan
+    // meets them, so a release by order and an expiry by ids of the same order could each
+    // hold a line the other waits for (a deadlock). Locked, they cannot change under us.
+    let active = tx.selectFrom('reservations').select('id').where('status', '=', 'active');
+    active = 'orderId' in target ? active.where('order_id', '=', target.orderId) : active.where('id', 'in', target.reservationIds);
+    const locked = (await active.orderBy('id').forUpdate().execute()).map((r) => r.id);
+    const rows =
+      locked.length === 0
+        ? []
+        : await tx
+            .updateTable('reservations')
+            .set({ status: outcome, resolved_by: ctx.key, resolved_at: sql<Date>`now()` })
+            .where('id', 'in', locked)
+            .where('status', '=', 'active')
+            .returning(['id', 'sku', 'warehouse_code', sql<number>`qty - consumed_qty`.as('remaining')])
+            .execute();
     if ('reservationIds' in target && target.strict !== false && rows.length !== new Set(target.reservationIds).size) {
       const missing = target.reservationIds.filter((id) => !rows.some((r) => r.id === id));
       throw new LedgerError('reservation_not_active', `reservation ${missing.join(', ')} is not active`, { reservationIds: missing });
