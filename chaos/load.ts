@@ -220,10 +220,26 @@ async function deliver(ctx: LoadContext, what: string, send: () => Promise<unkno
 // ---------------------------------------------------------------------------------------
 // Orders and shipments
 
-const one = async <T>(query: Promise<T[]>): Promise<T | undefined> => (await query)[0];
+/**
+ * The driver's own look into the database (as a WMS screen would): a read or write cut off
+ * by a Postgres restart or a terminated connection is tried again until the run's deadline.
+ */
+async function observe<T>(ctx: LoadContext, query: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await query();
+    } catch (error) {
+      const text = `${(error as Error).message} ${(error as { code?: string }).code ?? ''}`;
+      if (!/ECONNREFUSED|ECONNRESET|Connection terminated|terminating connection|starting up|shutting down|57P0[1-3]/i.test(text) || Date.now() > ctx.deadline()) throw error;
+      await sleep(Math.min(2_000, 200 * attempt));
+    }
+  }
+}
+
+const one = async <T>(ctx: LoadContext, query: () => Promise<T[]>): Promise<T | undefined> => (await observe(ctx, query))[0];
 
 async function orderStatus(ctx: LoadContext, orderId: string): Promise<string | undefined> {
-  return (await one(ctx.db.selectFrom('orders').select('status').where('id', '=', orderId).execute()))?.status;
+  return (await one(ctx, () => ctx.db.selectFrom('orders').select('status').where('id', '=', orderId).execute()))?.status;
 }
 
 function orderBody(ctx: LoadContext, orderId: string, extra: Record<string, unknown> = {}) {
@@ -277,7 +293,7 @@ const wmsOrder = ['released', 'picked', 'packed', 'shipped'];
 /** The WMS reports picked, packed, shipped: each twice, and sometimes the next one too early. */
 async function shipThroughWms(ctx: LoadContext, shipment: { id: string; units: number }): Promise<void> {
   const path = `/shipments/${shipment.id}/events`;
-  const status = async () => (await one(ctx.db.selectFrom('shipments').select('status').where('id', '=', shipment.id).execute()))?.status ?? 'missing';
+  const status = async () => (await one(ctx, () => ctx.db.selectFrom('shipments').select('status').where('id', '=', shipment.id).execute()))?.status ?? 'missing';
   for (const [index, step] of wmsSteps.entries()) {
     const event = step.event.type === 'shipped' ? { ...step.event, tracking: `1Z${shipment.id}` } : step.event;
     const next = wmsSteps[index + 1];
@@ -343,7 +359,7 @@ async function orderCancelled(ctx: LoadContext, id: string): Promise<void> {
       ctx,
       `shipment ${first.id} picked`,
       () => sendTwice(ctx, `/shipments/${first.id}/events`, { type: 'picked' }, 'system'),
-      async () => (await one(ctx.db.selectFrom('shipments').select('status').where('id', '=', first.id).execute()))?.status === 'picked',
+      async () => (await one(ctx, () => ctx.db.selectFrom('shipments').select('status').where('id', '=', first.id).execute()))?.status === 'picked',
     );
   }
   await deliver(
@@ -375,14 +391,14 @@ async function purchaseOrder(ctx: LoadContext, id: string): Promise<void> {
   expectStatus(await post(ctx, '/purchase-orders', draft, 'buyer'), [200, 202], `purchase order ${poId} again`);
   ctx.stats.duplicates++;
   ctx.sent.purchaseOrders.set(poId, lines.reduce((n, l) => n + l.qty, 0));
-  const poStatus = async () => (await one(ctx.db.selectFrom('purchase_orders').select('status').where('id', '=', poId).execute()))?.status;
+  const poStatus = async () => (await one(ctx, () => ctx.db.selectFrom('purchase_orders').select('status').where('id', '=', poId).execute()))?.status;
   if (first.body.status === 'awaiting_approval') {
     await deliver(
       ctx,
       `approval of ${poId}`,
       () => sendTwice(ctx, `/purchase-orders/${poId}/approval`, { decision: 'approve', reason: 'needed for the season' }, 'finance'),
       // The record says issued once the approval took (the process answers before its record is written).
-      async () => (await one(ctx.db.selectFrom('purchase_orders').select('issued_at').where('id', '=', poId).execute()))?.issued_at != null,
+      async () => (await one(ctx, () => ctx.db.selectFrom('purchase_orders').select('issued_at').where('id', '=', poId).execute()))?.issued_at != null,
     );
   }
   const parts = lines.map((l) => ({ lineNo: l.lineNo, first: Math.ceil(l.qty * 0.6), rest: l.qty - Math.ceil(l.qty * 0.6) }));
@@ -395,13 +411,13 @@ async function purchaseOrder(ctx: LoadContext, id: string): Promise<void> {
     receipts.reverse();
   }
   const received = async (receiptId: string) =>
-    (await one(ctx.db.selectFrom('purchase_order_receipts').select('receipt_id').where('po_id', '=', poId).where('receipt_id', '=', receiptId).execute())) !== undefined;
+    (await one(ctx, () => ctx.db.selectFrom('purchase_order_receipts').select('receipt_id').where('po_id', '=', poId).where('receipt_id', '=', receiptId).execute())) !== undefined;
   const acknowledge = () =>
     deliver(
       ctx,
       `acknowledgement of ${poId}`,
       () => sendTwice(ctx, `/purchase-orders/${poId}/acknowledgement`, { lines: lines.map((l) => ({ lineNo: l.lineNo, confirmedQty: l.qty })) }, 'system'),
-      async () => (await one(ctx.db.selectFrom('purchase_orders').select('acknowledged_at').where('id', '=', poId).execute()))?.acknowledged_at != null,
+      async () => (await one(ctx, () => ctx.db.selectFrom('purchase_orders').select('acknowledged_at').where('id', '=', poId).execute()))?.acknowledged_at != null,
     );
   const ackLate = chance(ctx.random, 0.3);
   if (ackLate) ctx.stats.outOfOrder++;
@@ -429,7 +445,7 @@ async function transfer(ctx: LoadContext, id: string): Promise<void> {
     ctx,
     `receipt of transfer ${transferId}`,
     () => sendTwice(ctx, `/transfers/${transferId}/receipt`, { received: qty - damaged, damaged }, 'system'),
-    async () => (await one(ctx.db.selectFrom('transfers').select('status').where('id', '=', transferId).execute()))?.status === 'received',
+    async () => (await one(ctx, () => ctx.db.selectFrom('transfers').select('status').where('id', '=', transferId).execute()))?.status === 'received',
   );
 }
 
@@ -454,7 +470,7 @@ function condition(random: Random): string {
 }
 
 async function returnStatus(ctx: LoadContext, rmaId: string): Promise<{ status: string; closed: boolean } | undefined> {
-  const row = await one(ctx.db.selectFrom('returns').select(['status', 'closed_at']).where('id', '=', rmaId).execute());
+  const row = await one(ctx, () => ctx.db.selectFrom('returns').select(['status', 'closed_at']).where('id', '=', rmaId).execute());
   return row && { status: row.status, closed: row.closed_at !== null };
 }
 
@@ -536,11 +552,14 @@ async function orderReturned(ctx: LoadContext, id: string): Promise<void> {
 
   // The gateway loses its answer to some refunds after paying them: the retry must not pay twice.
   if (chance(ctx.random, 0.3)) {
-    await ctx.db.insertInto('payment_gateway_faults').values({ idempotency_key: `rma-${rmaId}:refund`, kind: 'lost_response', remaining: 1 }).execute();
+    await observe(ctx, () =>
+      ctx.db.insertInto('payment_gateway_faults').values({ idempotency_key: `rma-${rmaId}:refund`, kind: 'lost_response', remaining: 1 }).onConflict((oc) => oc.doNothing()).execute(),
+    );
   }
 
   // Parcels: the units in one or two parcels, at the warehouses the order shipped from.
-  const warehouses = (await ctx.db.selectFrom('shipments').select('warehouse_code').where('order_id', '=', orderId).where('status', '=', 'shipped').orderBy('id').execute()).map((s) => s.warehouse_code);
+  const shippedFrom = () => ctx.db.selectFrom('shipments').select('warehouse_code').where('order_id', '=', orderId).where('status', '=', 'shipped').orderBy('id').execute();
+  const warehouses = (await observe(ctx, shippedFrom)).map((s) => s.warehouse_code);
   const units = returned.reduce((n, l) => n + l.back, 0);
   const split = units >= 2 && chance(ctx.random, 0.5);
   const parcels = [1, 2]
@@ -586,9 +605,9 @@ async function orderReturned(ctx: LoadContext, id: string): Promise<void> {
   }
 
   const receiptDone = async (parcelId: string) =>
-    (await one(ctx.db.selectFrom('return_receipts').select('parcel_id').where('return_id', '=', rmaId).where('parcel_id', '=', parcelId).execute())) !== undefined;
+    (await one(ctx, () => ctx.db.selectFrom('return_receipts').select('parcel_id').where('return_id', '=', rmaId).where('parcel_id', '=', parcelId).execute())) !== undefined;
   const inspectionDone = async (inspectionId: string) =>
-    (await one(ctx.db.selectFrom('return_inspections').select('inspection_id').where('return_id', '=', rmaId).where('inspection_id', '=', inspectionId).execute())) !== undefined;
+    (await one(ctx, () => ctx.db.selectFrom('return_inspections').select('inspection_id').where('return_id', '=', rmaId).where('inspection_id', '=', inspectionId).execute())) !== undefined;
   const inspect = async (inspection: (typeof inspections)[number]) => {
     await deliver(ctx, `inspection ${inspection.body.inspectionId}`, () => sendTwice(ctx, `/returns/${rmaId}/inspection`, inspection.body, 'ops'), () => inspectionDone(inspection.body.inspectionId));
     for (const [c, n] of inspection.byCondition) sentReturn.conditions[c] = (sentReturn.conditions[c] ?? 0) + n;
