@@ -48,14 +48,15 @@ export const eventRoutes =
         const [afterTx, afterId] = after?.split('-') ?? [];
         // The statement's own snapshot: every transaction below its xmin has finished, and
         // those that committed are visible to this same statement.
-        const { rows } = await sql<{ id: number; tx_id: string; topic: string; key: string; payload: unknown; created_at: Date }>`
-          select id, tx_id::text as tx_id, topic, key, payload, created_at from outbox_events
+        // The transaction id's text has its own name, so ORDER BY sorts by the xid8 column.
+        const { rows } = await sql<{ id: number; tx_text: string; topic: string; key: string; payload: unknown; created_at: Date }>`
+          select id, tx_id::text as tx_text, topic, key, payload, created_at from outbox_events
           where tx_id < pg_snapshot_xmin(pg_current_snapshot())
             ${after ? sql`and (tx_id, id) > (${afterTx}::xid8, ${Number(afterId)}::bigint)` : sql``}
           order by tx_id, id
           limit ${limit}`.execute(db);
         const events = rows.map((r) => ({
-          cursor: `${r.tx_id}-${r.id}`,
+          cursor: `${r.tx_text}-${r.id}`,
           id: r.id,
           topic: r.topic,
           key: r.key,

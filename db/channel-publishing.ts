@@ -92,24 +92,26 @@ const position = (cursor: string) => {
  */
 export async function readFeed(db: Db, cursor: string, limit: number): Promise<FeedEvent[]> {
   const after = position(cursor);
-  const { rows } = await sql<{ tx_id: string; id: number; topic: string; key: string }>`
-    select tx_id::text as tx_id, id, topic, key from outbox_events
+  // The text of the transaction id gets its own name: ORDER BY a name matches an output
+  // column first, and text order puts "1000" before "999".
+  const { rows } = await sql<{ tx_text: string; id: number; topic: string; key: string }>`
+    select tx_id::text as tx_text, id, topic, key from outbox_events
     where tx_id < pg_snapshot_xmin(pg_current_snapshot())
       and (tx_id, id) > (${after.txId.toString()}::xid8, ${after.id}::bigint)
     order by tx_id, id
     limit ${limit}`.execute(db);
-  return rows.map((r) => ({ cursor: formatCursor({ txId: BigInt(r.tx_id), id: r.id }), topic: r.topic, key: r.key }));
+  return rows.map((r) => ({ cursor: formatCursor({ txId: BigInt(r.tx_text), id: r.id }), topic: r.topic, key: r.key }));
 }
 
 /** The last event every reader can already see (`0-0` when there is none). */
 export async function feedHead(db: Db): Promise<string> {
-  const { rows } = await sql<{ tx_id: string; id: number }>`
-    select tx_id::text as tx_id, id from outbox_events
+  const { rows } = await sql<{ tx_text: string; id: number }>`
+    select tx_id::text as tx_text, id from outbox_events
     where tx_id < pg_snapshot_xmin(pg_current_snapshot())
     order by tx_id desc, id desc
     limit 1`.execute(db);
   const head = rows[0];
-  return head ? formatCursor({ txId: BigInt(head.tx_id), id: head.id }) : '0-0';
+  return head ? formatCursor({ txId: BigInt(head.tx_text), id: head.id }) : '0-0';
 }
 
 /**
