@@ -12,12 +12,11 @@ import {
   channelAvailability,
   claimSequence,
   ensurePublication,
-  feedHead,
   publicationSettings,
-  readFeed,
   storedCursor,
   type SkuAvailability,
 } from '../db/channel-publishing.js';
+import { feedHead, readFeed } from '../db/outbox.js';
 import { planBatch, shouldRaiseDeliveryException } from '../domain/channel-publishing.js';
 import { channelPublisherWorkflowId } from '../workflows/channel-publisher.js';
 import { insertException, resolveExceptionRow } from './tasks.js';

@@ -3,21 +3,14 @@
  * transactions older than every one still running, so an event that commits late
  * is never behind a cursor a reader already holds.
  */
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { readFeed } from '../db/outbox.js';
+import { parseCursor } from '../domain/channel-publishing.js';
 import type { AppDeps } from './app.js';
 
-const maxXid8 = 2n ** 64n - 1n;
-
 /** `<tx_id>-<id>`: opaque to readers. */
-const cursor = z
-  .string()
-  .regex(/^\d{1,20}-\d{1,16}$/, { error: 'a cursor from a previous page', abort: true })
-  .refine((value) => {
-    const [txId, id] = value.split('-') as [string, string];
-    return BigInt(txId) <= maxXid8 && Number.isSafeInteger(Number(id));
-  }, 'a cursor from a previous page');
+const cursor = z.string().refine((value) => parseCursor(value) !== undefined, 'a cursor from a previous page');
 
 const event = z.object({
   cursor: z.string(),
@@ -45,24 +38,7 @@ export const eventRoutes =
       },
       async (request) => {
         const { after, limit } = request.query;
-        const [afterTx, afterId] = after?.split('-') ?? [];
-        // The statement's own snapshot: every transaction below its xmin has finished, and
-        // those that committed are visible to this same statement.
-        // The transaction id's text has its own name, so ORDER BY sorts by the xid8 column.
-        const { rows } = await sql<{ id: number; tx_text: string; topic: string; key: string; payload: unknown; created_at: Date }>`
-          select id, tx_id::text as tx_text, topic, key, payload, created_at from outbox_events
-          where tx_id < pg_snapshot_xmin(pg_current_snapshot())
-            ${after ? sql`and (tx_id, id) > (${afterTx}::xid8, ${Number(afterId)}::bigint)` : sql``}
-          order by tx_id, id
-          limit ${limit}`.execute(db);
-        const events = rows.map((r) => ({
-          cursor: `${r.tx_text}-${r.id}`,
-          id: r.id,
-          topic: r.topic,
-          key: r.key,
-          payload: r.payload,
-          createdAt: r.created_at,
-        }));
+        const events = await readFeed(db, after ?? null, limit);
         return { events, nextCursor: events.at(-1)?.cursor ?? after ?? null };
       },
     );

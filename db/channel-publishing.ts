@@ -1,11 +1,11 @@
 /**
- * The SQL behind channel publishing: a channel's settings and cursor, the outbox feed read
- * the same commit-safe way as `GET /events`, available-to-sell per sku as the ledger says
- * now, and how far a channel is behind.
+ * The SQL behind channel publishing: a channel's settings and cursor, available-to-sell per
+ * sku as the ledger says now, and how far a channel is behind. The feed itself is read
+ * through `db/outbox.ts`, as `GET /events` reads it.
  */
 import { sql } from 'kysely';
 import { availableToSell } from '../domain/availability.js';
-import { AVAILABILITY_CHANGED, CHANNEL_UPDATED, formatCursor, parseCursor, type FeedEvent } from '../domain/channel-publishing.js';
+import { AVAILABILITY_CHANGED, CHANNEL_UPDATED, formatCursor, parseCursor } from '../domain/channel-publishing.js';
 import type { Db } from './connection.js';
 
 export interface ChannelPublicationSettings {
@@ -85,34 +85,6 @@ const position = (cursor: string) => {
   if (!parsed) throw new Error(`not a feed cursor: ${cursor}`);
   return parsed;
 };
-
-/**
- * Events after `cursor` in (transaction id, id) order, only from transactions older than
- * every one still running: an event that commits late can never land behind the cursor.
- */
-export async function readFeed(db: Db, cursor: string, limit: number): Promise<FeedEvent[]> {
-  const after = position(cursor);
-  // The text of the transaction id gets its own name: ORDER BY a name matches an output
-  // column first, and text order puts "1000" before "999".
-  const { rows } = await sql<{ tx_text: string; id: number; topic: string; key: string }>`
-    select tx_id::text as tx_text, id, topic, key from outbox_events
-    where tx_id < pg_snapshot_xmin(pg_current_snapshot())
-      and (tx_id, id) > (${after.txId.toString()}::xid8, ${after.id}::bigint)
-    order by tx_id, id
-    limit ${limit}`.execute(db);
-  return rows.map((r) => ({ cursor: formatCursor({ txId: BigInt(r.tx_text), id: r.id }), topic: r.topic, key: r.key }));
-}
-
-/** The last event every reader can already see (`0-0` when there is none). */
-export async function feedHead(db: Db): Promise<string> {
-  const { rows } = await sql<{ tx_text: string; id: number }>`
-    select tx_id::text as tx_text, id from outbox_events
-    where tx_id < pg_snapshot_xmin(pg_current_snapshot())
-    order by tx_id desc, id desc
-    limit 1`.execute(db);
-  const head = rows[0];
-  return head ? formatCursor({ txId: BigInt(head.tx_text), id: head.id }) : '0-0';
-}
 
 /**
  * Moves the cursor from `from` to `to` when it still stands at `from`; true when it moved

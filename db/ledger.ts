@@ -270,7 +270,6 @@ export function releaseReservations(
             .updateTable('reservations')
             .set({ status: outcome, resolved_by: ctx.key, resolved_at: sql<Date>`now()` })
             .where('id', 'in', locked)
-            .where('status', '=', 'active')
             .returning(['id', 'sku', 'warehouse_code', sql<number>`qty - consumed_qty`.as('remaining')])
             .execute();
     if ('reservationIds' in target && target.strict !== false && rows.length !== new Set(target.reservationIds).size) {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { sql } from 'kysely';
-import { readFeed } from '../../db/channel-publishing.js';
+import { readFeed } from '../../db/outbox.js';
 import { adjust, releaseReservations, reserve } from '../../db/ledger.js';
 import { compareCursors, planBatch } from '../../domain/channel-publishing.js';
 import { channelPublisherStateQuery, channelPublisherWorkflowId } from '../../workflows/channel-publisher.js';

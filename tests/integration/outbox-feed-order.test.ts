@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { feedHead, readFeed } from '../../db/channel-publishing.js';
+import { feedHead, readFeed } from '../../db/outbox.js';
 import { compareCursors } from '../../domain/channel-publishing.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
 import { authAs, eventually, useTestStack } from '../support/stack.js';
