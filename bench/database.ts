@@ -5,7 +5,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { createDb } from '../db/connection.js';
 import { projectRoot } from '../runtime/config.js';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } from '../runtime/postgres.js';
-import { freePort } from '../runtime/temporal.js';
+import { freePort } from '../runtime/ports.js';
 
 /**
  * What a benchmark started, stopped in reverse order at its end (`cleanup`), also on
@@ -39,9 +39,8 @@ export async function benchDatabase(prefix: string, dataFolder: string, stops: (
   let server = 'DATABASE_URL';
   if (!serverUrl) {
     const port = await freePort();
-    const dir = path.join(projectRoot, '.data', dataFolder);
-    log(`starting embedded PostgreSQL (${path.relative(projectRoot, dir)}, port ${port})`);
-    const pgServer = await startEmbeddedPostgres(dir, port, { durable: false });
+    log(`starting embedded PostgreSQL (cluster ${dataFolder}, port ${port})`);
+    const pgServer = await startEmbeddedPostgres({ dataDir: path.join(projectRoot, '.data'), name: dataFolder, port, durable: false, scratch: true, log });
     stops.push(pgServer.stop);
     serverUrl = pgServer.serverUrl;
     server = 'embedded (fsync=off, synchronous_commit=off)';

@@ -34,7 +34,8 @@ import { createDb, type Db } from '../db/connection.js';
 import { checkLedger } from '../db/ledger-check.js';
 import { receive } from '../db/ledger.js';
 import { projectRoot } from '../runtime/config.js';
-import { ensureSearchAttributes, freePort, startDevServer, stopChild } from '../runtime/temporal.js';
+import { freePort } from '../runtime/ports.js';
+import { ensureSearchAttributes, startDevServer, stopChild } from '../runtime/temporal.js';
 
 const SKUS = 200;
 const ZIPF_S = 1.1;

@@ -4,12 +4,12 @@ import { buildApp } from '../api/app.js';
 import { localApiKeys, parseApiKeys } from '../api/auth.js';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
-import { embeddedDatabaseUrl } from '../runtime/services.js';
+import { databaseUrlOf, temporalAddressOf } from '../runtime/services.js';
 
 const config = loadConfig();
 const keys = config.apiKeys ? parseApiKeys(config.apiKeys) : localApiKeys(config.dataDir);
-const db = createDb(config.databaseUrl ?? embeddedDatabaseUrl());
-const connection = await Connection.connect({ address: config.temporalAddress ?? '127.0.0.1:7233' });
+const db = createDb(databaseUrlOf(config));
+const connection = await Connection.connect({ address: temporalAddressOf(config), ...config.temporalConnection });
 const temporal = new Client({ connection, namespace: config.temporalNamespace });
 const app = await buildApp({ db, temporal, config, keys });
 await app.listen({ port: config.port, host: config.host });

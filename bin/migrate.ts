@@ -2,13 +2,16 @@
 import { createDb } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { loadConfig } from '../runtime/config.js';
-import { embeddedDatabaseUrl, redact } from '../runtime/services.js';
+import { databaseUrlOf, redact } from '../runtime/services.js';
+import { runEntryPoint } from '../runtime/startup-error.js';
 
-const url = loadConfig().databaseUrl ?? embeddedDatabaseUrl();
-const db = createDb(url, 1);
-try {
-  const applied = await migrateToLatest(db);
-  console.log(applied.length ? `applied to ${redact(url)}: ${applied.join(', ')}` : `${redact(url)} is up to date`);
-} finally {
-  await db.destroy();
-}
+await runEntryPoint('migrate', async () => {
+  const url = databaseUrlOf(loadConfig());
+  const db = createDb(url, 1);
+  try {
+    const applied = await migrateToLatest(db);
+    console.log(applied.length ? `applied to ${redact(url)}: ${applied.join(', ')}` : `${redact(url)} is up to date`);
+  } finally {
+    await db.destroy();
+  }
+});

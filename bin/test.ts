@@ -6,10 +6,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../runtime/config.js';
+import { runEntryPoint } from '../runtime/startup-error.js';
 import { temporalCli, temporalTestServer } from '../runtime/temporal.js';
 
-temporalCli();
-temporalTestServer();
+await runEntryPoint('test', async () => {
+  temporalCli();
+  temporalTestServer();
+});
 
 const report = path.join(projectRoot, '.data', 'vitest-report.json');
 fs.mkdirSync(path.dirname(report), { recursive: true });

@@ -7,21 +7,21 @@ import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
-import { embeddedDatabaseUrl } from '../runtime/services.js';
+import { databaseUrlOf, temporalAddressOf } from '../runtime/services.js';
 import { ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { ensureSearchAttributes } from '../runtime/temporal.js';
 import { createWorker } from '../runtime/worker.js';
 
 const config = loadConfig();
-const address = config.temporalAddress ?? '127.0.0.1:7233';
-const db = createDb(config.databaseUrl ?? embeddedDatabaseUrl());
+const address = temporalAddressOf(config);
+const db = createDb(databaseUrlOf(config));
 
 // A freshly started cluster creates its namespace a moment after it accepts
 // connections: retry the registration until it exists.
 let clientConnection: Connection;
 for (let attempt = 1; ; attempt++) {
   try {
-    clientConnection = await Connection.connect({ address });
+    clientConnection = await Connection.connect({ address, ...config.temporalConnection });
     await ensureSearchAttributes(clientConnection, config.temporalNamespace);
     break;
   } catch (error) {
@@ -39,6 +39,7 @@ const publishers = await ensureChannelPublishers(db, temporal, { taskQueue: conf
 console.log(`[worker] channel publishers: ${publishers.join(', ') || 'none (no channels yet)'}`);
 const { worker, connection } = await createWorker({
   address,
+  connection: config.temporalConnection,
   namespace: config.temporalNamespace,
   taskQueue: config.taskQueue,
   deps: { db, temporal },

@@ -28,7 +28,7 @@ import { buildApp, type App } from '../api/app.js';
 import type { Role } from '../api/auth.js';
 import { createDb, type Db } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
-import { freePort } from '../runtime/temporal.js';
+import { freePort } from '../runtime/ports.js';
 import { checkRun, type CheckResult } from './checks.js';
 import { injectFaults, type Fault, type FaultKind } from './faults.js';
 import { newSent, newStats, runLoad, seedCatalog, type LoadContext } from './load.js';

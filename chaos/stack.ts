@@ -15,9 +15,10 @@ import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { migrateToLatest } from '../db/migrate.js';
 import { createDb } from '../db/connection.js';
+import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase, type EmbeddedPostgresOptions, type RunningPostgres } from '../runtime/postgres.js';
 import { projectRoot } from '../runtime/config.js';
-import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../runtime/postgres.js';
-import { ensureSearchAttributes, freePort, startDevServer, stopChild, type RunningDevServer } from '../runtime/temporal.js';
+import { freePort } from '../runtime/ports.js';
+import { ensureSearchAttributes, startDevServer, stopChild, type RunningDevServer } from '../runtime/temporal.js';
 import { bundleWorkflows } from '../runtime/worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,7 +38,7 @@ export class ChaosStack {
   readonly faultLog = path.join(this.dir, 'worker-faults.log');
   databaseUrl = '';
   /** Set when this run started its own PostgreSQL (and so may restart it). */
-  private postgres?: { running: RunningPostgres; dir: string; port: number };
+  private postgres?: { running: RunningPostgres; options: EmbeddedPostgresOptions };
   private serverUrl = '';
   private databaseName = '';
   private temporal?: RunningDevServer;
@@ -69,10 +70,10 @@ export class ChaosStack {
       log('PostgreSQL from DATABASE_URL: a fresh database on it; Postgres restarts are skipped (not ours to restart)');
     } else {
       const port = await freePort();
-      const dir = path.join(this.dir, 'pg');
-      log(`starting embedded PostgreSQL (${dir}, port ${port})`);
-      const running = await startEmbeddedPostgres(dir, port);
-      this.postgres = { running, dir, port };
+      const options: EmbeddedPostgresOptions = { dataDir: path.join(projectRoot, '.data'), name: `chaos-pg-${path.basename(this.dir)}`, port, scratch: true, log };
+      const running = await startEmbeddedPostgres(options);
+      log(`started embedded PostgreSQL (${running.dir}, port ${port})`);
+      this.postgres = { running, options };
       this.serverUrl = running.serverUrl;
     }
     this.databaseName = `ops_chaos_${randomBytes(4).toString('hex')}`;
@@ -272,7 +273,7 @@ export class ChaosStack {
    */
   async restartPostgres(): Promise<boolean> {
     if (!this.postgres) return false;
-    const { dir, port } = this.postgres;
+    const { dir } = this.postgres.running;
     const pid = Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     if (!cmdline.includes(dir)) throw new Error(`pid ${pid} is not the PostgreSQL of ${dir}; not touching it`);
@@ -282,7 +283,7 @@ export class ChaosStack {
       if (Date.now() > deadline) throw new Error(`PostgreSQL pid ${pid} did not stop within 20 s`);
       await sleep(50);
     }
-    this.postgres.running = await startEmbeddedPostgres(dir, port);
+    this.postgres.running = await startEmbeddedPostgres(this.postgres.options);
     return true;
   }
 

@@ -1,5 +1,4 @@
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
-import type { Kysely } from 'kysely';
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as orders from './migrations/0001_orders.js';
 import * as ledger from './migrations/0002_ledger.js';
 import * as tasks from './migrations/0003_tasks_adjustments.js';

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { StartupError } from './startup-error.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,6 +36,8 @@ export interface Config {
   /** Unset means: start the Temporal CLI dev server under dataDir. */
   temporalAddress?: string;
   temporalNamespace: string;
+  /** TLS, API key and gRPC metadata for the Temporal connection (`TEMPORAL_*` variables and `temporal.toml` profiles). */
+  temporalConnection: TemporalConnectionExtras;
   taskQueue: string;
   temporalUiUrl: string;
   apiKeys?: string;
@@ -46,30 +50,61 @@ export interface Config {
   policies: Policies;
 }
 
+export interface TemporalConnectionExtras {
+  tls?: boolean | object;
+  apiKey?: string;
+  metadata?: Record<string, string>;
+}
+
+/** A setting that cannot be used: the variable, what is wrong, and that unsetting it restores the default. */
+const invalid = (name: string, message: string) => new StartupError(message, `correct ${name}, or unset it for its default`);
+
+/**
+ * The Temporal connection the way Temporal's own CLI finds it: `TEMPORAL_ADDRESS`,
+ * `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS*`, `TEMPORAL_GRPC_META_*`, and the
+ * profile `TEMPORAL_PROFILE` (default `default`) of `temporal.toml` (`TEMPORAL_CONFIG_FILE`, else
+ * the user's config folder), the variables winning.
+ */
+function temporalSettings(env: NodeJS.ProcessEnv) {
+  try {
+    const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
+    const { address, tls, apiKey, metadata } = connectionOptions as { address?: string; tls?: boolean | object; apiKey?: string; metadata?: Record<string, string> };
+    const extras: TemporalConnectionExtras = {};
+    if (tls !== undefined) extras.tls = tls;
+    if (apiKey) extras.apiKey = apiKey;
+    if (metadata && Object.keys(metadata).length) extras.metadata = metadata;
+    return { address: address || undefined, namespace: namespace || 'default', extras };
+  } catch (error) {
+    throw new StartupError(`the Temporal connection settings cannot be read: ${(error as Error).message}`, 'correct the TEMPORAL_* variables or the temporal.toml profile they name');
+  }
+}
+
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+    throw invalid(name, `${name} must be a non-negative integer, got "${raw}"`);
   }
   return value;
 }
 
 function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const value = env[name] || fallback;
-  if (!/^\d+(ms|s|m|h|d)$/.test(value)) throw new Error(`${name} must be a duration like 90s, 15m, 4h or 14d, got "${value}"`);
+  if (!/^\d+(ms|s|m|h|d)$/.test(value)) throw invalid(name, `${name} must be a duration like 90s, 15m, 4h or 14d, got "${value}"`);
   return value;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(projectRoot, env.DATA_DIR ?? '.data');
+  const temporal = temporalSettings(env);
   return {
     port: intFrom(env, 'PORT', 3000),
     host: env.HOST ?? '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
-    temporalAddress: env.TEMPORAL_ADDRESS || undefined,
-    temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    temporalAddress: temporal.address,
+    temporalNamespace: temporal.namespace,
+    temporalConnection: temporal.extras,
     taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'ops',
     temporalUiUrl: env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
     apiKeys: env.API_KEYS || undefined,
@@ -140,7 +175,7 @@ function returnWindows(env: NodeJS.ProcessEnv, name: string, fallback: string): 
         .map((part) => {
           const [channel, days] = part.split(':');
           if (!channels.includes(channel as ChannelName) || !/^\d+$/.test(days ?? '')) {
-            throw new Error(`${name} must look like dtc:30,wholesale:14 (channels ${channels.join(', ')}), got "${text}"`);
+            throw invalid(name, `${name} must look like dtc:30,wholesale:14 (channels ${channels.join(', ')}), got "${text}"`);
           }
           return [channel, Number(days)];
         }),
@@ -152,6 +187,6 @@ function reasonList(env: NodeJS.ProcessEnv, name: string, fallback: string): Ret
   const text = env[name] ?? fallback;
   const reasons = text.split(',').map((r) => r.trim()).filter(Boolean);
   const unknown = reasons.filter((r) => !returnReasons.includes(r as ReturnReason));
-  if (unknown.length) throw new Error(`${name}: unknown return reasons ${unknown.join(', ')} (known: ${returnReasons.join(', ')})`);
+  if (unknown.length) throw invalid(name, `${name}: unknown return reasons ${unknown.join(', ')} (known: ${returnReasons.join(', ')})`);
   return reasons as ReturnReason[];
 }

