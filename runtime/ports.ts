@@ -82,8 +82,7 @@ export function describeListener(port: number): string {
         const target = safeReadLink(`/proc/${pid}/fd/${fd}`);
         const inode = target?.match(/^socket:\[(\d+)\]$/)?.[1];
         if (inode && inodes.has(inode)) {
-          const command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(0, 3).join(' ');
-          return ` by \`${command}\` (pid ${pid})`;
+          return ` by \`${commandLine(pid)}\` (pid ${pid})`;
         }
       }
     }
@@ -91,6 +90,17 @@ export function describeListener(port: number): string {
     // /proc unreadable (another OS, or not allowed): the port alone must do
   }
   return '';
+}
+
+/** The program and its first arguments, without node's loader flags (`--import tsx`). */
+function commandLine(pid: string): string {
+  const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  const kept: string[] = [];
+  for (let i = 0; i < args.length && kept.length < 4; i++) {
+    if (/^(--require|--import|-r|--loader)$/.test(args[i]!)) i++;
+    else if (!args[i]!.startsWith('-')) kept.push(args[i]!);
+  }
+  return kept.join(' ');
 }
 
 function safeReadLink(file: string): string | undefined {

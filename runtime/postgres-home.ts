@@ -14,7 +14,6 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from './config.js';
 import { StartupError } from './startup-error.js';
 
 export interface PostgresHome {
@@ -53,11 +52,12 @@ export async function postgresHome(dataDir: string, log: Log = () => {}): Promis
     return { installDir, clustersDir: dataDir, runAs };
   }
   const root = stateRoot();
-  pruneAbandonedCheckouts(root, log);
-  const copy = copyInstall(installDir, path.join(root, `postgres-${buildVersion(installDir)}`), log);
-  const clustersDir = path.join(root, `checkout-${digest(projectRoot)}`);
+  const build = `postgres-${buildVersion(installDir)}`;
+  pruneAbandonedCheckouts(root, build, log);
+  const copy = copyInstall(installDir, path.join(root, build), log);
+  const clustersDir = path.join(root, `checkout-${digest(path.resolve(dataDir))}`);
   fs.mkdirSync(clustersDir, { recursive: true, mode: 0o755 });
-  fs.writeFileSync(path.join(clustersDir, 'checkout'), `${projectRoot}\n${path.basename(copy)}\n`);
+  fs.writeFileSync(path.join(clustersDir, 'checkout'), `${path.resolve(dataDir)}\n${path.basename(copy)}\n`);
   const link = path.join(dataDir, 'postgres');
   if (readLink(link) !== clustersDir) {
     fs.rmSync(link, { force: true });
@@ -118,33 +118,38 @@ function stateRoot(): string {
 }
 
 function copyInstall(from: string, to: string, log: Log): string {
-  const done = path.join(to, '.complete');
-  if (fs.existsSync(done)) return to;
+  if (fs.existsSync(to)) return to;
   log(`copying the PostgreSQL build to ${to} (the checkout is not reachable by the postgres user)`);
-  fs.rmSync(to, { recursive: true, force: true });
-  fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
-  fs.chmodSync(to, 0o755);
-  fs.writeFileSync(done, '');
+  // Copied aside and renamed into place, so a run that starts meanwhile never sees half a copy.
+  const partial = `${to}.partial-${process.pid}`;
+  fs.rmSync(partial, { recursive: true, force: true });
+  fs.cpSync(from, partial, { recursive: true, verbatimSymlinks: true });
+  fs.chmodSync(partial, 0o755);
+  try {
+    fs.renameSync(partial, to);
+  } catch {
+    fs.rmSync(partial, { recursive: true, force: true }); // another run put its copy in place first
+  }
   return to;
 }
 
 /** Removes the clusters of checkouts that are gone, and builds no checkout uses any more. */
-function pruneAbandonedCheckouts(root: string, log: Log): void {
-  const inUse = new Set<string>();
+function pruneAbandonedCheckouts(root: string, currentBuild: string, log: Log): void {
+  const inUse = new Set<string>([currentBuild]);
   for (const entry of fs.readdirSync(root)) {
     if (!entry.startsWith('checkout-')) continue;
     const dir = path.join(root, entry);
-    const [checkout, install] = readText(path.join(dir, 'checkout')).split('\n');
-    const stillThere = checkout && readLink(path.join(checkout, '.data', 'postgres')) === dir;
+    const [dataDir, install] = readText(path.join(dir, 'checkout')).split('\n');
+    const stillThere = dataDir && readLink(path.join(dataDir, 'postgres')) === dir;
     if (stillThere || anyServerRunning(dir)) {
       if (install) inUse.add(install);
       continue;
     }
-    log(`removing ${dir}: its checkout ${checkout || '(unknown)'} is gone`);
+    log(`removing ${dir}: its checkout's data folder ${dataDir || '(unknown)'} is gone`);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   for (const entry of fs.readdirSync(root)) {
-    if (entry.startsWith('postgres-') && !inUse.has(entry)) fs.rmSync(path.join(root, entry), { recursive: true, force: true });
+    if (entry.startsWith('postgres-') && !entry.includes('.partial-') && !inUse.has(entry)) fs.rmSync(path.join(root, entry), { recursive: true, force: true });
   }
 }
 
