@@ -18,35 +18,8 @@ import {
 } from '../db/channel-publishing.js';
 import { feedHead, readFeed } from '../db/outbox.js';
 import { planBatch, shouldRaiseDeliveryException } from '../domain/channel-publishing.js';
-import { channelPublisherWorkflowId } from '../workflows/channel-publisher.js';
 import { insertException, resolveExceptionRow } from './tasks.js';
-
-/** A range of the feed to deliver to one channel. */
-export interface ChannelBatch {
-  /** Grows with every batch handed out; a receiver applies a message only when it is above the last it applied. */
-  sequence: number;
-  /** Cursor before the range (null: nothing delivered yet) and at its end. */
-  from: string | null;
-  to: string;
-  /** Every sku is sent: the first delivery, or the channel's settings changed. */
-  snapshot: boolean;
-  /** The skus whose available-to-sell may have moved (empty when `snapshot`). */
-  skus: string[];
-  /** Events in the range that concern the channel. */
-  events: number;
-}
-
-export type ChannelRead =
-  | { kind: 'batch'; cursor: string | null; batch: ChannelBatch }
-  | { kind: 'caught_up'; cursor: string | null }
-  | { kind: 'idle'; cursor: string | null; reason: 'paused' | 'no_webhook' | 'unknown_channel' };
-
-export type DeliveryOutcome =
-  | { outcome: 'delivered'; cursor: string; deliveredAt: string; skus: number; status: number; repeated: boolean }
-  /** Paused or without a webhook by now: nothing sent, the cursor stays. */
-  | { outcome: 'held'; cursor: string | null }
-  /** The cursor moved elsewhere meanwhile (a publisher of an earlier run): read again from it. */
-  | { outcome: 'superseded'; cursor: string | null };
+import { type ChannelBatch, channelPublisherWorkflowId, type ChannelRead, type DeliveryOutcome, type ChannelPublishingActivities } from '../contracts/channel-publishing.js';
 
 /** The JSON body a channel's webhook receives. */
 export interface AvailabilityMessage {
@@ -69,7 +42,7 @@ export const signatureOf = (secret: string, body: string) => `sha256=${createHma
 
 export const CHANNEL_DELIVERY_FAILING = 'channel_delivery_failing';
 
-export function createChannelPublishingActivities({ db }: { db: Db }) {
+export function createChannelPublishingActivities({ db }: { db: Db }): ChannelPublishingActivities {
   return {
     /** Where the channel's publisher starts: its cursor as the database keeps it. */
     async loadChannelPublication(channel: string): Promise<{ cursor: string | null; exists: boolean }> {

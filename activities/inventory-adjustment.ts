@@ -1,30 +1,10 @@
 import type { Db } from '../db/connection.js';
 import { adjust } from '../db/ledger.js';
-import { adjustmentApproval, type AdjustmentPolicy } from '../domain/adjustment.js';
+import { adjustmentApproval } from '../domain/adjustment.js';
 import { ledgerCall } from './failures.js';
+import { adjustmentWorkflowId, type AdjustmentEvaluation, type AdjustmentInput, type InventoryAdjustmentActivities } from '../contracts/inventory-adjustment.js';
 
-export interface AdjustmentInput {
-  adjustmentId: string;
-  sku: string;
-  warehouse: string;
-  reasonCode: string;
-  /** Either a change in units… */
-  delta?: number;
-  /** …or what was counted on the shelf (available + allocated). */
-  countedQty?: number;
-  requestedBy: string;
-  policy: AdjustmentPolicy;
-}
-
-export interface AdjustmentEvaluation {
-  expected: number;
-  delta: number;
-  valueMinor: number;
-  needsApproval: boolean;
-  reasons: string[];
-}
-
-export function createInventoryAdjustmentActivities({ db }: { db: Db }) {
+export function createInventoryAdjustmentActivities({ db }: { db: Db }): InventoryAdjustmentActivities {
   return {
     /** Works out the variance against the books and whether it needs approval; records the request once. */
     async evaluateAdjustment(input: AdjustmentInput): Promise<AdjustmentEvaluation> {
@@ -72,9 +52,9 @@ export function createInventoryAdjustmentActivities({ db }: { db: Db }) {
         adjust(
           db,
           {
-            key: `adjustment-${input.adjustmentId}`,
+            key: adjustmentWorkflowId(input.adjustmentId),
             actor: input.actor,
-            process: `adjustment-${input.adjustmentId}`,
+            process: adjustmentWorkflowId(input.adjustmentId),
             step: 'post',
             reason: input.reasonCode,
           },

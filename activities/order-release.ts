@@ -2,70 +2,13 @@ import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { LedgerError, releaseReservations, reserve, type ReserveLine } from '../db/ledger.js';
-import { orderTotalMinor, orderWorkflowId, type ChannelName, type OrderInput } from '../domain/order.js';
-import { validateOrder, type OrderProblem } from '../domain/order-validation.js';
-import type { RiskFacts } from '../domain/risk.js';
-import { routeOrder, routingPolicies, type RoutePlan } from '../domain/routing.js';
-import type { ShortagePolicy } from '../db/schema.js';
+import { orderTotalMinor, type ChannelName, type OrderInput } from '../domain/order.js';
+import { validateOrder } from '../domain/order-validation.js';
+import { routeOrder, routingPolicies } from '../domain/routing.js';
 import { ledgerCall } from './failures.js';
+import { orderWorkflowId, stockArrivedSignal, type AllocationRequest, type AllocationResult, type CapturedOrder, type OrderStateUpdate, type OrderReleaseActivities } from '../contracts/order.js';
 
-export interface CapturedOrder {
-  problems: OrderProblem[];
-  facts: RiskFacts;
-  shortagePolicy: ShortagePolicy;
-}
-
-export interface AllocationRequest {
-  orderId: string;
-  attempt: number;
-  channel: string;
-  shipTo: { lat: number; lon: number };
-  /** What each line still needs. */
-  lines: { lineNo: number; sku: string; qty: number }[];
-  /** All or nothing (the `wait` policy), or whatever is there. */
-  allowPartial: boolean;
-  /** The delivery promised to the customer, which routing weighs against transit time. */
-  promisedBy?: string;
-  expiresAt?: string;
-  actor: string;
-}
-
-export interface Allocation {
-  lineNo: number;
-  sku: string;
-  warehouse: string;
-  qty: number;
-  reservationId: number;
-}
-
-export interface AllocationResult {
-  allocations: Allocation[];
-  routing: Pick<RoutePlan, 'split' | 'scores' | 'reason'> & { substituted: { lineNo: number; sku: string; substitute: string; qty: number }[] };
-}
-
-export interface OrderLineState {
-  lineNo: number;
-  allocated: number;
-  backordered: number;
-  cancelled: number;
-  shipped: number;
-}
-
-export interface OrderStateUpdate {
-  orderId: string;
-  status: string;
-  reason?: string;
-  lines?: OrderLineState[];
-  hold?: unknown;
-  routing?: unknown;
-  problems?: unknown;
-  released?: boolean;
-  closed?: boolean;
-}
-
-export const stockArrivedSignalName = 'stockArrived';
-
-export function createOrderReleaseActivities({ db, temporal }: { db: Db; temporal?: Client }) {
+export function createOrderReleaseActivities({ db, temporal }: { db: Db; temporal?: Client }): OrderReleaseActivities {
   async function recordOrderState(update: OrderStateUpdate): Promise<void> {
     await db.transaction().execute(async (tx) => {
       await tx
@@ -292,7 +235,7 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
       for (const orderId of woken) {
         await temporal.workflow
           .getHandle(orderWorkflowId(orderId))
-          .signal(stockArrivedSignalName)
+          .signal(stockArrivedSignal)
           .catch(() => {});
       }
       return { woken: [...woken] };

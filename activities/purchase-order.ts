@@ -4,30 +4,7 @@ import { postEntry } from '../db/journal.js';
 import { invoicePostingLines } from '../domain/purchase-order.js';
 import { cancelInbound, expectInbound, inspect, receive } from '../db/ledger.js';
 import { ledgerCall } from './failures.js';
-
-export interface PurchaseOrderLineInput {
-  lineNo: number;
-  sku: string;
-  qty: number;
-  unitCostMinor: number;
-}
-
-export interface PurchaseOrderDraft {
-  poId: string;
-  supplierId: string;
-  warehouse: string;
-  currency: string;
-  /** ISO time the goods are expected. */
-  expectedAt: string;
-  lines: PurchaseOrderLineInput[];
-  createdBy: string;
-  creatorRole: 'buyer' | 'ops';
-}
-
-export interface DraftProblem {
-  path: string;
-  message: string;
-}
+import type { DraftProblem, PurchaseOrderDraft, PurchaseOrderLineInput, PurchaseOrderLineState, ReceiptPosting, PurchaseOrderActivities } from '../contracts/purchase-order.js';
 
 /** A PO buys only from an approved supplier, only its approved items, for a known warehouse. */
 export async function purchaseOrderProblems(db: Db, draft: Pick<PurchaseOrderDraft, 'supplierId' | 'warehouse' | 'lines'>): Promise<DraftProblem[]> {
@@ -54,28 +31,7 @@ export async function purchaseOrderProblems(db: Db, draft: Pick<PurchaseOrderDra
   return problems;
 }
 
-export interface ReceiptPosting {
-  lineNo: number;
-  sku: string;
-  qty: number;
-  /** Of qty, how many were expected (inbound shrinks by this much). */
-  fromInbound: number;
-  into: 'available' | 'quarantine';
-  unitCostMinor: number;
-  landedCostMinor: number;
-}
-
-export interface PurchaseOrderLineState {
-  lineNo: number;
-  confirmed?: number;
-  received: number;
-  accepted: number;
-  rejected: number;
-  cancelled: number;
-  invoiced: number;
-}
-
-export function createPurchaseOrderActivities({ db }: { db: Db }) {
+export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrderActivities {
   return {
     /** Checks the draft against the supplier's approvals and records it once; a draft with problems records nothing. */
     async draftPurchaseOrder(draft: PurchaseOrderDraft & { workflowId: string; valueMinor: number }) {

@@ -8,16 +8,9 @@ import type { Db } from '../db/connection.js';
 import type { ReplenishmentRunsTable } from '../db/schema.js';
 import { insertException } from './tasks.js';
 import { horizonUplift, planTransfersBeforeBuy, suggestReplenishment, type BalancedPlan, type DemandUplift, type SkuClass } from '../domain/replenishment.js';
+import type { ReplenishmentParams, ReplenishmentRunInput, ReplenishmentRunSummary, ReplenishmentActivities } from '../contracts/replenishment.js';
 
 const DAY_MS = 86_400_000;
-
-export interface ReplenishmentParams {
-  historyDays: number;
-  /** Days between planning runs: the order covers them too. */
-  reviewPeriodDays: number;
-  /** Demand multiplier for a promotion or season ahead (1 = none). */
-  uplift: number;
-}
 
 export const defaultReplenishmentParams: ReplenishmentParams = { historyDays: 90, reviewPeriodDays: 7, uplift: 1 };
 
@@ -159,22 +152,6 @@ export async function computeReplenishment(db: Db, params: ReplenishmentParams, 
   return lines.sort((a, b) => a.sku.localeCompare(b.sku) || a.warehouse.localeCompare(b.warehouse));
 }
 
-export interface ReplenishmentRunInput extends ReplenishmentParams {
-  runId: string;
-  workflowId: string;
-  trigger: 'schedule' | 'manual';
-  requestedBy: string;
-}
-
-export interface ReplenishmentRunSummary {
-  runId: string;
-  placesCount: number;
-  reorderCount: number;
-  transferCount: number;
-  purchaseQty: number;
-  transferQty: number;
-}
-
 export interface ReplenishmentRunView {
   runId: string;
   workflowId: string;
@@ -256,7 +233,7 @@ export async function storedReplenishment(db: Db, runId: string, filter: { sku?:
   }));
 }
 
-export function createReplenishmentActivities({ db }: { db: Db }) {
+export function createReplenishmentActivities({ db }: { db: Db }): ReplenishmentActivities {
   return {
     /** Records that the run has begun, once; a retry or a second start keeps the first row. */
     async startReplenishmentRun(input: ReplenishmentRunInput): Promise<void> {

@@ -10,43 +10,13 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { postEntry } from '../db/journal.js';
 import { applyLegs, dispose, returnReceive, runOperation, type Tx } from '../db/ledger.js';
-import { durationMs } from '../domain/channel-publishing.js';
+import { durationMs } from '../domain/duration.js';
 import type { Address, ChannelName, OrderInput } from '../domain/order.js';
 import { computeRefund, refundEntryLines, returnedCostMinor, shareByWeight, type RefundBreakdown, type ReturnPolicy } from '../domain/refund.js';
-import { refuseReturnLine, returnableUnits, type ReturnDisposition, type ReturnReason, type ReturnResolution, type UnitCondition } from '../domain/return-rules.js';
+import { refuseReturnLine, returnableUnits, type ReturnDisposition, type ReturnReason, type ReturnResolution } from '../domain/return-rules.js';
 import { ledgerCall } from './failures.js';
 import { PaymentGatewayError, paymentGatewayFromEnv, type PaymentGateway } from './payment-gateway.js';
-
-export const returnWorkflowId = (rmaId: string) => `rma-${rmaId}`;
-export const replacementOrderId = (rmaId: string) => `${rmaId}-r1`;
-
-export interface ReturnLineInput {
-  /** The order line returned. */
-  lineNo: number;
-  sku: string;
-  /** Units authorized. */
-  qty: number;
-  unitPriceMinor: number;
-  /** On an exchange: another sku to send instead (else the same one). */
-  replacementSku?: string;
-}
-
-/** What a return process starts with: the authorization as written. */
-export interface ReturnInput {
-  rmaId: string;
-  orderId: string;
-  channel: ChannelName;
-  customerId: string;
-  currency: string;
-  reasonCode: ReturnReason;
-  resolution: ReturnResolution;
-  lines: ReturnLineInput[];
-  requestedBy: string;
-  authorizedAt: string;
-  expiresAt: string;
-  /** Skus that an approved supplier takes back (the vendor-return disposition is possible). */
-  returnableToSupplier: string[];
-}
+import { type InspectedUnit, type ParcelLine, replacementOrderId, type ReturnInput, type ReturnLineInput, type ReturnStateUpdate, returnWorkflowId, type ReturnActivities } from '../contracts/return.js';
 
 export interface ReturnRequest {
   rmaId: string;
@@ -264,33 +234,6 @@ async function averageCostAt(tx: Tx, sku: string, at: Date): Promise<number> {
 /** Share of `value` for `qty` of `remaining` units still to be valued: the last units take what is left. */
 const shareOfRemaining = (value: number, qty: number, remaining: number) => (remaining <= 0 ? 0 : Math.floor((value * qty) / remaining));
 
-export interface ParcelLine {
-  lineNo: number;
-  sku: string;
-  qty: number;
-}
-
-export interface InspectedUnit {
-  seq: number;
-  lineNo: number;
-  sku: string;
-  warehouse: string;
-  qty: number;
-  condition: UnitCondition;
-  disposition: ReturnDisposition;
-  ruleDisposition: ReturnDisposition;
-  overrideReason?: string;
-}
-
-export interface ReturnStateUpdate {
-  rmaId: string;
-  status: string;
-  reason?: string;
-  closed?: boolean;
-  approval?: unknown;
-  replacementOrderId?: string;
-}
-
 const ledgerBucketOf: Record<ReturnDisposition, 'restock' | 'refurbish' | 'damaged'> = {
   restock: 'restock',
   refurbish: 'refurbish',
@@ -299,7 +242,7 @@ const ledgerBucketOf: Record<ReturnDisposition, 'restock' | 'refurbish' | 'damag
   vendor_return: 'damaged',
 };
 
-export function createReturnActivities({ db, paymentGateway }: { db: Db; paymentGateway?: PaymentGateway }) {
+export function createReturnActivities({ db, paymentGateway }: { db: Db; paymentGateway?: PaymentGateway }): ReturnActivities {
   const gateway = paymentGateway ?? paymentGatewayFromEnv(db);
   const returnRow = (tx: Db | Tx, rmaId: string) => tx.selectFrom('returns').selectAll().where('id', '=', rmaId).executeTakeFirstOrThrow();
   const lockOrderLines = (tx: Tx, orderId: string) => tx.selectFrom('order_lines').selectAll().where('order_id', '=', orderId).orderBy('line_no').forUpdate().execute();

@@ -4,31 +4,9 @@ import { postEntry } from '../db/journal.js';
 import { consumeReservation, releaseReservations } from '../db/ledger.js';
 import { cumulativeShare, shipmentAmounts, shipmentEntryLines, type ShipmentAmounts } from '../domain/postings.js';
 import { ledgerCall } from './failures.js';
+import { type ShipmentInput, shipmentWorkflowId, type UnitsOfLine, type ShipmentActivities } from '../contracts/shipment.js';
 
-export interface ShipmentLineInput {
-  lineNo: number;
-  sku: string;
-  qty: number;
-  reservationId: number;
-}
-
-export interface ShipmentInput {
-  shipmentId: string;
-  orderId: string;
-  warehouse: string;
-  shipBy?: string;
-  lines: ShipmentLineInput[];
-}
-
-export interface UnitsOfLine {
-  lineNo: number;
-  sku: string;
-  qty: number;
-}
-
-export const shipmentWorkflowId = (shipmentId: string) => `shipment-${shipmentId}`;
-
-export function createShipmentActivities({ db }: { db: Db }) {
+export function createShipmentActivities({ db }: { db: Db }): ShipmentActivities {
   const shipmentLines = (shipmentId: string) =>
     db.selectFrom('shipment_lines').selectAll().where('shipment_id', '=', shipmentId).orderBy('line_no').orderBy('sku').execute();
 

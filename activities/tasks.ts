@@ -1,30 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { Database } from '../db/schema.js';
-
-export interface TaskInput {
-  id: string;
-  kind: string;
-  reference: string;
-  workflowId: string;
-  role: string;
-  title: string;
-  reason: string;
-  details?: Record<string, unknown>;
-}
-
-export interface ExceptionInput {
-  id: string;
-  kind: string;
-  reference: string;
-  workflowId?: string;
-  ownerRole: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
+import type { ExceptionInput, TaskInput, TaskActivities } from '../contracts/shared.js';
 
 /** The human queue and the exception list, written by processes; every write is idempotent by id. */
-export function createTaskActivities({ db }: { db: Db }) {
+export function createTaskActivities({ db }: { db: Db }): TaskActivities {
   return {
     async openTask(task: TaskInput): Promise<void> {
       await db

@@ -3,36 +3,9 @@ import type { Db } from '../db/connection.js';
 import { postEntry } from '../db/journal.js';
 import { move, transferIn, transferOut } from '../db/ledger.js';
 import { ledgerCall } from './failures.js';
+import { type ReceivedTransfer, type TransferInput, type TransferReceipt, transferWorkflowId, type TransferActivities } from '../contracts/transfer.js';
 
-export interface TransferInput {
-  transferId: string;
-  sku: string;
-  from: string;
-  to: string;
-  qty: number;
-  reason: string;
-  requestedBy: string;
-  /** In transit longer than this (e.g. `5d`) raises a `transfer_late` exception; absent in transfers started before it existed. */
-  transitDeadline?: string;
-}
-
-export interface TransferReceipt {
-  received: number;
-  damaged: number;
-  actor: string;
-}
-
-export interface ReceivedTransfer {
-  received: number;
-  damaged: number;
-  lost: number;
-  lossValueMinor: number;
-  journalEntryId: number | null;
-}
-
-export const transferWorkflowId = (transferId: string) => `transfer-${transferId}`;
-
-export function createTransferActivities({ db }: { db: Db }) {
+export function createTransferActivities({ db }: { db: Db }): TransferActivities {
   return {
     /**
      * The stock leaves the origin (available → in_transit at the destination) and the

@@ -11,12 +11,12 @@ import type { Db } from '../db/connection.js';
 import { CHANNEL_UPDATED } from '../domain/channel-publishing.js';
 import { ensureChannelPublisher } from '../runtime/channel-publishers.js';
 import { resolveExceptionRow } from '../activities/tasks.js';
-import { channelPublisherWorkflowId } from '../workflows/channel-publisher.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { anyRole } from './auth.js';
 import { notFound } from './errors.js';
 import { channelFromRow } from './master-data.js';
+import { channelPublisherWorkflowId } from '../contracts/channel-publishing.js';
 
 const params = z.object({ channel: z.string().min(1).max(64) });
 

@@ -1,17 +1,12 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import {
-  adjustmentViewQuery,
-  adjustmentWorkflowId,
-  decideAdjustmentUpdate,
-  inventoryAdjustment,
-  submitAdjustmentUpdate,
-} from '../workflows/inventory-adjustment.js';
+import { inventoryAdjustment } from '../workflows/inventory-adjustment.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { badRequest, notFound } from './errors.js';
 import { startOnce } from './processes.js';
+import { adjustmentViewQuery, adjustmentWorkflowId, decideAdjustmentUpdate, submitAdjustmentUpdate } from '../contracts/inventory-adjustment.js';
 
 const adjustmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
 

@@ -1,22 +1,16 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { channels, orderTotalMinor, orderWorkflowId, type OrderInput } from '../domain/order.js';
-import {
-  cancelOrderUpdate,
-  holdDecisionUpdate,
-  orderRelease,
-  orderViewQuery,
-  submitOrderUpdate,
-  type OrderView,
-} from '../workflows/order-release.js';
-import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../workflows/search-attributes.js';
+import { channels, orderTotalMinor, type OrderInput } from '../domain/order.js';
+import { orderRelease } from '../workflows/order-release.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { conflict, notFound } from './errors.js';
 import { startOnce } from './processes.js';
 import { orderReturnSummary } from './returns.js';
+import { cancelOrderUpdate, holdDecisionUpdate, type OrderView, orderViewQuery, orderWorkflowId, submitOrderUpdate } from '../contracts/order.js';
+import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');

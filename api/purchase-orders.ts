@@ -7,27 +7,13 @@ import { purchaseOrderProblems } from '../activities/purchase-order.js';
 import { findReplenishmentRun, storedReplenishment } from '../activities/replenishment.js';
 import { actualLeadDays, finishedPurchaseOrders, leadTimeAdherence, purchaseOrderFill, purchaseOrderPerformance } from '../db/purchase-order-performance.js';
 import { mayApprove } from '../domain/purchase-order.js';
-import {
-  acknowledgePurchaseOrderUpdate,
-  approvePurchaseOrderUpdate,
-  cancelPurchaseOrderUpdate,
-  decideExcessUpdate,
-  decideInvoiceUpdate,
-  extendPurchaseOrderUpdate,
-  inspectPurchaseOrderUpdate,
-  invoicePurchaseOrderUpdate,
-  purchaseOrder,
-  purchaseOrderViewQuery,
-  purchaseOrderWorkflowId,
-  receivePurchaseOrderUpdate,
-  submitPurchaseOrderUpdate,
-  type PurchaseOrderView,
-} from '../workflows/purchase-order.js';
+import { purchaseOrder } from '../workflows/purchase-order.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, badRequest, notFound } from './errors.js';
 import { startOnce } from './processes.js';
+import { acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, extendPurchaseOrderUpdate, inspectPurchaseOrderUpdate, invoicePurchaseOrderUpdate, type PurchaseOrderView, purchaseOrderViewQuery, purchaseOrderWorkflowId, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate } from '../contracts/purchase-order.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');

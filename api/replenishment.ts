@@ -4,18 +4,12 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import {
-  computeReplenishment,
-  defaultReplenishmentParams,
-  findReplenishmentRun,
-  needsAction,
-  storedReplenishment,
-  type ReplenishmentParams,
-} from '../activities/replenishment.js';
+import { computeReplenishment, defaultReplenishmentParams, findReplenishmentRun, needsAction, storedReplenishment } from '../activities/replenishment.js';
 import { overlappingUplifts } from '../domain/replenishment.js';
-import { replenishmentPlanner, replenishmentWorkflowId } from '../workflows/replenishment-planner.js';
+import { replenishmentPlanner } from '../workflows/replenishment-planner.js';
 import type { AppDeps } from './app.js';
 import { badRequest, notFound } from './errors.js';
+import { type ReplenishmentParams, replenishmentWorkflowId } from '../contracts/replenishment.js';
 
 const historyDays = z.coerce.number().int().min(7).max(365);
 const reviewPeriodDays = z.coerce.number().int().min(1).max(90);

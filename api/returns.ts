@@ -2,24 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { authorizeReturn, completeRefurbishment, ReturnRefusal, returnWorkflowId } from '../activities/returns.js';
+import { authorizeReturn, completeRefurbishment, ReturnRefusal } from '../activities/returns.js';
 import type { Db } from '../db/connection.js';
 import { LedgerError } from '../db/ledger.js';
 import { returnDispositions, returnReasons, returnResolutions, unitConditions } from '../domain/return-rules.js';
-import {
-  inspectionUpdate,
-  parcelReceivedUpdate,
-  refundApprovalUpdate,
-  returnProcess,
-  returnViewQuery,
-  submitReturnUpdate,
-  type ReturnView,
-} from '../workflows/return.js';
-import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../workflows/search-attributes.js';
+import { returnProcess } from '../workflows/return.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, badRequest, notFound } from './errors.js';
 import { startOnce } from './processes.js';
+import { inspectionUpdate, parcelReceivedUpdate, refundApprovalUpdate, type ReturnView, returnViewQuery, returnWorkflowId, submitReturnUpdate } from '../contracts/return.js';
+import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
 
 const returnId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$/, 'letters, digits, . _ - (up to 60), starting with a letter or digit');
 const orderId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { shipmentWorkflowId } from '../activities/shipment.js';
-import { shipmentViewQuery, wmsEventUpdate, type WmsEvent } from '../workflows/shipment.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { notFound } from './errors.js';
+import { shipmentViewQuery, shipmentWorkflowId, type WmsEvent, wmsEventUpdate } from '../contracts/shipment.js';
 
 const shipmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/, 'a shipment id such as ORDER-1');
 

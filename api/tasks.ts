@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { staleReservations } from '../db/ledger.js';
 import { returnsPastSla } from '../db/return-kpis.js';
-import { msOf } from '../workflows/order-release.js';
+import { durationMs } from '../domain/duration.js';
 import type { AppDeps } from './app.js';
+import { orderWorkflowId } from '../contracts/order.js';
 
 const ageSeconds = (since: Date, now: Date) => Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000));
 
@@ -112,7 +113,7 @@ export const taskRoutes =
             details: { reservationId: r.id, sku: r.sku, warehouse: r.warehouse_code, expiresAt: r.expires_at },
             since: r.expires_at!,
             ageSeconds: ageSeconds(r.expires_at!, now),
-            temporalUiUrl: historyUrl(`order-${r.order_id}`),
+            temporalUiUrl: historyUrl(orderWorkflowId(r.order_id)),
           })),
           ...refused.map((r) => ({
             id: `ledger-refusal:${r.id}`,
@@ -138,7 +139,7 @@ export const taskRoutes =
             temporalUiUrl: historyUrl(t.workflow_id),
           })),
           // Returns received and not settled within their SLA.
-          ...(await returnsPastSla(db, msOf(config.policies.returns.sla), now)).map((r) => ({
+          ...(await returnsPastSla(db, durationMs(config.policies.returns.sla), now)).map((r) => ({
             id: `return-past-sla:${r.id}`,
             kind: 'return_past_sla',
             reference: r.id,

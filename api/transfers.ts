@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { transferWorkflowId } from '../activities/transfer.js';
-import { receiveTransferUpdate, submitTransferUpdate, transfer, transferViewQuery, type TransferView } from '../workflows/transfer.js';
-import { Warehouses } from '../workflows/search-attributes.js';
+import { transfer } from '../workflows/transfer.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { startOnce } from './processes.js';
 import { skuCode, warehouseCode } from './master-data.js';
+import { receiveTransferUpdate, submitTransferUpdate, type TransferView, transferViewQuery, transferWorkflowId } from '../contracts/transfer.js';
+import { Warehouses } from '../contracts/search-attributes.js';
 
 const transferId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
 

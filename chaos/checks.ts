@@ -10,6 +10,7 @@ import type { Db } from '../db/connection.js';
 import { trialBalance } from '../db/journal.js';
 import { checkLedger } from '../db/ledger-check.js';
 import type { Sent } from './load.js';
+import { returnWorkflowId } from '../contracts/return.js';
 
 export interface Check {
   name: string;
@@ -240,7 +241,7 @@ export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { wo
   ).rows.map((r) => ({ ...r, clearing: num(r.clearing) }));
   const refundProblems: string[] = [];
   for (const [id, r] of sent.returns) {
-    const key = `rma-${id}:refund`;
+    const key = `${returnWorkflowId(id)}:refund`;
     const payments = gatewayRows.filter((g) => g.reference === id);
     const entries = refundEntries.filter((e) => e.key === key);
     const entryType = r.resolution === 'exchange' ? 'return.credited' : 'return.refunded';

@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { receive } from '../db/ledger.js';
 import { between, chance, fork, pick, rng, type Random } from './random.js';
+import { returnWorkflowId } from '../contracts/return.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -553,7 +554,7 @@ async function orderReturned(ctx: LoadContext, id: string): Promise<void> {
   // The gateway loses its answer to some refunds after paying them: the retry must not pay twice.
   if (chance(ctx.random, 0.3)) {
     await observe(ctx, () =>
-      ctx.db.insertInto('payment_gateway_faults').values({ idempotency_key: `rma-${rmaId}:refund`, kind: 'lost_response', remaining: 1 }).onConflict((oc) => oc.doNothing()).execute(),
+      ctx.db.insertInto('payment_gateway_faults').values({ idempotency_key: `${returnWorkflowId(rmaId)}:refund`, kind: 'lost_response', remaining: 1 }).onConflict((oc) => oc.doNothing()).execute(),
     );
   }
 

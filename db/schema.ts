@@ -1,5 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
-import type { Address } from '../domain/order.js';
+import type { Address, ShortagePolicy } from '../domain/order.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -115,7 +115,7 @@ export interface SupplierLanesTable {
   lead_time_days: number;
 }
 
-export type ShortagePolicy = 'backorder' | 'cancel_remainder' | 'wait';
+export type { ShortagePolicy };
 
 export interface ChannelsTable {
   code: string;

@@ -85,11 +85,3 @@ export interface FailureState {
 export function shouldRaiseDeliveryException(state: FailureState, threshold: number): boolean {
   return !state.exceptionOpen && state.consecutiveFailures >= Math.max(1, threshold);
 }
-
-/** Milliseconds in a duration like `250ms`, `30s`, `5m`, `2h` or `1d`. */
-export function durationMs(text: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
-  if (!match) throw new Error(`not a duration: "${text}" (use e.g. 500ms, 30s, 5m)`);
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit;
-}

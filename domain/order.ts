@@ -2,6 +2,9 @@
 export const channels = ['dtc', 'subscription', 'wholesale', 'marketplace'] as const;
 export type ChannelName = (typeof channels)[number];
 
+/** What a channel does with what cannot be allocated now. */
+export type ShortagePolicy = 'backorder' | 'cancel_remainder' | 'wait';
+
 export interface Address {
   name?: string;
   line1?: string;
@@ -45,6 +48,3 @@ export function orderTotalMinor(order: Pick<OrderInput, 'lines' | 'freightMinor'
   return total;
 }
 
-export function orderWorkflowId(orderId: string): string {
-  return `order-${orderId}`;
-}

@@ -4,8 +4,9 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
-import { channelPublisher, channelPublisherWorkflowId, channelSettingsChangedSignal, type ChannelPublishingPolicy } from '../workflows/channel-publisher.js';
-import { Channel, ProcessStatus } from '../workflows/search-attributes.js';
+import { channelPublisher } from '../workflows/channel-publisher.js';
+import { channelPublisherWorkflowId, type ChannelPublishingPolicy, channelSettingsChangedSignal } from '../contracts/channel-publishing.js';
+import { Channel, ProcessStatus } from '../contracts/search-attributes.js';
 
 export interface ChannelPublisherOptions {
   taskQueue: string;

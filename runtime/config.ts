@@ -5,13 +5,13 @@ import { StartupError } from './startup-error.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-import type { OrderPolicy } from '../workflows/order-release.js';
-import type { PurchaseOrderPolicy } from '../workflows/purchase-order.js';
 import type { ReturnPolicy } from '../domain/refund.js';
 import { returnReasons, type ReturnReason } from '../domain/return-rules.js';
 import { channels, type ChannelName } from '../domain/order.js';
-import type { ChannelPublishingPolicy } from '../workflows/channel-publisher.js';
-import { durationMs } from '../domain/channel-publishing.js';
+import { durationMs } from '../domain/duration.js';
+import type { OrderPolicy } from '../contracts/order.js';
+import type { PurchaseOrderPolicy } from '../contracts/purchase-order.js';
+import type { ChannelPublishingPolicy } from '../contracts/channel-publishing.js';
 
 export interface Policies {
   order: OrderPolicy;

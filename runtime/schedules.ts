@@ -3,7 +3,8 @@
  * (or `npm start`) comes up, so every deployment converges on the configured timing.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
-import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX, type replenishmentPlanner } from '../workflows/replenishment-planner.js';
+import { type replenishmentPlanner } from '../workflows/replenishment-planner.js';
+import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX } from '../contracts/replenishment.js';
 
 export const DEFAULT_REPLENISHMENT_SCHEDULE = '0 5 * * *';
 

@@ -6,7 +6,7 @@ import { SearchAttributeType } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { projectRoot } from './config.js';
 import { StartupError } from './startup-error.js';
-import { allSearchAttributes } from '../workflows/search-attributes.js';
+import { allSearchAttributes } from '../contracts/search-attributes.js';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 type IndexedValueType = (typeof IndexedValueType)[keyof typeof IndexedValueType];

@@ -1,62 +1,7 @@
-import { condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { ChannelBatch } from '../activities/channel-publishing.js';
-import { Channel, ProcessStatus } from './search-attributes.js';
-
-export interface ChannelPublishingPolicy {
-  /** How long one read of the feed waits for news before it answers "caught up". */
-  pollWaitMs: number;
-  /** How often that read looks at the feed while it waits. */
-  pollIntervalMs: number;
-  /** How long the channel's webhook may take to answer one delivery. */
-  requestTimeoutMs: number;
-  /** Deliveries failed in a row before a `channel_delivery_failing` exception is raised. */
-  failureThreshold: number;
-  /** Backoff between failed deliveries: starts here, doubles, and stops growing at `retryMaxMs`. */
-  retryInitialMs: number;
-  retryMaxMs: number;
-  /** A paused or unconfigured channel looks again this often (a settings change wakes it at once). */
-  idleRecheckMs: number;
-  /** Reads of the feed per run before the publisher continues as new with its cursor. */
-  readsPerRun: number;
-}
-
-export const PublisherPhase = {
-  starting: 'starting',
-  publishing: 'publishing',
-  delivering: 'delivering',
-  paused: 'paused',
-  noWebhook: 'no_webhook',
-} as const;
-export type PublisherPhase = (typeof PublisherPhase)[keyof typeof PublisherPhase];
-
-/** Carried from run to run when the publisher continues as new. */
-export interface ChannelPublisherState {
-  /** Last feed position the channel accepted (`<tx_id>-<id>`); the database row is the authority. */
-  cursor: string | null;
-  deliveredBatches: number;
-  deliveredEvents: number;
-  lastSequence: number | null;
-  lastDeliveredAt: string | null;
-  phase: PublisherPhase;
-  /** Runs so far, counting this one. */
-  runs: number;
-}
-
-export interface ChannelPublisherInput {
-  channel: string;
-  policy: ChannelPublishingPolicy;
-  state?: ChannelPublisherState;
-}
-
-/** Settings changed (webhook, pause, policy): look again now. Carries the newest policy when it has one. */
-export const channelSettingsChangedSignal = defineSignal<[ChannelPublishingPolicy?]>('channelSettingsChanged');
-export const channelPublisherStateQuery = defineQuery<ChannelPublisherState & { policy: ChannelPublishingPolicy }>('state');
-
-export const CHANNEL_PUBLISHER_PREFIX = 'channel-publisher-';
-export function channelPublisherWorkflowId(channel: string): string {
-  return `${CHANNEL_PUBLISHER_PREFIX}${channel}`;
-}
+import { condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { ChannelBatch, ChannelPublishingActivities } from '../contracts/channel-publishing.js';
+import { Channel, ProcessStatus } from '../contracts/search-attributes.js';
+import { type ChannelPublisherInput, type ChannelPublisherState, channelPublisherStateQuery, channelSettingsChangedSignal, PublisherPhase } from '../contracts/channel-publishing.js';
 
 /**
  * One per channel, for as long as the channel exists: reads the outbox feed from the
@@ -90,13 +35,13 @@ export async function channelPublisher(input: ChannelPublisherInput): Promise<vo
   if (!input.state) upsertSearchAttributes([{ key: Channel, value: channel }]);
 
   const reader = () =>
-    proxyActivities<Activities>({
+    proxyActivities<ChannelPublishingActivities>({
       startToCloseTimeout: policy.pollWaitMs + 60_000,
       heartbeatTimeout: Math.max(10_000, policy.pollIntervalMs * 5),
       retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
     });
   const deliverer = () =>
-    proxyActivities<Activities>({
+    proxyActivities<ChannelPublishingActivities>({
       startToCloseTimeout: policy.requestTimeoutMs + 30_000,
       // No attempt limit: a channel that is down is retried until it recovers or is paused.
       retry: { initialInterval: policy.retryInitialMs, backoffCoefficient: 2, maximumInterval: policy.retryMaxMs },

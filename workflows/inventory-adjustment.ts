@@ -1,54 +1,13 @@
-import { ActivityFailure, ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { AdjustmentInput } from '../activities/inventory-adjustment.js';
-import { ProcessStatus, Warehouses } from './search-attributes.js';
+import { ActivityFailure, ApplicationFailure, condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ProcessStatus, Warehouses } from '../contracts/search-attributes.js';
+import { AdjustmentStatus, type AdjustmentView, adjustmentViewQuery, type AdjustmentWorkflowInput, decideAdjustmentUpdate, submitAdjustmentUpdate, type InventoryAdjustmentActivities } from '../contracts/inventory-adjustment.js';
+import type { OrderReleaseActivities } from '../contracts/order.js';
+import type { TaskActivities } from '../contracts/shared.js';
 
-export const AdjustmentStatus = {
-  evaluating: 'evaluating',
-  awaitingApproval: 'awaiting_approval',
-  posted: 'posted',
-  rejected: 'rejected',
-  refused: 'refused',
-  expired: 'expired',
-} as const;
-export type AdjustmentStatus = (typeof AdjustmentStatus)[keyof typeof AdjustmentStatus];
-
-export interface Decision {
-  decision: 'approve' | 'reject';
-  reason: string;
-  actor: string;
-}
-
-export interface AdjustmentView {
-  adjustmentId: string;
-  status: AdjustmentStatus;
-  expected?: number;
-  delta?: number;
-  valueMinor?: number;
-  approvalReasons: string[];
-  decision?: Decision & { at: string };
-  refusal?: string;
-  journalEntryId?: number | null;
-}
-
-export interface AdjustmentWorkflowInput extends AdjustmentInput {
-  /** How long an approval may wait before the adjustment lapses. */
-  approvalTimeout: string;
-}
-
-/** Answers once the adjustment is evaluated: posted at once, or waiting for approval. */
-export const submitAdjustmentUpdate = defineUpdate<AdjustmentView>('submit');
-export const decideAdjustmentUpdate = defineUpdate<AdjustmentView, [Decision]>('decide');
-export const adjustmentViewQuery = defineQuery<AdjustmentView>('view');
-
-const activities = proxyActivities<Activities>({
+const activities = proxyActivities<InventoryAdjustmentActivities & TaskActivities & Pick<OrderReleaseActivities, 'wakeBackorders'>>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '30 seconds' },
 });
-
-export function adjustmentWorkflowId(adjustmentId: string): string {
-  return `adjustment-${adjustmentId}`;
-}
 
 export async function inventoryAdjustment(input: AdjustmentWorkflowInput): Promise<AdjustmentView> {
   const view: AdjustmentView = { adjustmentId: input.adjustmentId, status: AdjustmentStatus.evaluating, approvalReasons: [] };

@@ -1,103 +1,20 @@
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
-  getExternalWorkflowHandle,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  startChild,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { localStepOptions } from './local-steps.js';
-import type { Allocation, AllocationResult, OrderLineState } from '../activities/order-release.js';
-import type { OrderProblem } from '../domain/order-validation.js';
+import { allHandlersFinished, ApplicationFailure, condition, getExternalWorkflowHandle, patched, proxyActivities, proxyLocalActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { localStepOptions } from './step-options.js';
+import { durationMs } from '../domain/duration.js';
 import { orderTotalMinor, type OrderInput } from '../domain/order.js';
-import { screenRisk, type RiskFlag, type RiskRules } from '../domain/risk.js';
-import { HoldReason, ProcessStatus, Warehouses } from './search-attributes.js';
-import { cancelShipmentSignal, shipment, shipmentReportSignal, type ShipmentReport } from './shipment.js';
+import { screenRisk } from '../domain/risk.js';
+import { shipment } from './shipment.js';
+import type { OrderLineState, OrderReleaseActivities } from '../contracts/order.js';
+import { HoldReason, ProcessStatus, Warehouses } from '../contracts/search-attributes.js';
+import { cancelShipmentSignal, shipmentIdOf, shipmentReportSignal, shipmentWorkflowId, type ShipmentReport } from '../contracts/shipment.js';
+import { cancelOrderUpdate, holdDecisionUpdate, type OrderPolicy, OrderStatus, type OrderView, orderViewQuery, stockArrivedSignal, submitOrderUpdate } from '../contracts/order.js';
+import type { CancelRequest, TaskActivities } from '../contracts/shared.js';
 
-export const OrderStatus = {
-  received: 'received',
-  rejected: 'rejected',
-  onHold: 'on_hold',
-  allocating: 'allocating',
-  backordered: 'backordered',
-  released: 'released',
-  shipped: 'shipped',
-  partiallyShipped: 'partially_shipped',
-  cancelled: 'cancelled',
-} as const;
-export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
-
-/** Policies the API passes at start, so a running order keeps the rules it began with. */
-export interface OrderPolicy {
-  risk: RiskRules;
-  priceTolerancePct: number;
-  /** A held order's task rises in priority and shows as an exception after this… */
-  holdEscalateAfter: string;
-  /** …and the order is cancelled when nobody decided by this (from the start of the hold). */
-  holdAutoCancelAfter: string;
-  /** An allocation held back from fulfillment (the `wait` policy) expires after this. */
-  reservationExpiry: string;
-  /** How long a backordered line waits for stock before it is cancelled with notice. */
-  backorderDeadline: string;
-  /** Without news of stock, look again this often while backordered. */
-  backorderRecheck: string;
-  /** A shipment without a promised date should leave the warehouse within this. */
-  shipWithin?: string;
-}
-
-export interface Decision {
-  decision: 'approve' | 'reject';
-  reason: string;
-  actor: string;
-}
-
-export interface CancelRequest {
-  reason: string;
-  actor: string;
-}
-
-export interface OrderLineView extends OrderLineState {
-  sku: string;
-  ordered: number;
-  allocations: Allocation[];
-}
-
-export interface OrderView {
-  orderId: string;
-  status: OrderStatus;
-  channel: string;
-  customerId: string;
-  valueMinor: number;
-  lines: OrderLineView[];
-  problems?: OrderProblem[];
-  hold?: { flags: RiskFlag[]; since: string; escalated: boolean; decision?: Decision & { at: string } };
-  routing?: AllocationResult['routing'][];
-  cancellation?: CancelRequest & { at: string };
-  shipments: { shipmentId: string; warehouse: string; status: 'open' | 'shipped' | 'cancelled' }[];
-  timeline: { at: string; status: OrderStatus; note?: string }[];
-}
-
-/** Answers once the order is checked and screened: rejected, on hold, or on its way to stock. */
-export const submitOrderUpdate = defineUpdate<OrderView>('submit');
-export const holdDecisionUpdate = defineUpdate<OrderView, [Decision]>('holdDecision');
-export const cancelOrderUpdate = defineUpdate<OrderView, [CancelRequest]>('cancel');
-export const stockArrivedSignal = defineSignal('stockArrived');
-export const orderViewQuery = defineQuery<OrderView>('orderView');
-
-const remoteActivities = proxyActivities<Activities>({
+const remoteActivities = proxyActivities<OrderReleaseActivities & TaskActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '30 seconds' },
 });
-const localActivities = proxyLocalActivities<Activities>(localStepOptions);
+const localActivities = proxyLocalActivities<OrderReleaseActivities & TaskActivities>(localStepOptions);
 
 const terminal: OrderStatus[] = [OrderStatus.rejected, OrderStatus.cancelled, OrderStatus.shipped, OrderStatus.partiallyShipped];
 
@@ -208,7 +125,7 @@ async function releaseOrder(
     closing = true;
     // Open shipments stop first and say what they gave back (or shipped, if the carrier was faster).
     for (const open of view.shipments.filter((x) => x.status === 'open')) {
-      await getExternalWorkflowHandle(`shipment-${open.shipmentId}`).signal(cancelShipmentSignal, request);
+      await getExternalWorkflowHandle(shipmentWorkflowId(open.shipmentId)).signal(cancelShipmentSignal, request);
     }
     while (view.shipments.some((x) => x.status === 'open')) {
       await condition(() => reports.length > 0);
@@ -262,12 +179,12 @@ async function releaseOrder(
   /** Released allocations not yet in a shipment: one child process per warehouse. */
   const dispatchShipments = async () => {
     const ready = view.lines.flatMap((l) => l.allocations).filter((a) => !dispatched.has(a.reservationId) && !heldReservations.includes(a.reservationId));
-    const shipBy = order.promisedBy ?? new Date(Date.now() + msOf(policy.shipWithin ?? '2d')).toISOString();
+    const shipBy = order.promisedBy ?? new Date(Date.now() + durationMs(policy.shipWithin ?? '2d')).toISOString();
     for (const warehouse of [...new Set(ready.map((a) => a.warehouse))].sort()) {
-      const shipmentId = `${order.orderId}-${view.shipments.length + 1}`;
+      const shipmentId = shipmentIdOf(order.orderId, view.shipments.length + 1);
       const units = ready.filter((a) => a.warehouse === warehouse);
       const child = await startChild(shipment, {
-        workflowId: `shipment-${shipmentId}`,
+        workflowId: shipmentWorkflowId(shipmentId),
         args: [{ shipmentId, orderId: order.orderId, warehouse, shipBy, lines: units.map((a) => ({ lineNo: a.lineNo, sku: a.sku, qty: a.qty, reservationId: a.reservationId })) }],
       });
       // A shipment that fails has already reported what it could; the order does not fail with it.
@@ -321,7 +238,7 @@ async function releaseOrder(
         message: `order ${order.orderId} has waited on hold since ${view.hold.since} without a decision`,
         details: { flags },
       });
-      const left = Math.max(0, holdStarted + msOf(policy.holdAutoCancelAfter) - Date.now());
+      const left = Math.max(0, holdStarted + durationMs(policy.holdAutoCancelAfter) - Date.now());
       if (!(await condition(decided, left))) {
         return cancelOrder({ reason: `hold not decided within ${policy.holdAutoCancelAfter}: cancelled automatically`, actor: 'system' });
       }
@@ -344,7 +261,7 @@ async function releaseOrder(
 
   // 3. Route and reserve; short lines follow the channel's shortage policy.
   moveTo(OrderStatus.allocating, view.hold ? `hold approved by ${view.hold.decision!.actor}` : undefined);
-  const backorderDeadline = Date.now() + msOf(policy.backorderDeadline);
+  const backorderDeadline = Date.now() + durationMs(policy.backorderDeadline);
   const releaseWhole = captured.shortagePolicy === 'wait';
   let heldSince = 0;
   let attempt = 0;
@@ -365,7 +282,7 @@ async function releaseOrder(
           promisedBy: order.promisedBy,
           lines: needs,
           allowPartial: true,
-          expiresAt: new Date(Date.now() + msOf(policy.reservationExpiry)).toISOString(),
+          expiresAt: new Date(Date.now() + durationMs(policy.reservationExpiry)).toISOString(),
           actor: 'system',
         })
       : { allocations: [], routing: undefined };
@@ -415,8 +332,8 @@ async function releaseOrder(
       await activities.recordOrderState({ orderId: order.orderId, status: view.status, reason: view.timeline.at(-1)!.note, lines: lineStates(), routing: view.routing });
     }
 
-    const heldUntil = heldSince ? heldSince + msOf(policy.reservationExpiry) : Infinity;
-    const wakeAt = Math.min(Date.now() + msOf(policy.backorderRecheck), backorderDeadline, heldUntil);
+    const heldUntil = heldSince ? heldSince + durationMs(policy.reservationExpiry) : Infinity;
+    const wakeAt = Math.min(Date.now() + durationMs(policy.backorderRecheck), backorderDeadline, heldUntil);
     stockNudged = false;
     await condition(() => stockNudged || cancelRequest !== undefined, Math.max(0, wakeAt - Date.now()));
     if (cancelRequest) return cancelOrder(cancelRequest);
@@ -522,7 +439,7 @@ async function releaseOrder(
     const waiting = missing() > 0;
     const woke = await condition(
       () => reports.length > 0 || cancelRequest !== undefined || (waiting && stockNudged),
-      waiting ? Math.max(0, Math.min(msOf(policy.backorderRecheck), backorderDeadline - Date.now())) : undefined,
+      waiting ? Math.max(0, Math.min(durationMs(policy.backorderRecheck), backorderDeadline - Date.now())) : undefined,
     );
     if (cancelRequest) return cancelOrder(cancelRequest);
     if (reports.some((r) => r.type === 'short') || stockNudged || (waiting && !woke)) reroute = true;
@@ -532,12 +449,4 @@ async function releaseOrder(
   await activities.recordOrderState({ orderId: order.orderId, status: final, lines: lineStates(), routing: view.routing, closed: true });
   moveTo(final);
   return view;
-}
-
-/** Duration strings of the policy ('90s', '15m', '4h', '14d') in milliseconds. */
-export function msOf(duration: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(duration.trim());
-  if (!match) throw ApplicationFailure.nonRetryable(`bad duration ${duration}`, 'bad_policy');
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit;
 }

@@ -1,193 +1,13 @@
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  defineQuery,
-  defineUpdate,
-  patched,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { DraftProblem, PurchaseOrderDraft, ReceiptPosting } from '../activities/purchase-order.js';
-import {
-  acceptableDifferences,
-  allocateLandedCost,
-  approvalNeeded,
-  lineComplete,
-  matchInvoice,
-  purchaseOrderValue,
-  splitReceipt,
-  type InvoiceDifference,
-} from '../domain/purchase-order.js';
-import { msOf } from './order-release.js';
-import { ProcessStatus, SkuCount, ValueMinor, Warehouses } from './search-attributes.js';
+import { allHandlersFinished, ApplicationFailure, condition, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { acceptableDifferences, allocateLandedCost, approvalNeeded, lineComplete, matchInvoice, purchaseOrderValue, splitReceipt } from '../domain/purchase-order.js';
+import { durationMs } from '../domain/duration.js';
+import type { ReceiptPosting, PurchaseOrderActivities } from '../contracts/purchase-order.js';
+import { ProcessStatus, SkuCount, ValueMinor, Warehouses } from '../contracts/search-attributes.js';
+import { type Acknowledgement, acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, type ExcessDecision, extendPurchaseOrderUpdate, type ExtendRequest, type Inspection, inspectPurchaseOrderUpdate, type InvoiceDecision, invoicePurchaseOrderUpdate, type PurchaseOrderInput, PurchaseOrderStatus, type PurchaseOrderView, purchaseOrderViewQuery, type Receipt, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate, type SupplierInvoice } from '../contracts/purchase-order.js';
+import type { CancelRequest, TaskActivities } from '../contracts/shared.js';
+import type { OrderReleaseActivities } from '../contracts/order.js';
 
-export const PurchaseOrderStatus = {
-  draft: 'draft',
-  rejected: 'rejected',
-  awaitingApproval: 'awaiting_approval',
-  issued: 'issued',
-  acknowledged: 'acknowledged',
-  receiving: 'receiving',
-  closed: 'closed',
-  cancelled: 'cancelled',
-} as const;
-export type PurchaseOrderStatus = (typeof PurchaseOrderStatus)[keyof typeof PurchaseOrderStatus];
-
-/** Policies the API passes at start, so a running PO keeps the rules it began with. */
-export interface PurchaseOrderPolicy {
-  /** A buyer's PO up to this value proceeds without approval; above it, finance approves. */
-  buyerApprovalLimitMinor: number;
-  /** Receipts within this percentage over (or short of) the ordered quantity are accepted. */
-  receiptTolerancePct: number;
-  /** A supplier that has not acknowledged within this raises an exception. */
-  ackDeadline: string;
-  /** Invoice unit prices may differ from the PO price by this much. */
-  invoicePriceTolerancePct: number;
-  /** An approval nobody decides rises in priority after this. */
-  approvalEscalateAfter: string;
-}
-
-export interface PurchaseOrderInput extends PurchaseOrderDraft {
-  policy: PurchaseOrderPolicy;
-}
-
-export interface ApprovalDecision {
-  decision: 'approve' | 'reject';
-  reason: string;
-  actor: string;
-}
-
-export interface Acknowledgement {
-  /** ISO date the supplier promises; it becomes the expected date. */
-  confirmedDate?: string;
-  lines: { lineNo: number; confirmedQty: number }[];
-  actor: string;
-}
-
-export interface Receipt {
-  receiptId: string;
-  lines: { lineNo: number; qty: number }[];
-  /** Freight, duty and the like for this receipt, spread over its lines. */
-  landedCostMinor: number;
-  landedCostBasis: 'value' | 'quantity';
-  actor: string;
-}
-
-export interface ExcessDecision {
-  receiptId: string;
-  decision: 'accept' | 'reject';
-  reason: string;
-  actor: string;
-}
-
-export interface Inspection {
-  inspectionId: string;
-  lines: { lineNo: number; accepted: number; rejected: number }[];
-  actor: string;
-}
-
-export interface SupplierInvoice {
-  invoiceId: string;
-  lines: { lineNo: number; qty: number; unitCostMinor: number }[];
-  chargesMinor: number;
-  actor: string;
-}
-
-/** Finance's answer to an invoice that did not match. */
-export interface InvoiceDecision extends ApprovalDecision {
-  invoiceId: string;
-}
-
-export interface CancelRequest {
-  reason: string;
-  actor: string;
-}
-
-export interface ExtendRequest {
-  /** ISO time of the new expected arrival. */
-  expectedAt: string;
-  reason: string;
-  actor: string;
-}
-
-export interface PurchaseOrderLineView {
-  lineNo: number;
-  sku: string;
-  ordered: number;
-  unitCostMinor: number;
-  requiresInspection: boolean;
-  confirmed?: number;
-  received: number;
-  /** Received into quarantine and not yet inspected. */
-  quarantined: number;
-  accepted: number;
-  rejected: number;
-  cancelled: number;
-  invoiced: number;
-  /** Units still shown as inbound in the ledger for this line. */
-  inbound: number;
-}
-
-export interface PendingExcess {
-  receiptId: string;
-  lines: (ReceiptPosting & { lineNo: number })[];
-  decision?: ExcessDecision & { at: string };
-}
-
-export interface PurchaseOrderView {
-  poId: string;
-  status: PurchaseOrderStatus;
-  supplierId: string;
-  warehouse: string;
-  valueMinor: number;
-  expectedAt: string;
-  lines: PurchaseOrderLineView[];
-  problems?: DraftProblem[];
-  approval: { needed: boolean; approverRole: 'buyer' | 'finance'; buyerLimitMinor: number; escalated?: boolean; decision?: ApprovalDecision & { at: string } };
-  acknowledgement?: Acknowledgement & { at: string };
-  receipts: { receiptId: string; at: string; accepted: { lineNo: number; qty: number; landedCostMinor: number; averageCostMinor?: number }[] }[];
-  excess: PendingExcess[];
-  inspections: string[];
-  invoices: {
-    invoiceId: string;
-    matched: boolean;
-    differences: InvoiceDifference[];
-    totalMinor: number;
-    chargesMinor: number;
-    /** The part of the charges taken against landed cost received, once matched or approved. */
-    chargesRelievedMinor?: number;
-    lines?: SupplierInvoice['lines'];
-    decision?: Omit<InvoiceDecision, 'invoiceId'> & { at: string };
-  }[];
-  /** Exceptions raised, by id suffix (`po_ack_missing`, `po_late`, `po_late-2`, …). */
-  exceptions: string[];
-  extensions: (ExtendRequest & { at: string; from: string })[];
-  cancellation?: CancelRequest & { at: string };
-  timeline: { at: string; status: PurchaseOrderStatus; note?: string }[];
-}
-
-/** Answers once the draft is checked and its approval settled: issued, waiting for approval, or rejected. */
-export const submitPurchaseOrderUpdate = defineUpdate<PurchaseOrderView>('submit');
-export const approvePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [ApprovalDecision]>('approve');
-export const acknowledgePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [Acknowledgement]>('acknowledge');
-export const receivePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [Receipt]>('receive');
-export const decideExcessUpdate = defineUpdate<PurchaseOrderView, [ExcessDecision]>('decideExcess');
-export const inspectPurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [Inspection]>('inspect');
-export const invoicePurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [SupplierInvoice]>('invoice');
-export const decideInvoiceUpdate = defineUpdate<PurchaseOrderView, [InvoiceDecision]>('decideInvoice');
-export const cancelPurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [CancelRequest]>('cancel');
-export const extendPurchaseOrderUpdate = defineUpdate<PurchaseOrderView, [ExtendRequest]>('extend');
-export const purchaseOrderViewQuery = defineQuery<PurchaseOrderView>('view');
-
-export function purchaseOrderWorkflowId(poId: string): string {
-  return `po-${poId}`;
-}
-
-const activities = proxyActivities<Activities>({
+const activities = proxyActivities<PurchaseOrderActivities & TaskActivities & Pick<OrderReleaseActivities, 'wakeBackorders'>>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '30 seconds' },
 });
@@ -479,7 +299,7 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
   for (const l of view.lines) l.inbound = l.ordered;
   moveTo(PurchaseOrderStatus.issued, view.approval.decision ? `approved by ${view.approval.decision.actor}` : 'within the buyer limit');
   await record();
-  const ackDueAt = Date.now() + msOf(policy.ackDeadline);
+  const ackDueAt = Date.now() + durationMs(policy.ackDeadline);
 
   const raise = async (kind: string, message: string, suffix = kind) => {
     view.exceptions.push(suffix);

@@ -1,22 +1,8 @@
 import { ActivityFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { ReplenishmentParams, ReplenishmentRunSummary } from '../activities/replenishment.js';
+import type { ReplenishmentRunSummary, ReplenishmentActivities } from '../contracts/replenishment.js';
+import { REPLENISHMENT_WORKFLOW_PREFIX, type ReplenishmentPlannerInput } from '../contracts/replenishment.js';
 
-/** The Temporal Schedule that starts the planner; its runs get `replenishment-<scheduled time>`. */
-export const REPLENISHMENT_SCHEDULE_ID = 'replenishment-planner';
-export const REPLENISHMENT_WORKFLOW_PREFIX = 'replenishment-';
-
-export function replenishmentWorkflowId(runId: string): string {
-  return `${REPLENISHMENT_WORKFLOW_PREFIX}${runId}`;
-}
-
-export interface ReplenishmentPlannerInput extends Partial<ReplenishmentParams> {
-  /** Absent when the schedule starts the run: the run id is then the scheduled time in the workflow id. */
-  runId?: string;
-  requestedBy?: string;
-}
-
-const activities = proxyActivities<Activities>({
+const activities = proxyActivities<ReplenishmentActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumInterval: '1 minute', maximumAttempts: 10 },
 });

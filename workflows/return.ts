@@ -1,116 +1,19 @@
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  defineQuery,
-  defineUpdate,
-  ParentClosePolicy,
-  proxyActivities,
-  setHandler,
-  startChild,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { InspectedUnit, ParcelLine, ReturnInput } from '../activities/returns.js';
-import { needsApproval, type RefundBreakdown, type ReturnPolicy } from '../domain/refund.js';
-import { decideDisposition, type ReturnDisposition, type UnitCondition } from '../domain/return-rules.js';
-import { orderRelease, type OrderPolicy } from './order-release.js';
-import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor, Warehouses } from './search-attributes.js';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, ParentClosePolicy, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { needsApproval } from '../domain/refund.js';
+import { decideDisposition } from '../domain/return-rules.js';
+import { orderRelease } from './order-release.js';
+import type { InspectedUnit, ParcelLine, ReturnInput, ReturnActivities } from '../contracts/return.js';
+import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor, Warehouses } from '../contracts/search-attributes.js';
+import { type InspectionReport, inspectionUpdate, type ParcelReceipt, parcelReceivedUpdate, refundApprovalUpdate, type RefundDecision, type ReturnProcessPolicy, ReturnStatus, type ReturnView, returnViewQuery, submitReturnUpdate } from '../contracts/return.js';
+import type { TaskActivities } from '../contracts/shared.js';
+import { orderWorkflowId } from '../contracts/order.js';
 
-export const ReturnStatus = {
-  authorized: 'authorized',
-  receiving: 'receiving',
-  inspecting: 'inspecting',
-  awaitingRefundApproval: 'awaiting_refund_approval',
-  refunding: 'refunding',
-  replacing: 'replacing',
-  refunded: 'refunded',
-  exchanged: 'exchanged',
-  expired: 'expired',
-  rejected: 'rejected',
-  closed: 'closed',
-} as const;
-export type ReturnStatus = (typeof ReturnStatus)[keyof typeof ReturnStatus];
-
-/** Policies the API passes at start, so a running return keeps the rules it began with. */
-export interface ReturnProcessPolicy {
-  returns: ReturnPolicy;
-  /** For the replacement order of an exchange. */
-  order: OrderPolicy;
-}
-
-/** A parcel as the warehouse reports it. */
-export interface ParcelReceipt {
-  parcelId: string;
-  warehouse: string;
-  lines: { sku: string; qty: number }[];
-  actor: string;
-}
-
-/** What the inspector found, per sku (and warehouse when the units are in several). */
-export interface InspectionReport {
-  inspectionId: string;
-  actor: string;
-  lines: { sku: string; qty: number; condition: UnitCondition; warehouse?: string; disposition?: ReturnDisposition; overrideReason?: string }[];
-}
-
-export interface RefundDecision {
-  decision: 'approve' | 'reject';
-  reason: string;
-  actor: string;
-}
-
-export interface ReturnLineView {
-  lineNo: number;
-  sku: string;
-  authorized: number;
-  received: number;
-  inspected: number;
-  restocked: number;
-  refurbished: number;
-  damaged: number;
-  vendorReturned: number;
-  replacementSku?: string;
-}
-
-export interface ReturnView {
-  rmaId: string;
-  orderId: string;
-  status: ReturnStatus;
-  channel: string;
-  customerId: string;
-  currency: string;
-  reasonCode: string;
-  resolution: 'refund' | 'exchange';
-  expiresAt: string;
-  /** The receipt window closed; units not received by then are no longer expected. */
-  receiptWindowClosed: boolean;
-  lines: ReturnLineView[];
-  parcels: { parcelId: string; warehouse: string; actor: string; at: string; lines: ParcelLine[] }[];
-  inspections: { inspectionId: string; actor: string; at: string; units: InspectedUnit[] }[];
-  refund?: RefundBreakdown & { cashMinor?: number; appliedMinor?: number; gatewayRefundId?: string; journalEntryId?: number | null };
-  approval?: { limitMinor: number; decision?: RefundDecision & { at: string } };
-  replacement?: { orderId: string; workflowId: string; status?: string; receivableMinor?: number };
-  /** On an exchange for something dearer: what the customer still owes. */
-  balanceDueMinor?: number;
-  timeline: { at: string; status: ReturnStatus; note?: string }[];
-}
-
-/** Answers once the process runs (the authorization itself was made before it started). */
-export const submitReturnUpdate = defineUpdate<ReturnView>('submit');
-export const parcelReceivedUpdate = defineUpdate<ReturnView, [ParcelReceipt]>('parcelReceived');
-export const inspectionUpdate = defineUpdate<ReturnView, [InspectionReport]>('inspection');
-export const refundApprovalUpdate = defineUpdate<ReturnView, [RefundDecision]>('refundApproval');
-export const returnViewQuery = defineQuery<ReturnView>('returnView');
-
-const activities = proxyActivities<Activities>({
+const activities = proxyActivities<ReturnActivities & TaskActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '30 seconds' },
 });
 /** The gateway is retried with the same idempotency key until it answers; a refusal does not retry. */
-const gateway = proxyActivities<Activities>({
+const gateway = proxyActivities<ReturnActivities & TaskActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
@@ -401,7 +304,7 @@ export async function returnProcess(input: ReturnInput, policy: ReturnProcessPol
   if (input.resolution === 'exchange') {
     // 3a. The replacement goes through order release as a child; what it ships is paid by the credit.
     const order = await activities.replacementOrderInput({ rmaId: input.rmaId });
-    const childId = `order-${order.orderId}`;
+    const childId = orderWorkflowId(order.orderId);
     view.replacement = { orderId: order.orderId, workflowId: childId };
     if (view.status !== ReturnStatus.replacing) moveTo(ReturnStatus.replacing, `replacement order ${order.orderId}`);
     await record({ replacementOrderId: order.orderId });

@@ -1,70 +1,15 @@
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
-  getExternalWorkflowHandle,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { localStepOptions } from './local-steps.js';
-import type { ShipmentInput, UnitsOfLine } from '../activities/shipment.js';
-import { ProcessStatus, Warehouses } from './search-attributes.js';
+import { allHandlersFinished, ApplicationFailure, condition, getExternalWorkflowHandle, patched, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { localStepOptions } from './step-options.js';
+import type { ShipmentInput, ShipmentActivities } from '../contracts/shipment.js';
+import { ProcessStatus, Warehouses } from '../contracts/search-attributes.js';
+import { cancelShipmentSignal, type ShipmentReport, shipmentReportSignal, ShipmentStatus, type ShipmentView, shipmentViewQuery, type WmsEvent, wmsEventUpdate } from '../contracts/shipment.js';
+import type { TaskActivities } from '../contracts/shared.js';
 
-export const ShipmentStatus = {
-  released: 'released',
-  picked: 'picked',
-  packed: 'packed',
-  shipped: 'shipped',
-  cancelled: 'cancelled',
-} as const;
-export type ShipmentStatus = (typeof ShipmentStatus)[keyof typeof ShipmentStatus];
-
-/** Events from the warehouse system, in the order they happen. */
-export type WmsEvent =
-  | { type: 'picked' }
-  | { type: 'short_pick'; found: UnitsOfLine[] }
-  | { type: 'packed' }
-  | { type: 'shipped'; carrier: string; tracking: string; freightCostMinor: number };
-
-export interface ShipmentView {
-  shipmentId: string;
-  orderId: string;
-  warehouse: string;
-  status: ShipmentStatus;
-  lines: (UnitsOfLine & { picked?: number; shipped: number })[];
-  shipBy?: string;
-  late: boolean;
-  carrier?: string;
-  tracking?: string;
-  journalEntryId?: number;
-  missing: UnitsOfLine[];
-  timeline: { at: string; status: ShipmentStatus; note?: string }[];
-}
-
-/** What a shipment tells its order: units missing at picking, units shipped, or units given back. */
-export type ShipmentReport =
-  | { shipmentId: string; type: 'short'; missing: UnitsOfLine[] }
-  | { shipmentId: string; type: 'shipped'; shipped: UnitsOfLine[] }
-  | { shipmentId: string; type: 'cancelled'; released: UnitsOfLine[] };
-
-export const wmsEventUpdate = defineUpdate<ShipmentView, [WmsEvent]>('wmsEvent');
-export const cancelShipmentSignal = defineSignal<[{ reason: string; actor: string }]>('cancelShipment');
-export const shipmentReportSignal = defineSignal<[ShipmentReport]>('shipmentReport');
-export const shipmentViewQuery = defineQuery<ShipmentView>('shipmentView');
-
-const remoteActivities = proxyActivities<Activities>({
+const remoteActivities = proxyActivities<ShipmentActivities & TaskActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '30 seconds' },
 });
-const localActivities = proxyLocalActivities<Activities>(localStepOptions);
+const localActivities = proxyLocalActivities<ShipmentActivities & TaskActivities>(localStepOptions);
 
 /** Which state each event moves a shipment to, and from which states it may come. */
 const transitions: Record<WmsEvent['type'], { to: ShipmentStatus; from: ShipmentStatus[] }> = {

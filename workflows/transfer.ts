@@ -1,49 +1,11 @@
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  defineQuery,
-  defineUpdate,
-  patched,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { ReceivedTransfer, TransferInput, TransferReceipt } from '../activities/transfer.js';
-import { ProcessStatus, Warehouses } from './search-attributes.js';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { TransferInput, TransferReceipt, TransferActivities } from '../contracts/transfer.js';
+import { ProcessStatus, Warehouses } from '../contracts/search-attributes.js';
+import { receiveTransferUpdate, submitTransferUpdate, TransferStatus, type TransferView, transferViewQuery } from '../contracts/transfer.js';
+import type { OrderReleaseActivities } from '../contracts/order.js';
+import type { TaskActivities } from '../contracts/shared.js';
 
-export const TransferStatus = {
-  shipping: 'shipping',
-  inTransit: 'in_transit',
-  receiving: 'receiving',
-  received: 'received',
-  refused: 'refused',
-} as const;
-export type TransferStatus = (typeof TransferStatus)[keyof typeof TransferStatus];
-
-export interface TransferView {
-  transferId: string;
-  sku: string;
-  from: string;
-  to: string;
-  qty: number;
-  status: TransferStatus;
-  refusal?: { code: string; message: string };
-  receipt?: ReceivedTransfer & { actor: string; at: string };
-  /** Set once the transfer has been in transit past its deadline. */
-  late?: { since: string; deadline: string };
-  timeline: { at: string; status: TransferStatus; note?: string }[];
-}
-
-/** Answers once the stock has left the origin, or the ledger refused it. */
-export const submitTransferUpdate = defineUpdate<TransferView>('submitTransfer');
-export const receiveTransferUpdate = defineUpdate<TransferView, [TransferReceipt]>('receiveTransfer');
-export const transferViewQuery = defineQuery<TransferView>('transferView');
-
-const activities = proxyActivities<Activities>({
+const activities = proxyActivities<TransferActivities & TaskActivities & Pick<OrderReleaseActivities, 'wakeBackorders'>>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '30 seconds' },
 });

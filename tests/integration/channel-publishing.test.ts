@@ -10,10 +10,10 @@ import { sql } from 'kysely';
 import { readFeed } from '../../db/outbox.js';
 import { adjust, releaseReservations, reserve } from '../../db/ledger.js';
 import { compareCursors, planBatch } from '../../domain/channel-publishing.js';
-import { channelPublisherStateQuery, channelPublisherWorkflowId } from '../../workflows/channel-publisher.js';
 import { ChannelReceiver } from '../support/channel-receiver.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
 import { authAs, eventually, uniqueId, useTestStack } from '../support/stack.js';
+import { channelPublisherStateQuery, channelPublisherWorkflowId } from '../../contracts/channel-publishing.js';
 
 const stack = useTestStack({
   channelPublishing: {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { orderWorkflowId } from '../../domain/order.js';
 import { authAs, eventually, useTestStack, uniqueId } from '../support/stack.js';
+import { orderWorkflowId } from '../../contracts/order.js';
 
 const stack = useTestStack();
 

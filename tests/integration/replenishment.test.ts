@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createReplenishmentActivities } from '../../activities/replenishment.js';
 import { consumeReservation, reserve } from '../../db/ledger.js';
 import { planTransfersBeforeBuy, suggestReplenishment, type ReplenishmentInput } from '../../domain/replenishment.js';
-import { replenishmentWorkflowId } from '../../workflows/replenishment-planner.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
 import { authAs, eventually, uniqueId, useTestStack } from '../support/stack.js';
+import { replenishmentWorkflowId } from '../../contracts/replenishment.js';
 
 const stack = useTestStack();
 

@@ -1,8 +1,8 @@
 import { afterAll, expect, inject, it } from 'vitest';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { ensureReplenishmentSchedule, replenishmentScheduleSpec } from '../../runtime/schedules.js';
-import { REPLENISHMENT_SCHEDULE_ID } from '../../workflows/replenishment-planner.js';
 import { authAs, eventually, useTestStack } from '../support/stack.js';
+import { REPLENISHMENT_SCHEDULE_ID } from '../../contracts/replenishment.js';
 
 const stack = useTestStack();
 const connection = await Connection.connect({ address: inject('temporalAddress') });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   compareCursors,
-  durationMs,
   formatCursor,
   parseCursor,
   planBatch,
   shouldRaiseDeliveryException,
   type FeedEvent,
 } from '../../domain/channel-publishing.js';
+import { durationMs } from '../../domain/duration.js';
 
 describe('feed cursors', () => {
   it.each([

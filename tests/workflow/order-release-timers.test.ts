@@ -7,10 +7,11 @@ import { checkLedger } from '../../db/ledger-check.js';
 import type { OrderInput } from '../../domain/order.js';
 import { loadConfig } from '../../runtime/config.js';
 import { ensureSearchAttributes } from '../../runtime/temporal.js';
-import { orderRelease, orderViewQuery, type OrderPolicy } from '../../workflows/order-release.js';
-import { wmsEventUpdate } from '../../workflows/shipment.js';
+import { orderRelease } from '../../workflows/order-release.js';
 import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
 import { createTestDatabase, uniqueId } from '../support/stack.js';
+import { type OrderPolicy, orderViewQuery } from '../../contracts/order.js';
+import { wmsEventUpdate } from '../../contracts/shipment.js';
 
 let env: TestWorkflowEnvironment;
 let db: Db;

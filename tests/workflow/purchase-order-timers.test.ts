@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../runtime/config.js';
-import {
-  acknowledgePurchaseOrderUpdate,
-  cancelPurchaseOrderUpdate,
-  extendPurchaseOrderUpdate,
-  purchaseOrder,
-  purchaseOrderViewQuery,
-  purchaseOrderWorkflowId,
-  submitPurchaseOrderUpdate,
-  type PurchaseOrderInput,
-} from '../../workflows/purchase-order.js';
+import { purchaseOrder } from '../../workflows/purchase-order.js';
 import { addItem, addWarehouse, balance } from '../support/fixtures.js';
 import { uniqueId } from '../support/stack.js';
 import { useTimeSkipping } from '../support/time-skipping.js';
+import { acknowledgePurchaseOrderUpdate, cancelPurchaseOrderUpdate, extendPurchaseOrderUpdate, type PurchaseOrderInput, purchaseOrderViewQuery, purchaseOrderWorkflowId, submitPurchaseOrderUpdate } from '../../contracts/purchase-order.js';
 
 const ts = useTimeSkipping();
 const policy = loadConfig({}).policies.purchaseOrder;

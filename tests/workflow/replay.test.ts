@@ -13,10 +13,10 @@ import { describe, expect, inject, it } from 'vitest';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { adjust } from '../../db/ledger.js';
-import { channelPublisherStateQuery, channelPublisherWorkflowId } from '../../workflows/channel-publisher.js';
 import { ChannelReceiver } from '../support/channel-receiver.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
 import { authAs, eventually, startTestStack, uniqueId } from '../support/stack.js';
+import { channelPublisherStateQuery, channelPublisherWorkflowId } from '../../contracts/channel-publishing.js';
 
 const folder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
 const recording = process.env.RECORD_HISTORIES === '1';

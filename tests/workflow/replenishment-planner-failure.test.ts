@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../../activities/index.js';
-import { replenishmentPlanner, replenishmentWorkflowId } from '../../workflows/replenishment-planner.js';
+import { replenishmentPlanner } from '../../workflows/replenishment-planner.js';
 import { uniqueId } from '../support/stack.js';
 import { useTimeSkipping } from '../support/time-skipping.js';
+import { replenishmentWorkflowId } from '../../contracts/replenishment.js';
 
 const ts = useTimeSkipping();
 

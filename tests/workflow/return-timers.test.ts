@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ReturnInput } from '../../activities/returns.js';
 import { loadConfig } from '../../runtime/config.js';
-import { inspectionUpdate, parcelReceivedUpdate, returnProcess, returnViewQuery } from '../../workflows/return.js';
+import { returnProcess } from '../../workflows/return.js';
 import { addItem, addWarehouse, balance } from '../support/fixtures.js';
 import { uniqueId } from '../support/stack.js';
 import { useTimeSkipping } from '../support/time-skipping.js';
+import { inspectionUpdate, parcelReceivedUpdate, type ReturnInput, returnViewQuery } from '../../contracts/return.js';
 
 const ts = useTimeSkipping();
 const policies = loadConfig({}).policies;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { transferWorkflowId } from '../../activities/transfer.js';
-import { receiveTransferUpdate, submitTransferUpdate, transfer, transferViewQuery } from '../../workflows/transfer.js';
+import { transfer } from '../../workflows/transfer.js';
 import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
 import { uniqueId } from '../support/stack.js';
 import { useTimeSkipping } from '../support/time-skipping.js';
+import { receiveTransferUpdate, submitTransferUpdate, transferViewQuery, transferWorkflowId } from '../../contracts/transfer.js';
 
 const ts = useTimeSkipping();
 

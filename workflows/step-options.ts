@@ -1,4 +1,10 @@
-import type { LocalActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+
+/** A process's database step as a remote activity: retried until it succeeds, at most every 30 s. */
+export const remoteStepOptions: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumInterval: '30 seconds' },
+};
 
 /**
  * Options for a process's short database steps (each idempotent by key) run as local
