@@ -129,6 +129,14 @@ describe('docker-compose.yml', () => {
     );
     expect(creators).toHaveLength(1);
     expect(dependsOn(creators[0]!)).toMatchObject({ temporal: 'service_started' });
+    // Temporal's health waits on that job, so whatever waits for the health names the
+    // job too: `docker compose up api` alone then still creates the namespace.
+    const [creatorName] = Object.entries(services).find(([, service]) => service === creators[0])!;
+    for (const [name, service] of Object.entries(services)) {
+      if (dependsOn(service).temporal === 'service_healthy') {
+        expect(dependsOn(service), name).toMatchObject({ [creatorName]: 'service_completed_successfully' });
+      }
+    }
   });
 
   it('runs the maintained Temporal images: temporalio/server with admin-tools of the same release, no auto-setup', () => {
