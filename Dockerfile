@@ -1,8 +1,10 @@
-# One image for every process of the backbone: the API (default), the
-# Temporal worker (`npm run worker`) and the database migrations
-# (`npm run migrate`). TypeScript runs directly through tsx (a regular
-# dependency), so there is no build stage.
-FROM node:20-bookworm-slim
+# One image for every process of the backbone: the API (default command), the
+# Temporal worker and the database migrations. TypeScript runs directly through
+# tsx (a regular dependency), so there is no build stage. Each process starts
+# as `node --import tsx bin/<name>.ts`: node itself receives SIGTERM and drains,
+# with no npm or shell in between. Under Compose `init: true` puts a small init
+# in front as PID 1; with plain `docker run`, pass `--init`.
+FROM node:24-trixie-slim
 
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
@@ -22,8 +24,9 @@ RUN npm ci --omit=dev \
 # owned by root, so the runtime user can read but not modify them.
 COPY . .
 
+# The image's unprivileged `node` user (uid 1000) runs every process.
 USER node
 
 EXPOSE 3000
 
-CMD ["npm", "run", "api"]
+CMD ["node", "--import", "tsx", "bin/api.ts"]

@@ -1,5 +1,6 @@
 /** `npm run api`: the HTTP API alone, against the configured Temporal and database. */
 import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import { localApiKeys, parseApiKeys } from '../api/auth.js';
 import { createDb } from '../db/connection.js';
@@ -9,16 +10,38 @@ import { databaseUrlOf, temporalAddressOf } from '../runtime/services.js';
 const config = loadConfig();
 const keys = config.apiKeys ? parseApiKeys(config.apiKeys) : localApiKeys(config.dataDir);
 const db = createDb(databaseUrlOf(config));
-const connection = await Connection.connect({ address: temporalAddressOf(config), ...config.temporalConnection });
-const temporal = new Client({ connection, namespace: config.temporalNamespace });
-const app = await buildApp({ db, temporal, config, keys });
-await app.listen({ port: config.port, host: config.host });
+const address = temporalAddressOf(config);
 
+// A stop drains: the server refuses new requests, finishes the ones in flight,
+// then the connections close. Installed first, so a stop while still waiting
+// for Temporal ends the process too (as PID 1 it would otherwise ignore SIGTERM).
+let app: FastifyInstance | undefined = undefined;
+let connection: Connection | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {
-    await app.close();
-    await connection.close();
-    await db.destroy();
-    process.exit(0);
+    console.log(`[api] ${signal}: finishing in-flight requests, then stopping`);
+    try {
+      await app?.close();
+      await connection?.close();
+      await db.destroy();
+    } finally {
+      process.exit(0);
+    }
   });
 }
+
+// Temporal may still be starting (or restarting): retry the first connection
+// instead of exiting and being restarted in a loop.
+for (let attempt = 1; ; attempt++) {
+  try {
+    connection = await Connection.connect({ address, ...config.temporalConnection });
+    break;
+  } catch (error) {
+    if (attempt >= 60) throw error;
+    console.warn(`[api] waiting for Temporal at ${address}: ${(error as Error).message}`);
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+const temporal = new Client({ connection, namespace: config.temporalNamespace });
+app = await buildApp({ db, temporal, config, keys });
+await app.listen({ port: config.port, host: config.host });

@@ -4,6 +4,7 @@
  * running more of these.
  */
 import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
@@ -15,6 +16,24 @@ import { createWorker } from '../runtime/worker.js';
 const config = loadConfig();
 const address = temporalAddressOf(config);
 const db = createDb(databaseUrlOf(config));
+
+// A stop drains: the worker stops polling, finishes the tasks it holds, and only
+// then do its connections and the database close (below `worker.run()`). A stop
+// before polling starts has nothing to drain and ends the process; installing
+// the handler first also covers running as PID 1, where SIGTERM is otherwise ignored.
+let worker: Worker | undefined = undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (!worker) {
+      console.log(`[worker] ${signal} before polling started: exiting`);
+      process.exit(0);
+    }
+    if (worker.getState() === 'RUNNING') {
+      console.log(`[worker] ${signal}: finishing the tasks in hand, then stopping`);
+      worker.shutdown();
+    }
+  });
+}
 
 // A freshly started cluster creates its namespace a moment after it accepts
 // connections: retry the registration until it exists.
@@ -37,15 +56,17 @@ console.log(`[worker] replenishment-planner schedule ${schedule}`);
 // One publisher per channel, as `npm start` does: a worker coming up (or a second one) finds them running.
 const publishers = await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing });
 console.log(`[worker] channel publishers: ${publishers.join(', ') || 'none (no channels yet)'}`);
-const { worker, connection } = await createWorker({
+const created = await createWorker({
   address,
   connection: config.temporalConnection,
   namespace: config.temporalNamespace,
   taskQueue: config.taskQueue,
   deps: { db, temporal },
 });
+worker = created.worker;
 console.log(`[worker] polling task queue ${config.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);
 await worker.run();
-await connection.close();
+await created.connection.close();
 await clientConnection.close();
 await db.destroy();
+console.log('[worker] stopped');
