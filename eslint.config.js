@@ -30,10 +30,47 @@ export default tseslint.config(
           })),
           patterns: [
             { group: ['pg', 'kysely', 'zod', 'fastify', '@temporalio/client', '@temporalio/worker'], message: 'Not allowed in workflow code.' },
-            { group: ['../activities/*', '../db/*', '../api/*', '../runtime/*'], allowTypeImports: true, message: 'Workflows import activities and infrastructure as types only.' },
+            { group: ['../activities/*', '../db/*', '../api/*', '../runtime/*', '../services/*'], message: 'Workflows import contracts/ and domain/ only; activities are declared in contracts/.' },
           ],
         },
       ],
+    },
+  },
+  {
+    // Pure rules: no infrastructure, no processes.
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../db/*', '../activities/*', '../services/*', '../api/*', '../runtime/*', '../workflows/*', '../contracts/*'], message: 'domain/ is pure: it imports nothing but domain/.' },
+            { group: ['pg', 'kysely', 'fastify', '@temporalio/*'], message: 'domain/ is pure.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // A contract is declarations both sides share: no side effects, no workflow or activity code.
+    files: ['contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../db/*', '../activities/*', '../services/*', '../api/*', '../runtime/*', '../workflows/*'], message: 'contracts/ imports domain/ and contracts/ only.' },
+            { group: ['pg', 'kysely', 'fastify', 'zod', '@temporalio/client', '@temporalio/worker'], message: 'Not in a contract.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Only the worker bundles workflows; everything else names them through contracts/.
+    files: ['api/**/*.ts', 'activities/**/*.ts', 'services/**/*.ts', 'db/**/*.ts', 'runtime/**/*.ts', 'bin/**/*.ts', 'chaos/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../workflows/*'], message: 'Start and message processes through contracts/.' }] }],
     },
   },
   {

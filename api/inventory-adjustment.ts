@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { inventoryAdjustment } from '../workflows/inventory-adjustment.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { badRequest, notFound } from './errors.js';
 import { startOnce } from './processes.js';
-import { adjustmentViewQuery, adjustmentWorkflowId, decideAdjustmentUpdate, submitAdjustmentUpdate } from '../contracts/inventory-adjustment.js';
+import { adjustmentViewQuery, adjustmentWorkflowId, decideAdjustmentUpdate, submitAdjustmentUpdate, adjustmentWorkflowType, type AdjustmentWorkflow } from '../contracts/inventory-adjustment.js';
 
 const adjustmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
 
@@ -51,8 +50,8 @@ export const inventoryAdjustmentRoutes =
         if (unknown.length) throw badRequest(unknown.map((u) => (u as { message: string }).message).join('; '), unknown);
 
         const workflowId = adjustmentWorkflowId(body.adjustmentId);
-        const { view } = await startOnce(temporal, {
-          workflow: inventoryAdjustment,
+        const { view } = await startOnce<AdjustmentWorkflow>(temporal, {
+          workflowType: adjustmentWorkflowType,
           options: {
             workflowId,
             taskQueue: config.taskQueue,

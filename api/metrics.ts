@@ -7,10 +7,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import * as workflows from '../workflows/index.js';
+import { workflowTypes } from '../contracts/index.js';
 import type { AppDeps } from './app.js';
 
-const workflowTypes = Object.keys(workflows).sort();
 /** How long one read of the process counts serves scrapes. */
 const EXECUTION_COUNTS_TTL_MS = 10_000;
 const seconds = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => (d ? Number(d.seconds ?? 0) + (d.nanos ?? 0) / 1e9 : 0);

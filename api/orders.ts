@@ -2,14 +2,13 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { channels, orderTotalMinor, type OrderInput } from '../domain/order.js';
-import { orderRelease } from '../workflows/order-release.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { conflict, notFound } from './errors.js';
 import { startOnce } from './processes.js';
 import { orderReturnSummary } from './returns.js';
-import { cancelOrderUpdate, holdDecisionUpdate, type OrderView, orderViewQuery, orderWorkflowId, submitOrderUpdate } from '../contracts/order.js';
+import { cancelOrderUpdate, holdDecisionUpdate, type OrderView, orderViewQuery, orderWorkflowId, submitOrderUpdate, orderWorkflowType, type OrderReleaseWorkflow } from '../contracts/order.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -92,8 +91,8 @@ export const orderRoutes =
       async (request, reply) => {
         const order = normalize(request.body);
         const workflowId = orderWorkflowId(order.orderId);
-        const { view, created } = await startOnce(temporal, {
-          workflow: orderRelease,
+        const { view, created } = await startOnce<OrderReleaseWorkflow>(temporal, {
+          workflowType: orderWorkflowType,
           options: {
             workflowId,
             taskQueue: config.taskQueue,

@@ -10,7 +10,8 @@ import type { QueryDefinition, UpdateDefinition, Workflow } from '@temporalio/co
 import { conflict } from './errors.js';
 
 export interface StartOnceOptions<W extends Workflow, View> {
-  workflow: W;
+  /** The workflow type, from the process's contract; `W` is its signature. */
+  workflowType: string;
   /** Start options without the id policies and memo, which this function owns. */
   options: Omit<WorkflowStartOptions<W>, 'workflowIdConflictPolicy' | 'workflowIdReusePolicy' | 'memo'>;
   /** The update that answers once the process is under way. */
@@ -36,7 +37,7 @@ export interface StartOnceOptions<W extends Workflow, View> {
  * process as it is now (created false); the same id with other content is 409, also when
  * the two arrive at the same moment (only the one whose content started the process wins).
  */
-export async function startOnce<W extends Workflow, View>(temporal: Client, o: StartOnceOptions<W, View>): Promise<{ view: View; created: boolean }> {
+export async function startOnce<W extends Workflow, View = Awaited<ReturnType<W>>>(temporal: Client, o: StartOnceOptions<W, View>): Promise<{ view: View; created: boolean }> {
   const requestHash = createHash('sha256').update(JSON.stringify(o.content)).digest('hex');
   // Which request started the process: the same content may arrive twice at once.
   const requestId = randomUUID();
@@ -62,7 +63,7 @@ export async function startOnce<W extends Workflow, View>(temporal: Client, o: S
     return { view: await handle.query(o.view), created: false };
   }
   if (record !== undefined && record !== null && o.forgotten) throw o.forgotten(record);
-  const start = new WithStartWorkflowOperation(o.workflow, {
+  const start = new WithStartWorkflowOperation<W>(o.workflowType, {
     ...o.options,
     memo: { requestHash, requestId },
     workflowIdConflictPolicy: 'USE_EXISTING',

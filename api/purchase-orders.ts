@@ -7,13 +7,12 @@ import { purchaseOrderProblems } from '../activities/purchase-order.js';
 import { findReplenishmentRun, storedReplenishment } from '../activities/replenishment.js';
 import { actualLeadDays, finishedPurchaseOrders, leadTimeAdherence, purchaseOrderFill, purchaseOrderPerformance } from '../db/purchase-order-performance.js';
 import { mayApprove } from '../domain/purchase-order.js';
-import { purchaseOrder } from '../workflows/purchase-order.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, badRequest, notFound } from './errors.js';
 import { startOnce } from './processes.js';
-import { acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, extendPurchaseOrderUpdate, inspectPurchaseOrderUpdate, invoicePurchaseOrderUpdate, type PurchaseOrderView, purchaseOrderViewQuery, purchaseOrderWorkflowId, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate } from '../contracts/purchase-order.js';
+import { acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, extendPurchaseOrderUpdate, inspectPurchaseOrderUpdate, invoicePurchaseOrderUpdate, type PurchaseOrderView, purchaseOrderViewQuery, purchaseOrderWorkflowId, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate, purchaseOrderWorkflowType, type PurchaseOrderWorkflow } from '../contracts/purchase-order.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
@@ -139,8 +138,8 @@ export const purchaseOrderRoutes =
       const expectedAt = body.expectedAt ? new Date(body.expectedAt).toISOString() : new Date(Date.now() + leadDays * 86_400_000).toISOString();
 
       const workflowId = purchaseOrderWorkflowId(body.poId);
-      const { view } = await startOnce(temporal, {
-        workflow: purchaseOrder,
+      const { view } = await startOnce<PurchaseOrderWorkflow>(temporal, {
+        workflowType: purchaseOrderWorkflowType,
         options: {
           workflowId,
           taskQueue: config.taskQueue,

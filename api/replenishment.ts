@@ -6,10 +6,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { computeReplenishment, defaultReplenishmentParams, findReplenishmentRun, needsAction, storedReplenishment } from '../activities/replenishment.js';
 import { overlappingUplifts } from '../domain/replenishment.js';
-import { replenishmentPlanner } from '../workflows/replenishment-planner.js';
 import type { AppDeps } from './app.js';
 import { badRequest, notFound } from './errors.js';
-import { type ReplenishmentParams, replenishmentWorkflowId } from '../contracts/replenishment.js';
+import { type ReplenishmentParams, replenishmentWorkflowId, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
 
 const historyDays = z.coerce.number().int().min(7).max(365);
 const reviewPeriodDays = z.coerce.number().int().min(1).max(90);
@@ -133,7 +132,7 @@ export const replenishmentRoutes =
       async (request, reply) => {
         const id = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
         const workflowId = replenishmentWorkflowId(id);
-        await temporal.workflow.start(replenishmentPlanner, {
+        await temporal.workflow.start<ReplenishmentWorkflow>(replenishmentWorkflowType, {
           workflowId,
           taskQueue: config.taskQueue,
           args: [{ runId: id, requestedBy: request.actor ?? request.role ?? 'unknown', ...(request.body ?? {}) }],

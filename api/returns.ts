@@ -6,12 +6,11 @@ import { authorizeReturn, completeRefurbishment, ReturnRefusal } from '../activi
 import type { Db } from '../db/connection.js';
 import { LedgerError } from '../db/ledger.js';
 import { returnDispositions, returnReasons, returnResolutions, unitConditions } from '../domain/return-rules.js';
-import { returnProcess } from '../workflows/return.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, badRequest, notFound } from './errors.js';
 import { startOnce } from './processes.js';
-import { inspectionUpdate, parcelReceivedUpdate, refundApprovalUpdate, type ReturnView, returnViewQuery, returnWorkflowId, submitReturnUpdate } from '../contracts/return.js';
+import { inspectionUpdate, parcelReceivedUpdate, refundApprovalUpdate, type ReturnView, returnViewQuery, returnWorkflowId, submitReturnUpdate, returnWorkflowType, type ReturnWorkflow } from '../contracts/return.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
 
 const returnId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$/, 'letters, digits, . _ - (up to 60), starting with a letter or digit');
@@ -145,8 +144,8 @@ export const returnRoutes =
           throw refusal(error);
         });
         const workflowId = returnWorkflowId(rmaId);
-        const { view, created } = await startOnce(temporal, {
-          workflow: returnProcess,
+        const { view, created } = await startOnce<ReturnWorkflow>(temporal, {
+          workflowType: returnWorkflowType,
           options: {
             workflowId,
             taskQueue: config.taskQueue,

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { transfer } from '../workflows/transfer.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { startOnce } from './processes.js';
 import { skuCode, warehouseCode } from './master-data.js';
-import { receiveTransferUpdate, submitTransferUpdate, type TransferView, transferViewQuery, transferWorkflowId } from '../contracts/transfer.js';
+import { receiveTransferUpdate, submitTransferUpdate, type TransferView, transferViewQuery, transferWorkflowId, transferWorkflowType, type TransferWorkflow } from '../contracts/transfer.js';
 import { Warehouses } from '../contracts/search-attributes.js';
 
 const transferId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
@@ -60,8 +59,8 @@ export const transferRoutes =
         if (unknown.length) throw badRequest(unknown.map((u) => u.message).join('; '), unknown);
 
         const workflowId = transferWorkflowId(body.transferId);
-        const { view, created } = await startOnce(temporal, {
-          workflow: transfer,
+        const { view, created } = await startOnce<TransferWorkflow>(temporal, {
+          workflowType: transferWorkflowType,
           options: {
             workflowId,
             taskQueue: config.taskQueue,

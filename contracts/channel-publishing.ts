@@ -5,6 +5,9 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const CHANNEL_PUBLISHER_PREFIX = 'channel-publisher-';
+/** The workflow type the worker registers, and its signature: clients start it by name with this type. */
+export const channelPublisherWorkflowType = 'channelPublisher';
+export type ChannelPublisherWorkflow = (input: ChannelPublisherInput) => Promise<void>;
 export const channelPublisherWorkflowId = (channel: string) => `${CHANNEL_PUBLISHER_PREFIX}${channel}`;
 
 export interface ChannelPublishingPolicy {

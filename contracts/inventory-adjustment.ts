@@ -5,6 +5,9 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { AdjustmentPolicy } from '../domain/adjustment.js';
 import type { Decision } from './shared.js';
 
+/** The workflow type the worker registers, and its signature: clients start it by name with this type. */
+export const adjustmentWorkflowType = 'inventoryAdjustment';
+export type AdjustmentWorkflow = (input: AdjustmentWorkflowInput) => Promise<AdjustmentView>;
 export const adjustmentWorkflowId = (adjustmentId: string) => `adjustment-${adjustmentId}`;
 
 export interface AdjustmentInput {

@@ -10,6 +10,9 @@ import type { CancelRequest, Decision, TimelineEntry } from './shared.js';
 
 export type { OrderInput } from '../domain/order.js';
 
+/** The workflow type the worker registers, and its signature: clients start it by name with this type. */
+export const orderWorkflowType = 'orderRelease';
+export type OrderReleaseWorkflow = (order: OrderInput, policy: OrderPolicy) => Promise<OrderView>;
 export const orderWorkflowId = (orderId: string) => `order-${orderId}`;
 
 /** Patch ids of order release; each names the change that introduced it (docs/patches.md says when each may go). */

@@ -5,6 +5,9 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { InvoiceDifference } from '../domain/purchase-order.js';
 import type { CancelRequest, Decision, TimelineEntry } from './shared.js';
 
+/** The workflow type the worker registers, and its signature: clients start it by name with this type. */
+export const purchaseOrderWorkflowType = 'purchaseOrder';
+export type PurchaseOrderWorkflow = (input: PurchaseOrderInput) => Promise<PurchaseOrderView>;
 export const purchaseOrderWorkflowId = (poId: string) => `po-${poId}`;
 
 export const purchaseOrderPatches = {

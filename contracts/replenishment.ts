@@ -14,6 +14,9 @@ export interface ReplenishmentParams {
 export const REPLENISHMENT_SCHEDULE_ID = 'replenishment-planner';
 export const REPLENISHMENT_WORKFLOW_PREFIX = 'replenishment-';
 
+/** The workflow type the worker registers, and its signature: clients start it by name with this type. */
+export const replenishmentWorkflowType = 'replenishmentPlanner';
+export type ReplenishmentWorkflow = (input?: ReplenishmentPlannerInput) => Promise<ReplenishmentRunSummary>;
 export const replenishmentWorkflowId = (runId: string) => `${REPLENISHMENT_WORKFLOW_PREFIX}${runId}`;
 
 export interface ReplenishmentPlannerInput extends Partial<ReplenishmentParams> {

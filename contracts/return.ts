@@ -8,6 +8,9 @@ import type { ReturnDisposition, ReturnReason, ReturnResolution, UnitCondition }
 import type { OrderPolicy } from './order.js';
 import type { Decision, TimelineEntry } from './shared.js';
 
+/** The workflow type the worker registers, and its signature: clients start it by name with this type. */
+export const returnWorkflowType = 'returnProcess';
+export type ReturnWorkflow = (input: ReturnInput, policy: ReturnProcessPolicy) => Promise<ReturnView>;
 export const returnWorkflowId = (rmaId: string) => `rma-${rmaId}`;
 /** The replacement order an exchange sends, a child of the return. */
 export const replacementOrderId = (rmaId: string) => `${rmaId}-r1`;

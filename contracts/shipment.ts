@@ -6,6 +6,9 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ShipmentAmounts } from '../domain/postings.js';
 import type { CancelRequest, TimelineEntry } from './shared.js';
 
+/** The workflow type the worker registers, and its signature: clients start it by name with this type. */
+export const shipmentWorkflowType = 'shipment';
+export type ShipmentWorkflow = (input: ShipmentInput) => Promise<ShipmentView>;
 export const shipmentWorkflowId = (shipmentId: string) => `shipment-${shipmentId}`;
 /** The n-th shipment of an order (from 1). */
 export const shipmentIdOf = (orderId: string, n: number) => `${orderId}-${n}`;

@@ -4,6 +4,9 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { TimelineEntry } from './shared.js';
 
+/** The workflow type the worker registers, and its signature: clients start it by name with this type. */
+export const transferWorkflowType = 'transfer';
+export type TransferWorkflow = (input: TransferInput) => Promise<TransferView>;
 export const transferWorkflowId = (transferId: string) => `transfer-${transferId}`;
 
 export const transferPatches = {

@@ -4,13 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import type { JournalLineInput } from '../domain/postings.js';
 import type { Database } from './schema.js';
 
-export interface JournalLineInput {
-  account: string;
-  debitMinor?: number;
-  creditMinor?: number;
-}
+export type { JournalLineInput };
 
 export interface EntryInput {
   /** One key per business event, e.g. `shipment-S1:confirmed`. */

@@ -4,7 +4,12 @@
  * of units n+1..n+k is floor(total × (n+k) / all) − floor(total × n / all), so the
  * shipments of an order add up to the total to the minor unit, whatever the split.
  */
-import type { JournalLineInput } from '../db/journal.js';
+/** One line of a journal entry: an account and a debit or a credit, in minor units. */
+export interface JournalLineInput {
+  account: string;
+  debitMinor?: number;
+  creditMinor?: number;
+}
 
 export function cumulativeShare(total: number, before: number, now: number, whole: number): number {
   if (whole <= 0) return 0;

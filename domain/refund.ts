@@ -5,9 +5,8 @@
  * after the n returned before, so returning everything gives back what was charged, to
  * the minor unit, however the returns were split.
  */
-import type { JournalLineInput } from '../db/journal.js';
 import type { ChannelName } from './order.js';
-import { cumulativeShare, postedLines } from './postings.js';
+import { cumulativeShare, postedLines, type JournalLineInput } from './postings.js';
 import type { ReturnReason, ReturnResolution } from './return-rules.js';
 
 export interface ReturnPolicy {

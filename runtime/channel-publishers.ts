@@ -4,8 +4,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
-import { channelPublisher } from '../workflows/channel-publisher.js';
-import { channelPublisherWorkflowId, type ChannelPublishingPolicy, channelSettingsChangedSignal } from '../contracts/channel-publishing.js';
+import { channelPublisherWorkflowId, type ChannelPublishingPolicy, channelSettingsChangedSignal, channelPublisherWorkflowType, type ChannelPublisherWorkflow } from '../contracts/channel-publishing.js';
 import { Channel, ProcessStatus } from '../contracts/search-attributes.js';
 
 export interface ChannelPublisherOptions {
@@ -16,7 +15,7 @@ export interface ChannelPublisherOptions {
 /** Starts the channel's publisher unless it runs; either way it re-reads its settings now. */
 export async function ensureChannelPublisher(client: Client, channel: string, options: ChannelPublisherOptions): Promise<string> {
   const workflowId = channelPublisherWorkflowId(channel);
-  await client.workflow.signalWithStart(channelPublisher, {
+  await client.workflow.signalWithStart<ChannelPublisherWorkflow, [ChannelPublishingPolicy?]>(channelPublisherWorkflowType, {
     workflowId,
     taskQueue: options.taskQueue,
     args: [{ channel, policy: options.policy }],

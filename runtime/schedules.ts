@@ -3,8 +3,7 @@
  * (or `npm start`) comes up, so every deployment converges on the configured timing.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
-import { type replenishmentPlanner } from '../workflows/replenishment-planner.js';
-import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX } from '../contracts/replenishment.js';
+import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
 
 export const DEFAULT_REPLENISHMENT_SCHEDULE = '0 5 * * *';
 
@@ -28,9 +27,9 @@ export interface ReplenishmentScheduleOptions {
 /** Creates the `replenishment-planner` schedule, or updates its timing and task queue when it exists. */
 export async function ensureReplenishmentSchedule(client: Client, options: ReplenishmentScheduleOptions): Promise<'created' | 'updated'> {
   const spec = replenishmentScheduleSpec(options.schedule || DEFAULT_REPLENISHMENT_SCHEDULE);
-  const action: ScheduleOptionsStartWorkflowAction<typeof replenishmentPlanner> = {
+  const action: ScheduleOptionsStartWorkflowAction<ReplenishmentWorkflow> = {
     type: 'startWorkflow',
-    workflowType: 'replenishmentPlanner',
+    workflowType: replenishmentWorkflowType,
     // Temporal appends the scheduled time: `replenishment-2025-01-31T05:00:00Z`.
     workflowId: REPLENISHMENT_WORKFLOW_PREFIX.slice(0, -1),
     taskQueue: options.taskQueue,

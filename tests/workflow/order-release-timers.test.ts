@@ -7,10 +7,9 @@ import { checkLedger } from '../../db/ledger-check.js';
 import type { OrderInput } from '../../domain/order.js';
 import { loadConfig } from '../../runtime/config.js';
 import { ensureSearchAttributes } from '../../runtime/temporal.js';
-import { orderRelease } from '../../workflows/order-release.js';
 import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
 import { createTestDatabase, uniqueId } from '../support/stack.js';
-import { type OrderPolicy, orderViewQuery } from '../../contracts/order.js';
+import { type OrderPolicy, orderViewQuery, orderWorkflowType, type OrderReleaseWorkflow } from '../../contracts/order.js';
 import { wmsEventUpdate } from '../../contracts/shipment.js';
 
 let env: TestWorkflowEnvironment;
@@ -73,7 +72,7 @@ describe('order release timers (time-skipping server)', () => {
     await stock(db, sku, wh, 5);
     const order = anOrder(sku, 2, { lines: [{ lineNo: 1, sku, qty: 2, unitPriceMinor: 60_000, discountMinor: 0, taxMinor: 0 }] });
     await withWorker(async (taskQueue) => {
-      const handle = await env.client.workflow.start(orderRelease, { args: [order, policy], workflowId: `order-${order.orderId}`, taskQueue });
+      const handle = await env.client.workflow.start<OrderReleaseWorkflow>(orderWorkflowType, { args: [order, policy], workflowId: `order-${order.orderId}`, taskQueue });
       await env.sleep('1h');
       expect(await handle.query(orderViewQuery)).toMatchObject({ status: 'on_hold', hold: { escalated: false } });
       await env.sleep('4h');
@@ -99,7 +98,7 @@ describe('order release timers (time-skipping server)', () => {
     await stock(db, sku, wh, 2);
     const order = anOrder(sku, 5);
     await withWorker(async (taskQueue) => {
-      const handle = await env.client.workflow.start(orderRelease, { args: [order, policy], workflowId: `order-${order.orderId}`, taskQueue });
+      const handle = await env.client.workflow.start<OrderReleaseWorkflow>(orderWorkflowType, { args: [order, policy], workflowId: `order-${order.orderId}`, taskQueue });
       await env.sleep('1d');
       expect(await handle.query(orderViewQuery)).toMatchObject({ status: 'backordered', lines: [{ allocated: 2, backordered: 3 }] });
       await env.sleep('14d');
@@ -118,7 +117,7 @@ describe('order release timers (time-skipping server)', () => {
     await stock(db, sku, wh, 3);
     const order = anOrder(sku, 5, { channel: 'wholesale' });
     await withWorker(async (taskQueue) => {
-      const handle = await env.client.workflow.start(orderRelease, { args: [order, policy], workflowId: `order-${order.orderId}`, taskQueue });
+      const handle = await env.client.workflow.start<OrderReleaseWorkflow>(orderWorkflowType, { args: [order, policy], workflowId: `order-${order.orderId}`, taskQueue });
       await env.sleep('1h');
       // Held, not released: wholesale ships complete.
       expect(await handle.query(orderViewQuery)).toMatchObject({ status: 'backordered', lines: [{ allocated: 3, backordered: 2 }] });
@@ -147,7 +146,7 @@ describe('order release timers (time-skipping server)', () => {
     await stock(db, sku, wh, 5);
     const order = anOrder(sku, 1);
     await withWorker(async (taskQueue) => {
-      const handle = await env.client.workflow.start(orderRelease, { args: [order, policy], workflowId: `order-${order.orderId}`, taskQueue });
+      const handle = await env.client.workflow.start<OrderReleaseWorkflow>(orderWorkflowType, { args: [order, policy], workflowId: `order-${order.orderId}`, taskQueue });
       await env.sleep('1h');
       expect((await handle.query(orderViewQuery)).shipments).toHaveLength(1);
       const shipmentId = `${order.orderId}-1`;

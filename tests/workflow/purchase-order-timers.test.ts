@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../runtime/config.js';
-import { purchaseOrder } from '../../workflows/purchase-order.js';
 import { addItem, addWarehouse, balance } from '../support/fixtures.js';
 import { uniqueId } from '../support/stack.js';
 import { useTimeSkipping } from '../support/time-skipping.js';
-import { acknowledgePurchaseOrderUpdate, cancelPurchaseOrderUpdate, extendPurchaseOrderUpdate, type PurchaseOrderInput, purchaseOrderViewQuery, purchaseOrderWorkflowId, submitPurchaseOrderUpdate } from '../../contracts/purchase-order.js';
+import { acknowledgePurchaseOrderUpdate, cancelPurchaseOrderUpdate, extendPurchaseOrderUpdate, type PurchaseOrderInput, purchaseOrderViewQuery, purchaseOrderWorkflowId, submitPurchaseOrderUpdate, purchaseOrderWorkflowType, type PurchaseOrderWorkflow } from '../../contracts/purchase-order.js';
 
 const ts = useTimeSkipping();
 const policy = loadConfig({}).policies.purchaseOrder;
@@ -35,7 +34,7 @@ describe('purchase order timers (time-skipping server)', () => {
   it('a supplier that does not acknowledge within 2d raises an exception; the late ack resolves it', async () => {
     const input = await aPurchaseOrder(30);
     await ts.withWorker(async (taskQueue) => {
-      const handle = await ts.env.client.workflow.start(purchaseOrder, { args: [input], workflowId: purchaseOrderWorkflowId(input.poId), taskQueue });
+      const handle = await ts.env.client.workflow.start<PurchaseOrderWorkflow>(purchaseOrderWorkflowType, { args: [input], workflowId: purchaseOrderWorkflowId(input.poId), taskQueue });
       await ts.env.sleep('1d');
       expect(await handle.query(purchaseOrderViewQuery)).toMatchObject({ status: 'issued', exceptions: [] });
       expect(await exceptionsOf(input.poId)).toEqual([]);
@@ -58,7 +57,7 @@ describe('purchase order timers (time-skipping server)', () => {
   it('a PO with open lines at its expected date raises a late exception; cancelling the remainder releases inbound and ends it', async () => {
     const input = await aPurchaseOrder(10);
     await ts.withWorker(async (taskQueue) => {
-      const handle = await ts.env.client.workflow.start(purchaseOrder, { args: [input], workflowId: purchaseOrderWorkflowId(input.poId), taskQueue });
+      const handle = await ts.env.client.workflow.start<PurchaseOrderWorkflow>(purchaseOrderWorkflowType, { args: [input], workflowId: purchaseOrderWorkflowId(input.poId), taskQueue });
       expect((await handle.executeUpdate(submitPurchaseOrderUpdate)).status).toBe('issued');
       await handle.executeUpdate(acknowledgePurchaseOrderUpdate, { args: [{ lines: [{ lineNo: 1, confirmedQty: 40 }], actor: 'system/test' }] });
       await ts.env.sleep('9d');
@@ -94,7 +93,7 @@ describe('purchase order timers (time-skipping server)', () => {
     const input = await aPurchaseOrder(30);
     input.lines = [{ ...input.lines[0]!, qty: 2_000 }]; // 1 000 000: above the buyer limit
     await ts.withWorker(async (taskQueue) => {
-      const handle = await ts.env.client.workflow.start(purchaseOrder, { args: [input], workflowId: purchaseOrderWorkflowId(input.poId), taskQueue });
+      const handle = await ts.env.client.workflow.start<PurchaseOrderWorkflow>(purchaseOrderWorkflowType, { args: [input], workflowId: purchaseOrderWorkflowId(input.poId), taskQueue });
       expect((await handle.executeUpdate(submitPurchaseOrderUpdate)).status).toBe('awaiting_approval');
       await ts.env.sleep('2d');
       await ts.env.sleep('1h');

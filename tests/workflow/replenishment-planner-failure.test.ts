@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../../activities/index.js';
-import { replenishmentPlanner } from '../../workflows/replenishment-planner.js';
 import { uniqueId } from '../support/stack.js';
 import { useTimeSkipping } from '../support/time-skipping.js';
-import { replenishmentWorkflowId } from '../../contracts/replenishment.js';
+import { replenishmentWorkflowId, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../../contracts/replenishment.js';
 
 const ts = useTimeSkipping();
 
@@ -21,7 +20,7 @@ async function runFailingPlanner(runId: string): Promise<{ error: unknown; attem
   };
   const error = await ts.withWorker(
     (taskQueue) =>
-      ts.env.client.workflow.execute(replenishmentPlanner, { args: [{ runId, requestedBy: 'buyer/test' }], workflowId: replenishmentWorkflowId(runId), taskQueue }).then(
+      ts.env.client.workflow.execute<ReplenishmentWorkflow>(replenishmentWorkflowType, { args: [{ runId, requestedBy: 'buyer/test' }], workflowId: replenishmentWorkflowId(runId), taskQueue }).then(
         () => undefined,
         (e: unknown) => e,
       ),
@@ -59,7 +58,7 @@ describe('a planner run whose step fails every attempt (time-skipping server)', 
       recordReplenishmentSuggestions: () => new Promise((resolve) => setTimeout(resolve, 2_000)),
     };
     const error = await ts.withWorker(async (taskQueue) => {
-      const handle = await ts.env.client.workflow.start(replenishmentPlanner, {
+      const handle = await ts.env.client.workflow.start<ReplenishmentWorkflow>(replenishmentWorkflowType, {
         args: [{ runId, requestedBy: 'buyer/test' }],
         workflowId: replenishmentWorkflowId(runId),
         taskQueue,

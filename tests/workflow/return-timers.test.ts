@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../runtime/config.js';
-import { returnProcess } from '../../workflows/return.js';
 import { addItem, addWarehouse, balance } from '../support/fixtures.js';
 import { uniqueId } from '../support/stack.js';
 import { useTimeSkipping } from '../support/time-skipping.js';
-import { inspectionUpdate, parcelReceivedUpdate, type ReturnInput, returnViewQuery } from '../../contracts/return.js';
+import { inspectionUpdate, parcelReceivedUpdate, type ReturnInput, returnViewQuery, returnWorkflowType, type ReturnWorkflow } from '../../contracts/return.js';
 
 const ts = useTimeSkipping();
 const policies = loadConfig({}).policies;
@@ -67,7 +66,7 @@ describe('return timers (time-skipping server)', () => {
   it('a return with nothing received stays authorized for 29 days and expires when its receipt window closes', async () => {
     const { input } = await anAuthorizedReturn();
     await ts.withWorker(async (taskQueue) => {
-      const handle = await ts.env.client.workflow.start(returnProcess, { args: [input, policy], workflowId: `rma-${input.rmaId}`, taskQueue });
+      const handle = await ts.env.client.workflow.start<ReturnWorkflow>(returnWorkflowType, { args: [input, policy], workflowId: `rma-${input.rmaId}`, taskQueue });
       await ts.env.sleep('29d');
       expect((await handle.query(returnViewQuery)).status).toBe('authorized');
       await ts.env.sleep('2d');
@@ -82,7 +81,7 @@ describe('return timers (time-skipping server)', () => {
     const { input, warehouse } = await anAuthorizedReturn();
     const sku = input.lines[0]!.sku;
     await ts.withWorker(async (taskQueue) => {
-      const handle = await ts.env.client.workflow.start(returnProcess, { args: [input, policy], workflowId: `rma-${input.rmaId}`, taskQueue });
+      const handle = await ts.env.client.workflow.start<ReturnWorkflow>(returnWorkflowType, { args: [input, policy], workflowId: `rma-${input.rmaId}`, taskQueue });
       await ts.env.sleep('10d');
       const received = await handle.executeUpdate(parcelReceivedUpdate, { args: [{ parcelId: 'P1', warehouse, lines: [{ sku, qty: 1 }], actor: 'wms/test' }] });
       expect(received).toMatchObject({ status: 'receiving', lines: [{ received: 1 }] });

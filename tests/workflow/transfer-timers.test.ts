@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { transfer } from '../../workflows/transfer.js';
 import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
 import { uniqueId } from '../support/stack.js';
 import { useTimeSkipping } from '../support/time-skipping.js';
-import { receiveTransferUpdate, submitTransferUpdate, transferViewQuery, transferWorkflowId } from '../../contracts/transfer.js';
+import { receiveTransferUpdate, submitTransferUpdate, transferViewQuery, transferWorkflowId, transferWorkflowType, type TransferWorkflow } from '../../contracts/transfer.js';
 
 const ts = useTimeSkipping();
 
@@ -14,7 +13,7 @@ describe('transfer in transit (time-skipping server)', () => {
     const transferId = uniqueId('tr-');
     const workflowId = transferWorkflowId(transferId);
     await ts.withWorker(async (taskQueue) => {
-      const handle = await ts.env.client.workflow.start(transfer, {
+      const handle = await ts.env.client.workflow.start<TransferWorkflow>(transferWorkflowType, {
         args: [{ transferId, sku, from, to, qty: 6, reason: 'rebalance', requestedBy: 'ops/test', transitDeadline: '3d' }],
         workflowId,
         taskQueue,

@@ -1,0 +1,20 @@
+import { adjustmentWorkflowType } from './inventory-adjustment.js';
+import { channelPublisherWorkflowType } from './channel-publishing.js';
+import { orderWorkflowType } from './order.js';
+import { purchaseOrderWorkflowType } from './purchase-order.js';
+import { replenishmentWorkflowType } from './replenishment.js';
+import { returnWorkflowType } from './return.js';
+import { shipmentWorkflowType } from './shipment.js';
+import { transferWorkflowType } from './transfer.js';
+
+/** Every workflow type of the product, as the worker registers them. */
+export const workflowTypes = [
+  adjustmentWorkflowType,
+  channelPublisherWorkflowType,
+  orderWorkflowType,
+  purchaseOrderWorkflowType,
+  replenishmentWorkflowType,
+  returnWorkflowType,
+  shipmentWorkflowType,
+  transferWorkflowType,
+].sort();
