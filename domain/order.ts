@@ -39,6 +39,11 @@ export interface OrderInput {
   lines: OrderLineInput[];
 }
 
+/** Units of a line not yet allocated, cancelled or shipped: what still needs stock (negative when over-covered). */
+export function unplaced(line: { ordered: number; allocated: number; cancelled: number; shipped: number }): number {
+  return line.ordered - line.allocated - line.cancelled - line.shipped;
+}
+
 /** Merchandise after discounts, plus tax and freight: what the customer pays. */
 export function orderTotalMinor(order: Pick<OrderInput, 'lines' | 'freightMinor'>): number {
   let total = order.freightMinor;
