@@ -10,7 +10,7 @@ import {
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
-import { badRequest, notFound } from './errors.js';
+import { notFound, unprocessable } from './errors.js';
 import { startOnce } from './processes.js';
 
 const adjustmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
@@ -29,6 +29,9 @@ const adjustmentBody = z
     path: ['delta'],
   });
 
+/** The adjustment as its process has it: applied, or waiting for approval. */
+const submitted = (description: string) => z.looseObject({ adjustmentId: z.string(), status: z.string(), workflowId: z.string() }).describe(description);
+
 const decisionBody = z.object({
   decision: z.enum(['approve', 'reject']),
   reason: z.string().trim().min(3, 'say why, in a few words').max(500),
@@ -42,8 +45,12 @@ export const inventoryAdjustmentRoutes =
       {
         config: { roles: ['ops', 'system'] },
         schema: {
-          summary: 'Adjust stock or record a cycle count; large variances wait for approval',
+          summary: 'Adjust stock or record a cycle count; large variances wait for approval (202)',
           body: adjustmentBody,
+          response: {
+            200: submitted('Settled: posted, or refused with the reason (a repeat answers the adjustment as it is now)'),
+            202: submitted('Waiting for an approval (status awaiting_approval)'),
+          },
         },
       },
       async (request, reply) => {
@@ -52,8 +59,11 @@ export const inventoryAdjustmentRoutes =
           db.selectFrom('items').select('sku').where('sku', '=', body.sku).executeTakeFirst(),
           db.selectFrom('warehouses').select('code').where('code', '=', body.warehouse).executeTakeFirst(),
         ]);
-        const unknown = [!item && { path: 'sku', message: `unknown sku ${body.sku}` }, !warehouse && { path: 'warehouse', message: `unknown warehouse ${body.warehouse}` }].filter(Boolean);
-        if (unknown.length) throw badRequest(unknown.map((u) => (u as { message: string }).message).join('; '), unknown);
+        const unknown = [
+          !item && { path: 'sku', message: `unknown sku ${body.sku}`, code: 'unknown_sku' },
+          !warehouse && { path: 'warehouse', message: `unknown warehouse ${body.warehouse}`, code: 'unknown_warehouse' },
+        ].filter((u): u is { path: string; message: string; code: string } => Boolean(u));
+        if (unknown.length) throw unprocessable(unknown[0]!.code, unknown.map((u) => u.message).join('; '), unknown);
 
         const workflowId = adjustmentWorkflowId(body.adjustmentId);
         const { view } = await startOnce(temporal, {
