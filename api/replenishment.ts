@@ -34,7 +34,14 @@ const query = z.object({
 });
 
 // A JSON object, `{}` for the defaults: a request without a body does not follow the document.
-const runBody = z.object({ historyDays: historyDays.optional(), reviewPeriodDays: reviewPeriodDays.optional(), uplift: uplift.optional() }).strict();
+// JSON numbers, not coerced as in the query string, where null would have become 0.
+const runBody = z
+  .object({
+    historyDays: z.number().int().min(7).max(365).optional(),
+    reviewPeriodDays: z.number().int().min(1).max(90).optional(),
+    uplift: z.number().min(0).max(10).optional().describe('demand multiplier for a promotion or season ahead'),
+  })
+  .strict();
 const runStarted = z
   .object({
     runId: z.string(),
