@@ -173,6 +173,11 @@ export const purchaseOrderRoutes =
         db.selectFrom('suppliers').select('default_lead_time_days').where('id', '=', body.supplierId).executeTakeFirstOrThrow(),
       ]);
       const priced = lines.map((l) => ({ ...l, unitCostMinor: l.unitCostMinor ?? prices.find((p) => p.sku === l.sku)!.unit_cost_minor }));
+      // Money is whole minor units up to 2^53; past that the process could not even be indexed by value.
+      const valueMinor = priced.reduce((sum, l) => sum + l.qty * l.unitCostMinor, 0);
+      if (!Number.isSafeInteger(valueMinor)) {
+        throw unprocessable('value_too_large', `the purchase order's value (${valueMinor} minor units) exceeds 2^53 minor units`, { valueMinor });
+      }
       const leadDays = lane?.lead_time_days ?? supplier.default_lead_time_days;
       const expectedAt = body.expectedAt ? new Date(body.expectedAt).toISOString() : new Date(Date.now() + leadDays * 86_400_000).toISOString();
 
