@@ -12,7 +12,7 @@ import { auditRoutes, registerAudit } from './audit.js';
 import { registerAuth, type ApiKey } from './auth.js';
 import { channelPublishingRoutes } from './channels.js';
 import { consoleRoutes } from './console.js';
-import { ApiError, badRequest, registerErrorHandling } from './errors.js';
+import { answerFrameworkError, ApiError, badRequest, registerErrorHandling } from './errors.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { inventoryRoutes } from './inventory.js';
@@ -22,6 +22,7 @@ import { kpiSeriesRoutes } from './kpi-series.js';
 import { masterDataRoutes } from './master-data.js';
 import { registerMetrics } from './metrics.js';
 import { inventoryAdjustmentRoutes } from './inventory-adjustment.js';
+import { documentTransform, registerErrorAnswers } from './openapi.js';
 import { orderRoutes } from './orders.js';
 import { purchaseOrderRoutes } from './purchase-orders.js';
 import { replenishmentRoutes } from './replenishment.js';
@@ -49,10 +50,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: 1024 * 1024,
     // Unique across restarts and replicas: the audit log keys its rows by request id.
     genReqId: () => randomUUID(),
+    // The longest id a path names (a vendor return's) is 151 characters; past this, 414.
+    routerOptions: { maxParamLength: 256 },
+    // A malformed URL or an overlong path parameter, refused before routing, in the error shape.
+    frameworkErrors: answerFrameworkError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandling(app);
 
   // Security headers on every answer. No global CSP: the API answers JSON, and the console
   // sends its own stricter policy on its pages (the docs UI needs inline scripts).
@@ -70,11 +74,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     });
     app.addHook('onRequest', app.rateLimit());
   }
+  // After the rate limit, so that refused methods and unknown paths count too.
+  registerErrorHandling(app);
 
   // The API's documentation is readable without a key.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
   });
+  // Every route declares its error answers in the document; added here, before any route.
+  registerErrorAnswers(app, { rateLimited: deps.config.rateLimitPerMinute > 0 });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Ecommerce operations backbone', version: '0.1.0' },
@@ -82,6 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
+    // Shared schemas (the error shape) as components, referenced from each answer.
+    transformObject: documentTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 

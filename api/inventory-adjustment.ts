@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
-import { badRequest, notFound } from './errors.js';
+import { notFound, unprocessable } from './errors.js';
 import { startOnce } from './processes.js';
 import { adjustmentViewQuery, adjustmentWorkflowId, decideAdjustmentUpdate, submitAdjustmentUpdate, adjustmentWorkflowType, type AdjustmentWorkflow } from '../contracts/inventory-adjustment.js';
 
@@ -23,6 +23,9 @@ const adjustmentBody = z
     path: ['delta'],
   });
 
+/** The adjustment as its process has it: applied, or waiting for approval. */
+const submitted = (description: string) => z.looseObject({ adjustmentId: z.string(), status: z.string(), workflowId: z.string() }).describe(description);
+
 const decisionBody = z.object({
   decision: z.enum(['approve', 'reject']),
   reason: z.string().trim().min(3, 'say why, in a few words').max(500),
@@ -36,8 +39,12 @@ export const inventoryAdjustmentRoutes =
       {
         config: { roles: ['ops', 'system'] },
         schema: {
-          summary: 'Adjust stock or record a cycle count; large variances wait for approval',
+          summary: 'Adjust stock or record a cycle count; large variances wait for approval (202)',
           body: adjustmentBody,
+          response: {
+            200: submitted('Settled: posted, or refused with the reason (a repeat answers the adjustment as it is now)'),
+            202: submitted('Waiting for an approval (status awaiting_approval)'),
+          },
         },
       },
       async (request, reply) => {
@@ -46,8 +53,11 @@ export const inventoryAdjustmentRoutes =
           db.selectFrom('items').select('sku').where('sku', '=', body.sku).executeTakeFirst(),
           db.selectFrom('warehouses').select('code').where('code', '=', body.warehouse).executeTakeFirst(),
         ]);
-        const unknown = [!item && { path: 'sku', message: `unknown sku ${body.sku}` }, !warehouse && { path: 'warehouse', message: `unknown warehouse ${body.warehouse}` }].filter(Boolean);
-        if (unknown.length) throw badRequest(unknown.map((u) => (u as { message: string }).message).join('; '), unknown);
+        const unknown = [
+          !item && { path: 'sku', message: `unknown sku ${body.sku}`, code: 'unknown_sku' },
+          !warehouse && { path: 'warehouse', message: `unknown warehouse ${body.warehouse}`, code: 'unknown_warehouse' },
+        ].filter((u): u is { path: string; message: string; code: string } => Boolean(u));
+        if (unknown.length) throw unprocessable(unknown[0]!.code, unknown.map((u) => u.message).join('; '), unknown);
 
         const workflowId = adjustmentWorkflowId(body.adjustmentId);
         const { view } = await startOnce<AdjustmentWorkflow>(temporal, {

@@ -11,7 +11,7 @@ import type { ChannelsTable, ItemsTable, WarehousesTable } from '../db/schema.js
 import { channels } from '../domain/order.js';
 import { nudgeChannelPublisher } from '../runtime/channel-publishers.js';
 import type { AppDeps } from './app.js';
-import { badRequest, conflict, notFound } from './errors.js';
+import { businessRule, conflict, notFound, unprocessable } from './errors.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const int32 = z.number().int().max(2_147_483_647);
@@ -33,11 +33,11 @@ const itemBody = z
     standardCostMinor: minor,
     requiresInspection: z.boolean().default(false),
     lotTracked: z.boolean().default(false),
-    substitutes: z.array(skuCode).max(20).refine(distinct((sku: string) => sku), 'each substitute once').default([]),
+    substitutes: z.array(skuCode).max(20).refine(distinct((sku: string) => sku), businessRule('repeated_sku', 'each substitute once')).default([]),
     skuClass: z.enum(['A', 'B', 'C']).default('C'),
     safetyStock: minor.default(0),
   })
-  .refine((item) => !item.substitutes.includes(item.sku), { path: ['substitutes'], error: 'an item cannot substitute itself' });
+  .refine((item) => !item.substitutes.includes(item.sku), businessRule('self_substitute', 'an item cannot substitute itself', ['substitutes']));
 
 const itemView = z.object({
   sku: z.string(),
@@ -59,7 +59,7 @@ const createdItem = itemView.extend({ created: z.boolean() });
 
 const zone = z.object({
   code: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,15}$/, 'letters, digits and dashes, up to 16'),
-  bins: z.array(z.string().min(1).max(40)).max(10_000).refine(distinct((bin: string) => bin), 'each bin once'),
+  bins: z.array(z.string().min(1).max(40)).max(10_000).refine(distinct((bin: string) => bin), businessRule('repeated_bin', 'each bin once')),
 });
 
 const warehouseBody = z.object({
@@ -70,7 +70,7 @@ const warehouseBody = z.object({
   freightBaseMinor: minor,
   freightPerKmMinor: minor,
   dailyCapacity: int32.min(0),
-  zones: z.array(zone).max(200).refine(distinct((entry: { code: string }) => entry.code), 'each zone code once').default([]),
+  zones: z.array(zone).max(200).refine(distinct((entry: { code: string }) => entry.code), businessRule('repeated_zone', 'each zone code once')).default([]),
 });
 
 const warehouseView = z.object({
@@ -99,8 +99,8 @@ const supplierBody = z.object({
   id: supplierId,
   name,
   defaultLeadTimeDays: int32.min(1),
-  items: z.array(supplierItem).max(5_000).refine(distinct((i: { sku: string }) => i.sku), 'each sku once').default([]),
-  lanes: z.array(lane).max(500).refine(distinct((l: { warehouse: string }) => l.warehouse), 'each warehouse once').default([]),
+  items: z.array(supplierItem).max(5_000).refine(distinct((i: { sku: string }) => i.sku), businessRule('repeated_sku', 'each sku once')).default([]),
+  lanes: z.array(lane).max(500).refine(distinct((l: { warehouse: string }) => l.warehouse), businessRule('repeated_warehouse', 'each warehouse once')).default([]),
 });
 
 const supplierSummary = z.object({
@@ -214,7 +214,7 @@ function sameContent(sent: Record<string, unknown>, stored: Record<string, unkno
 
 type Reference = { path: string; value: string };
 
-/** Refuses references to master data that does not exist, naming each one. */
+/** Refuses references to master data that does not exist, naming each one (422 unknown_sku, unknown_warehouse). */
 async function refuseUnknown(db: Db, what: 'sku' | 'warehouse', references: Reference[]): Promise<void> {
   const values = [...new Set(references.map((r) => r.value))];
   if (values.length === 0) return;
@@ -226,7 +226,7 @@ async function refuseUnknown(db: Db, what: 'sku' | 'warehouse', references: Refe
   const unknown = references
     .filter((r) => !known.has(r.value))
     .map((r) => ({ in: 'body', path: r.path, message: `unknown ${what} ${r.value}` }));
-  if (unknown.length) throw badRequest(unknown.map((u) => `${u.path}: ${u.message}`).join('; '), unknown);
+  if (unknown.length) throw unprocessable(`unknown_${what}`, unknown.map((u) => `${u.path}: ${u.message}`).join('; '), unknown);
 }
 
 export const masterDataRoutes =

@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { z } from 'zod';
 import { workflowTypes } from '../contracts/index.js';
 import type { AppDeps } from './app.js';
 
@@ -156,8 +157,18 @@ export function registerMetrics(app: FastifyInstance, { db, temporal, config }: 
     latency.observe(labels, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics: request counts and latencies, open tasks and exceptions, ledger refusals', produces: ['text/plain'] } }, async (_request, reply) => {
-    const text = await registry.metrics();
-    return reply.type(registry.contentType).send(text);
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics: request counts and latencies, open tasks and exceptions, ledger refusals',
+        // The metrics are text; its refusals are JSON in the error shape, like every route's.
+        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
+      },
+    },
+    async (_request, reply) => {
+      const text = await registry.metrics();
+      return reply.type(registry.contentType).send(text);
+    },
+  );
 }

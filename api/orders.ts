@@ -5,7 +5,7 @@ import { channels, orderTotalMinor, type OrderInput } from '../domain/order.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
-import { conflict, notFound } from './errors.js';
+import { businessRule, conflict, notFound } from './errors.js';
 import { startOnce } from './processes.js';
 import { orderReturnSummary } from './returns.js';
 import { cancelOrderUpdate, holdDecisionUpdate, type OrderView, orderViewQuery, orderWorkflowId, submitOrderUpdate, orderWorkflowType, type OrderReleaseWorkflow } from '../contracts/order.js';
@@ -51,10 +51,10 @@ export const orderBody = z
     const seen = new Set<number>();
     order.lines.forEach((line, index) => {
       const lineNo = line.lineNo ?? index + 1;
-      if (seen.has(lineNo)) ctx.addIssue({ code: 'custom', path: ['lines', index, 'lineNo'], message: `duplicate line number ${lineNo}` });
+      if (seen.has(lineNo)) ctx.addIssue({ code: 'custom', ...businessRule('repeated_line_number', `duplicate line number ${lineNo}`, ['lines', index, 'lineNo']) });
       seen.add(lineNo);
       if (line.discountMinor > line.qty * line.unitPriceMinor) {
-        ctx.addIssue({ code: 'custom', path: ['lines', index, 'discountMinor'], message: 'discount exceeds the line amount' });
+        ctx.addIssue({ code: 'custom', ...businessRule('discount_exceeds_line', 'discount exceeds the line amount', ['lines', index, 'discountMinor']) });
       }
     });
     if (!Number.isSafeInteger(orderTotalMinor(normalize(order)))) {
@@ -74,6 +74,17 @@ const decisionBody = z.object({
 });
 const cancelBody = z.object({ reason: z.string().trim().min(3, 'say why, in a few words').max(500) });
 
+/** The order as its process has it once checked and screened, with whether this request started it. */
+const submitted = (description: string) =>
+  z
+    .looseObject({
+      orderId: z.string(),
+      status: z.string().describe('rejected (with problems), on_hold, or on its way to stock'),
+      workflowId: z.string(),
+      created: z.boolean(),
+    })
+    .describe(description);
+
 export const orderRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
   async (app) => {
@@ -86,6 +97,10 @@ export const orderRoutes =
           description:
             'Answers once the order is checked against the item master and screened for risk: `rejected` with the problems, `on_hold` with the rules that fired, or on its way to stock. A repeat of the same order starts nothing (200, created false); the same id with other content is 409.',
           body: orderBody,
+          response: {
+            201: submitted('Recorded and its process started, also when rejected for its lines (status rejected, with the problems)'),
+            200: submitted('The same order again: nothing started, the order as it is now'),
+          },
         },
       },
       async (request, reply) => {

@@ -10,7 +10,7 @@ import { mayApprove } from '../domain/purchase-order.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
-import { ApiError, badRequest, notFound } from './errors.js';
+import { ApiError, businessRule, notFound, unprocessable } from './errors.js';
 import { startOnce } from './processes.js';
 import { acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, extendPurchaseOrderUpdate, inspectPurchaseOrderUpdate, invoicePurchaseOrderUpdate, type PurchaseOrderView, purchaseOrderViewQuery, purchaseOrderWorkflowId, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate, purchaseOrderWorkflowType, type PurchaseOrderWorkflow } from '../contracts/purchase-order.js';
 
@@ -25,7 +25,7 @@ function distinctLines<T extends { lineNo?: number }>(lines: T[], ctx: z.Refinem
   const seen = new Set<number>();
   lines.forEach((line, index) => {
     const no = line.lineNo ?? index + 1;
-    if (seen.has(no)) ctx.addIssue({ code: 'custom', path: ['lines', index, 'lineNo'], message: `duplicate line number ${no}` });
+    if (seen.has(no)) ctx.addIssue({ code: 'custom', ...businessRule('repeated_line_number', `duplicate line number ${no}`, ['lines', index, 'lineNo']) });
     seen.add(no);
   });
 }
@@ -61,7 +61,7 @@ const fromSuggestionsBody = z.object({
     .array(z.object({ sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40'), warehouse: z.string().min(1).max(16) }))
     .min(1, 'name at least one suggestion')
     .max(500)
-    .refine((lines) => new Set(lines.map((l) => `${l.sku}@${l.warehouse}`)).size === lines.length, 'each sku and warehouse once'),
+    .refine((lines) => new Set(lines.map((l) => `${l.sku}@${l.warehouse}`)).size === lines.length, businessRule('repeated_suggestion', 'each sku and warehouse once')),
 });
 
 const approvalBody = z.object({ decision: z.enum(['approve', 'reject']), reason });
@@ -103,17 +103,39 @@ const cancelBody = z.object({ reason });
 const extendBody = z.object({ expectedAt: z.iso.datetime({ offset: true }).or(z.iso.date()), reason });
 const params = z.object({ id });
 
+/** The purchase order as its process has it once approval is settled. */
+const drafted = {
+  200: z
+    .looseObject({ poId: z.string(), status: z.string(), workflowId: z.string() })
+    .describe('Issued, or rejected with the problems, or the same purchase order again as it is now'),
+  202: z
+    .looseObject({ poId: z.string(), status: z.literal('awaiting_approval'), workflowId: z.string() })
+    .describe('Above the buyer limit: waiting for an approval (status awaiting_approval)'),
+};
+
+/** What a draft's problems are called: the first one names the answer. */
+const draftProblemCode = (problem: { path: string; message: string }) =>
+  problem.path === 'supplierId'
+    ? problem.message.includes('not approved')
+      ? 'supplier_not_approved'
+      : 'unknown_supplier'
+    : problem.path === 'warehouse'
+      ? 'unknown_warehouse'
+      : 'item_not_approved';
+
 export const purchaseOrderRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
   async (app) => {
     const handleOf = (poId: string) => temporal.workflow.getHandle(purchaseOrderWorkflowId(poId));
 
-    /** A decision or event for a running PO; a refusal by its validator is 409, a malformed command 400, an unknown invoice 404. */
+    /** A decision or event for a running PO; a refusal by its validator is 409, a command naming no line of the PO or a past date 422, an unknown invoice 404. */
     async function send<Args extends [unknown]>(poId: string, update: UpdateDefinition<PurchaseOrderView, Args>, args: Args) {
       try {
         return await sendDecision(handleOf(poId) as WorkflowHandle, update, args, `purchase order ${poId}`);
       } catch (error) {
-        if (error instanceof ApiError && error.code === 'invalid_command') throw badRequest(error.message);
+        if (error instanceof ApiError && error.code === 'invalid_command') {
+          throw unprocessable(/has no line/.test(error.message) ? 'unknown_line' : 'expected_date_not_in_future', error.message);
+        }
         if (error instanceof ApiError && error.code === 'invoice_not_found') throw notFound(`invoice ${(args[0] as { invoiceId?: string }).invoiceId} of purchase order ${poId}`);
         throw error;
       }
@@ -126,7 +148,9 @@ export const purchaseOrderRoutes =
     async function startDraft(request: FastifyRequest, reply: FastifyReply, body: DraftBody) {
       const lines = body.lines.map((l, index) => ({ lineNo: l.lineNo ?? index + 1, sku: l.sku, qty: l.qty, unitCostMinor: l.unitCostMinor }));
       const problems = await purchaseOrderProblems(db, { supplierId: body.supplierId, warehouse: body.warehouse, lines: lines.map((l) => ({ ...l, unitCostMinor: 0 })) });
-      if (problems.length) throw badRequest(problems.map((p) => p.message).join('; '), problems);
+      if (problems.length) {
+        throw unprocessable(draftProblemCode(problems[0]!), problems.map((p) => p.message).join('; '), problems.map((p) => ({ ...p, code: draftProblemCode(p) })));
+      }
 
       const [prices, lane, supplier] = await Promise.all([
         db.selectFrom('supplier_items').select(['sku', 'unit_cost_minor']).where('supplier_id', '=', body.supplierId).execute(),
@@ -134,6 +158,11 @@ export const purchaseOrderRoutes =
         db.selectFrom('suppliers').select('default_lead_time_days').where('id', '=', body.supplierId).executeTakeFirstOrThrow(),
       ]);
       const priced = lines.map((l) => ({ ...l, unitCostMinor: l.unitCostMinor ?? prices.find((p) => p.sku === l.sku)!.unit_cost_minor }));
+      // Money is whole minor units up to 2^53; past that the process could not even be indexed by value.
+      const valueMinor = priced.reduce((sum, l) => sum + l.qty * l.unitCostMinor, 0);
+      if (!Number.isSafeInteger(valueMinor)) {
+        throw unprocessable('value_too_large', `the purchase order's value (${valueMinor} minor units) exceeds 2^53 minor units`, { valueMinor });
+      }
       const leadDays = lane?.lead_time_days ?? supplier.default_lead_time_days;
       const expectedAt = body.expectedAt ? new Date(body.expectedAt).toISOString() : new Date(Date.now() + leadDays * 86_400_000).toISOString();
 
@@ -169,7 +198,12 @@ export const purchaseOrderRoutes =
       '/purchase-orders',
       {
         config: { roles: ['buyer', 'ops'] },
-        schema: { summary: 'Draft a purchase order from an approved supplier; above the buyer limit it waits for finance', body: draftBody },
+        schema: {
+          summary: 'Draft a purchase order from an approved supplier; above the buyer limit it waits for finance (202)',
+          description: 'An unknown or unapproved supplier, an unknown warehouse, or an item the supplier is not approved for is 422 and starts nothing.',
+          body: draftBody,
+          response: drafted,
+        },
       },
       async (request, reply) => startDraft(request, reply, request.body),
     );
@@ -181,12 +215,13 @@ export const purchaseOrderRoutes =
         schema: {
           summary: "Draft a purchase order from a planner run's suggestions (one warehouse, one supplier) at their suggested quantities",
           body: fromSuggestionsBody,
+          response: drafted,
         },
       },
       async (request, reply) => {
         const { poId, runId, lines } = request.body;
         const run = await findReplenishmentRun(db, { runId });
-        if (run?.status !== 'finished') throw badRequest(`replenishment run ${runId} is not a finished planner run`, { runId });
+        if (run?.status !== 'finished') throw unprocessable('unknown_run', `replenishment run ${runId} is not a finished planner run`, { runId });
         const stored = await storedReplenishment(db, runId);
         const problems: string[] = [];
         const picked = lines.flatMap((wanted) => {
@@ -200,7 +235,7 @@ export const purchaseOrderRoutes =
         if (warehouses.length > 1) problems.push(`the suggestions are for more than one warehouse (${warehouses.join(', ')}); a purchase order delivers to one`);
         const suppliers = [...new Set(picked.map((l) => l.supplierId).filter((s) => s !== null))];
         if (suppliers.length > 1) problems.push(`the suggestions are from more than one supplier (${suppliers.join(', ')}); a purchase order has one`);
-        if (problems.length) throw badRequest(problems.join('; '), problems.map((message) => ({ message })));
+        if (problems.length) throw unprocessable('unusable_suggestions', problems.join('; '), problems.map((message) => ({ message })));
         return startDraft(request, reply, {
           poId,
           supplierId: suppliers[0]!,

@@ -7,7 +7,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { computeReplenishment, defaultReplenishmentParams, findReplenishmentRun, needsAction, storedReplenishment } from '../activities/replenishment.js';
 import { overlappingUplifts } from '../domain/replenishment.js';
 import type { AppDeps } from './app.js';
-import { badRequest, notFound } from './errors.js';
+import { notFound, unprocessable } from './errors.js';
 import { type ReplenishmentParams, replenishmentWorkflowId, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
 
 const historyDays = z.coerce.number().int().min(7).max(365);
@@ -26,10 +26,23 @@ const query = z.object({
   all: z.enum(['true', 'false']).default('false').describe('list every sku and warehouse, not only those to reorder or transfer from'),
 });
 
+// A JSON object, `{}` for the defaults: a request without a body does not follow the document.
+// JSON numbers, not coerced as in the query string, where null would have become 0.
 const runBody = z
-  .object({ historyDays: historyDays.optional(), reviewPeriodDays: reviewPeriodDays.optional(), uplift: uplift.optional() })
-  .strict()
-  .nullish();
+  .object({
+    historyDays: z.number().int().min(7).max(365).optional(),
+    reviewPeriodDays: z.number().int().min(1).max(90).optional(),
+    uplift: z.number().min(0).max(10).optional().describe('demand multiplier for a promotion or season ahead'),
+  })
+  .strict();
+const runStarted = z
+  .object({
+    runId: z.string(),
+    workflowId: z.string(),
+    status: z.literal('running'),
+    links: z.object({ run: z.string(), suggestions: z.string() }),
+  })
+  .describe('The planner run has started; follow links.run for its progress');
 
 const skuPattern = z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40');
 const upliftsBody = z.object({
@@ -105,9 +118,9 @@ export const replenishmentRoutes =
       async (request) => {
         const { sku, uplifts } = request.body;
         const overlaps = overlappingUplifts(uplifts);
-        if (overlaps.length) throw badRequest(`uplifts of ${sku} must not overlap: ${overlaps.join('; ')}`, overlaps.map((message) => ({ message })));
+        if (overlaps.length) throw unprocessable('overlapping_uplifts', `uplifts of ${sku} must not overlap: ${overlaps.join('; ')}`, overlaps.map((message) => ({ message })));
         const item = await db.selectFrom('items').select('sku').where('sku', '=', sku).executeTakeFirst();
-        if (!item) throw badRequest(`unknown sku ${sku}`);
+        if (!item) throw unprocessable('unknown_sku', `unknown sku ${sku}`, [{ path: 'sku', message: `unknown sku ${sku}` }]);
         await db.transaction().execute(async (tx) => {
           // Two PUTs for one sku replace in turn rather than interleave.
           await sql`select pg_advisory_xact_lock(hashtext(${`demand_uplifts:${sku}`}))`.execute(tx);
@@ -127,7 +140,7 @@ export const replenishmentRoutes =
       '/replenishment/run',
       {
         config: { roles: ['buyer', 'ops'] },
-        schema: { summary: 'Run the replenishment planner now; answers with the run id', body: runBody },
+        schema: { summary: 'Run the replenishment planner now (body `{}` for the default inputs); answers 202 with the run id', body: runBody, response: { 202: runStarted } },
       },
       async (request, reply) => {
         const id = `${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
@@ -135,7 +148,7 @@ export const replenishmentRoutes =
         await temporal.workflow.start<ReplenishmentWorkflow>(replenishmentWorkflowType, {
           workflowId,
           taskQueue: config.taskQueue,
-          args: [{ runId: id, requestedBy: request.actor ?? request.role ?? 'unknown', ...(request.body ?? {}) }],
+          args: [{ runId: id, requestedBy: request.actor ?? request.role ?? 'unknown', ...request.body }],
           workflowExecutionTimeout: '1h',
         });
         return reply.code(202).send({ runId: id, workflowId, status: 'running', links: { run: `/replenishment/runs/${id}`, suggestions: `/replenishment/suggestions?run=${id}` } });

@@ -8,7 +8,7 @@ import { LedgerError } from '../db/ledger.js';
 import { returnDispositions, returnReasons, returnResolutions, unitConditions } from '../domain/return-rules.js';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
-import { ApiError, badRequest, notFound } from './errors.js';
+import { ApiError, businessRule, notFound, unprocessable } from './errors.js';
 import { startOnce } from './processes.js';
 import { inspectionUpdate, parcelReceivedUpdate, refundApprovalUpdate, type ReturnView, returnViewQuery, returnWorkflowId, submitReturnUpdate, returnWorkflowType, type ReturnWorkflow } from '../contracts/return.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
@@ -24,7 +24,7 @@ const reason = z.string().trim().min(3, 'say why, in a few words').max(500);
 const uniqueSkus = <T extends { sku: string }>(lines: T[], ctx: z.RefinementCtx) => {
   const seen = new Set<string>();
   lines.forEach((line, index) => {
-    if (seen.has(line.sku)) ctx.addIssue({ code: 'custom', path: ['lines', index, 'sku'], message: `${line.sku} appears twice` });
+    if (seen.has(line.sku)) ctx.addIssue({ code: 'custom', ...businessRule('repeated_sku', `${line.sku} appears twice`, ['lines', index, 'sku']) });
     seen.add(line.sku);
   });
 };
@@ -81,12 +81,33 @@ const refurbishmentBody = z
   })
   .superRefine((body, ctx) => uniqueSkus(body.lines, ctx));
 
-/** A refusal of ours or of the ledger (the refurbishment id reused for other lines, stock not there) as its HTTP answer. */
+/** What a return's well-formed but unacceptable request is called. */
+const returnRuleCode = (message: string) =>
+  message.startsWith('not on order')
+    ? 'sku_not_on_order'
+    : message.includes('needs the exchange resolution')
+      ? 'replacement_needs_exchange'
+      : message.includes('replacement sku')
+        ? 'unknown_replacement_sku'
+        : 'return_refused';
+
+/**
+ * A refusal of ours or of the ledger (the refurbishment id reused for other lines, stock not
+ * there) as its HTTP answer: what the request names but the records do not have, or a rule
+ * it breaks, is 422; a state that does not allow it, 409.
+ */
 const refusal = (error: unknown) => {
-  if (error instanceof ReturnRefusal) return new ApiError(error.status, error.code, error.message, error.details);
-  if (error instanceof LedgerError) return new ApiError(error.code === 'invalid_movement' || error.code === 'unknown_reference' ? 400 : 409, error.code, error.message, error.details);
+  if (error instanceof ReturnRefusal) {
+    if (error.status === 400) return unprocessable(returnRuleCode(error.message), error.message, error.details);
+    return new ApiError(error.status, error.code, error.message, error.details);
+  }
+  if (error instanceof LedgerError) return new ApiError(error.code === 'invalid_movement' || error.code === 'unknown_reference' ? 422 : 409, error.code, error.message, error.details);
   return error;
 };
+
+/** The return as its process has it once authorized, with whether this request started it. */
+const authorized = (description: string) =>
+  z.looseObject({ returnId: z.string(), status: z.string(), workflowId: z.string(), created: z.boolean() }).describe(description);
 
 /** What an order's returns have done: units returned per line and the money given back. */
 export async function orderReturnSummary(db: Db, orderIdValue: string) {
@@ -130,8 +151,12 @@ export const returnRoutes =
         schema: {
           summary: 'Authorize a return against an order and start its process (idempotent on returnId)',
           description:
-            'Only shipped units not covered by another return, inside the channel’s return window. A refusal (400 unknown sku, 404 no order, 409 not returnable, with the reason per sku) writes nothing. Two requests for the same units: one wins, the other is 409. A repeat of the same request answers 200, created false.',
+            'Only shipped units not covered by another return, inside the channel’s return window. A refusal (422 no such order or a sku not on it, 409 not returnable, with the reason per sku) writes nothing. Two requests for the same units: one wins, the other is 409. A repeat of the same request answers 200, created false.',
           body: returnBody,
+          response: {
+            201: authorized('Authorized and its process started'),
+            200: authorized('The same return again: nothing started, the return as it is now'),
+          },
         },
       },
       async (request, reply) => {
@@ -141,6 +166,8 @@ export const returnRoutes =
           { rmaId, orderId: request.body.orderId, lines: request.body.lines, reasonCode: request.body.reasonCode, resolution: request.body.resolution, actor: request.actor! },
           config.policies.returns,
         ).catch((error: unknown) => {
+          // The order is named in the body, not the path: a reference to a record that is not there.
+          if (error instanceof ReturnRefusal && error.status === 404) throw unprocessable('unknown_order', error.message, [{ path: 'orderId', message: error.message }]);
           throw refusal(error);
         });
         const workflowId = returnWorkflowId(rmaId);
@@ -302,7 +329,10 @@ export const returnRoutes =
       },
       async (request) => {
         const known = await db.selectFrom('warehouses').select('code').where('code', '=', request.body.warehouse).where('active', '=', true).executeTakeFirst();
-        if (!known) throw badRequest(`unknown or inactive warehouse ${request.body.warehouse}`);
+        if (!known) {
+          const message = `unknown or inactive warehouse ${request.body.warehouse}`;
+          throw unprocessable('unknown_warehouse', message, [{ path: 'warehouse', message }]);
+        }
         return sendDecision(handle(request.params.id), parcelReceivedUpdate, [{ ...request.body, actor: request.actor! }], `return ${request.params.id}`);
       },
     );

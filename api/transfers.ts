@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
-import { badRequest, conflict, notFound } from './errors.js';
+import { businessRule, conflict, notFound, unprocessable } from './errors.js';
 import { startOnce } from './processes.js';
 import { skuCode, warehouseCode } from './master-data.js';
 import { receiveTransferUpdate, submitTransferUpdate, type TransferView, transferViewQuery, transferWorkflowId, transferWorkflowType, type TransferWorkflow } from '../contracts/transfer.js';
@@ -20,12 +20,16 @@ const transferBody = z
     qty: z.number().int().min(1).max(1_000_000),
     reason: z.string().trim().min(3, 'say why, in a few words').max(500),
   })
-  .refine((body) => body.from !== body.to, { message: 'a transfer moves stock between two different warehouses', path: ['to'] });
+  .refine((body) => body.from !== body.to, businessRule('same_warehouse', 'a transfer moves stock between two different warehouses', ['to']));
 
 const receiptBody = z.object({
   received: z.number().int().min(0).max(1_000_000).describe('units put away as sellable at the destination'),
   damaged: z.number().int().min(0).max(1_000_000).default(0).describe('units that arrived damaged'),
 });
+
+/** The transfer as its process has it once shipped, with whether this request started it. */
+const submitted = (description: string) =>
+  z.looseObject({ transferId: z.string(), status: z.string(), workflowId: z.string(), created: z.boolean() }).describe(description);
 
 const refused = (view: TransferView) =>
   conflict(view.refusal?.code ?? 'refused', `transfer ${view.transferId} refused: ${view.refusal?.message ?? 'by the ledger'}`, { transfer: view });
@@ -42,8 +46,12 @@ export const transferRoutes =
         schema: {
           summary: 'Move stock from one warehouse to another; ships at once (available → in transit)',
           description:
-            'Answers once the stock has left the origin (201), or 409 with the ledger\'s reason when the origin lacks available stock. A repeat of the same transfer starts nothing (200, created false); the same id with other content is 409.',
+            'Answers once the stock has left the origin (201), or 409 with the ledger\'s reason when the origin lacks available stock. A repeat of the same transfer starts nothing (200, created false); the same id with other content is 409. An unknown sku or warehouse, or the same warehouse twice, is 422.',
           body: transferBody,
+          response: {
+            201: submitted('The stock has left the origin: in transit'),
+            200: submitted('The same transfer again: nothing started, the transfer as it is now'),
+          },
         },
       },
       async (request, reply) => {
@@ -53,10 +61,12 @@ export const transferRoutes =
           db.selectFrom('warehouses').select('code').where('code', 'in', [body.from, body.to]).execute(),
         ]);
         const unknown = [
-          !item && { path: 'sku', message: `unknown sku ${body.sku}` },
-          ...(['from', 'to'] as const).map((side) => !warehouses.some((w) => w.code === body[side]) && { path: side, message: `unknown warehouse ${body[side]}` }),
-        ].filter((u): u is { path: string; message: string } => Boolean(u));
-        if (unknown.length) throw badRequest(unknown.map((u) => u.message).join('; '), unknown);
+          !item && { path: 'sku', message: `unknown sku ${body.sku}`, code: 'unknown_sku' },
+          ...(['from', 'to'] as const).map(
+            (side) => !warehouses.some((w) => w.code === body[side]) && { path: side, message: `unknown warehouse ${body[side]}`, code: 'unknown_warehouse' },
+          ),
+        ].filter((u): u is { path: string; message: string; code: string } => Boolean(u));
+        if (unknown.length) throw unprocessable(unknown[0]!.code, unknown.map((u) => u.message).join('; '), unknown);
 
         const workflowId = transferWorkflowId(body.transferId);
         const { view, created } = await startOnce<TransferWorkflow>(temporal, {
@@ -118,7 +128,7 @@ export const transferRoutes =
         schema: {
           summary: 'The transfer arrived: units received, units damaged on arrival; the rest is lost in transit and written off',
           description:
-            'received + damaged may not exceed the quantity shipped (no over-receipt on a transfer: 400). A transfer already received, or refused, answers 409.',
+            'received + damaged may not exceed the quantity shipped (no over-receipt on a transfer: 422 over_receipt). A transfer already received, or refused, answers 409.',
           params: z.object({ id: transferId }),
           body: receiptBody,
         },
@@ -139,7 +149,7 @@ export const transferRoutes =
         }
         if (record.status !== 'in_transit') throw conflict('not_in_transit', `transfer ${id} is ${record.status}, not waiting for a receipt`);
         if (received + damaged > record.qty) {
-          throw badRequest(`received ${received} + damaged ${damaged} exceeds the ${record.qty} shipped; a transfer takes no over-receipt`, [
+          throw unprocessable('over_receipt', `received ${received} + damaged ${damaged} exceeds the ${record.qty} shipped; a transfer takes no over-receipt`, [
             { path: 'received', message: `at most ${record.qty - damaged}` },
           ]);
         }

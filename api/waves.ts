@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app.js';
-import { badRequest, notFound } from './errors.js';
+import { notFound, unprocessable } from './errors.js';
 
 const code = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,15}$/, 'a warehouse code');
 
@@ -42,12 +42,12 @@ export const waveRoutes =
         const zones = found.zones as unknown as { code: string; bins: string[] }[];
         const problems = locations.flatMap((l, index) => {
           const zone = zones.find((z) => z.code === l.zone);
-          if (!skus.has(l.sku)) return [{ path: `locations.${index}.sku`, message: `unknown sku ${l.sku}` }];
-          if (!zone) return [{ path: `locations.${index}.zone`, message: `warehouse ${warehouse} has no zone ${l.zone}` }];
-          if (!zone.bins.includes(l.bin)) return [{ path: `locations.${index}.bin`, message: `zone ${l.zone} has no bin ${l.bin}` }];
+          if (!skus.has(l.sku)) return [{ path: `locations.${index}.sku`, message: `unknown sku ${l.sku}`, code: 'unknown_sku' }];
+          if (!zone) return [{ path: `locations.${index}.zone`, message: `warehouse ${warehouse} has no zone ${l.zone}`, code: 'unknown_zone' }];
+          if (!zone.bins.includes(l.bin)) return [{ path: `locations.${index}.bin`, message: `zone ${l.zone} has no bin ${l.bin}`, code: 'unknown_bin' }];
           return [];
         });
-        if (problems.length) throw badRequest(problems.map((p) => p.message).join('; '), problems);
+        if (problems.length) throw unprocessable(problems[0]!.code, problems.map((p) => p.message).join('; '), problems);
         await db
           .insertInto('item_locations')
           .values(locations.map((l) => ({ warehouse_code: warehouse, sku: l.sku, zone: l.zone, bin: l.bin })))

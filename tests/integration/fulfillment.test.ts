@@ -123,7 +123,8 @@ describe('fulfillment', () => {
     });
     expect(located.statusCode).toBe(200);
     const badBin = await stack.app.inject({ method: 'PUT', url: `/warehouses/${wh}/locations`, headers: authAs('ops'), payload: { locations: [{ sku: tee, zone: 'A', bin: 'Z-99' }] } });
-    expect(badBin.statusCode).toBe(400);
+    expect(badBin.statusCode).toBe(422);
+    expect(badBin.json().error.code).toBe('unknown_bin');
 
     const marketplace = await placeOrder(tee, 2, { channel: 'marketplace' });
     const dtc = await placeOrder(mug, 1);

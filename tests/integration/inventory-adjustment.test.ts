@@ -120,12 +120,13 @@ describe('stock adjustments and cycle counts', () => {
     expect(await balance(stack.db, sku, wh, 'available')).toBe(4);
   });
 
-  it('refuses bad input with 400 and starts nothing', async () => {
+  it('refuses malformed input with 400 and an unknown sku with 422, and starts nothing', async () => {
     const { sku, wh } = await setup(1);
     const both = await submit({ adjustmentId: uniqueId('adj-'), sku, warehouse: wh, reasonCode: 'cycle_count', delta: 1, countedQty: 2 });
     expect(both.statusCode).toBe(400);
     const unknown = await submit({ adjustmentId: uniqueId('adj-'), sku: 'NOPE-1', warehouse: wh, reasonCode: 'cycle_count', delta: 1 });
-    expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().error.details).toEqual([{ path: 'sku', message: 'unknown sku NOPE-1' }]);
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json().error.code).toBe('unknown_sku');
+    expect(unknown.json().error.details).toEqual([{ path: 'sku', message: 'unknown sku NOPE-1', code: 'unknown_sku' }]);
   });
 });

@@ -94,7 +94,7 @@ describe('items', () => {
     expect(await count('items')).toBe(before);
   });
 
-  it('accepts substitutes that exist, and refuses an unknown one or the item itself, naming it', async () => {
+  it('accepts substitutes that exist, and refuses an unknown one or the item itself with 422, naming it', async () => {
     const base = newSku();
     await post('/items', anItem(base));
     const withSub = newSku();
@@ -105,12 +105,13 @@ describe('items', () => {
     const before = await count('items');
     const ghost = newSku();
     const unknown = await post('/items', anItem(newSku(), { substitutes: [base, ghost] }));
-    expect(unknown.statusCode).toBe(400);
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json().error.code).toBe('unknown_sku');
     expect(unknown.json().error.details).toEqual([{ in: 'body', path: 'substitutes.1', message: `unknown sku ${ghost}` }]);
     const self = newSku();
     const itself = await post('/items', anItem(self, { substitutes: [self] }));
-    expect(itself.statusCode).toBe(400);
-    expect(itself.json().error.message).toContain('cannot substitute itself');
+    expect(itself.statusCode).toBe(422);
+    expect(itself.json().error).toMatchObject({ code: 'self_substitute', message: expect.stringContaining('cannot substitute itself') });
     expect(await count('items')).toBe(before);
   });
 });
@@ -149,16 +150,14 @@ describe('warehouses', () => {
     expect(list.json().warehouses.find((w: { code: string }) => w.code === code)).toMatchObject({ freightPerKmMinor: 2 });
   });
 
-  it('refuses a bad code, latitude or repeated zone with 400, writing nothing', async () => {
+  it('refuses a bad code or latitude with 400 and a repeated zone with 422, writing nothing', async () => {
     const before = await count('warehouses');
-    for (const body of [
-      aWarehouse('east coast'),
-      aWarehouse(newWarehouse(), { lat: 91 }),
-      aWarehouse(newWarehouse(), { zones: [{ code: 'A', bins: [] }, { code: 'A', bins: [] }] }),
-      aWarehouse(newWarehouse(), { dailyCapacity: -1 }),
-    ]) {
+    for (const body of [aWarehouse('east coast'), aWarehouse(newWarehouse(), { lat: 91 }), aWarehouse(newWarehouse(), { dailyCapacity: -1 })]) {
       expect((await post('/warehouses', body)).statusCode, JSON.stringify(body)).toBe(400);
     }
+    const repeated = await post('/warehouses', aWarehouse(newWarehouse(), { zones: [{ code: 'A', bins: [] }, { code: 'A', bins: [] }] }));
+    expect(repeated.statusCode).toBe(422);
+    expect(repeated.json().error.code).toBe('repeated_zone');
     expect(await count('warehouses')).toBe(before);
   });
 });
@@ -208,7 +207,7 @@ describe('suppliers', () => {
     expect((await get(`/suppliers/${uniqueId('none-')}`)).statusCode).toBe(404);
   });
 
-  it('refuses an unknown sku or warehouse with 400 naming it, and writes no supplier row', async () => {
+  it('refuses an unknown sku or warehouse, or a sku twice, with 422 naming it, and writes no supplier row', async () => {
     const known = newSku();
     await post('/items', anItem(known));
     const [ghostSku, ghostWarehouse] = [newSku(), newWarehouse()];
@@ -223,7 +222,8 @@ describe('suppliers', () => {
         { sku: ghostSku, unitCostMinor: 100 },
       ],
     });
-    expect(bad.statusCode).toBe(400);
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json().error.code).toBe('unknown_sku');
     expect(bad.json().error.details).toEqual([{ in: 'body', path: 'items.1.sku', message: `unknown sku ${ghostSku}` }]);
     const badLane = await post('/suppliers', {
       id,
@@ -232,8 +232,8 @@ describe('suppliers', () => {
       items: [{ sku: known, unitCostMinor: 100 }],
       lanes: [{ warehouse: ghostWarehouse, leadTimeDays: 3 }],
     });
-    expect(badLane.statusCode).toBe(400);
-    expect(badLane.json().error.message).toContain(`unknown warehouse ${ghostWarehouse}`);
+    expect(badLane.statusCode).toBe(422);
+    expect(badLane.json().error).toMatchObject({ code: 'unknown_warehouse', message: expect.stringContaining(`unknown warehouse ${ghostWarehouse}`) });
     const repeated = await post('/suppliers', {
       id,
       name: 'Ghost Goods',
@@ -243,7 +243,8 @@ describe('suppliers', () => {
         { sku: known, unitCostMinor: 90 },
       ],
     });
-    expect(repeated.statusCode).toBe(400);
+    expect(repeated.statusCode).toBe(422);
+    expect(repeated.json().error.code).toBe('repeated_sku');
     expect(await stack.db.selectFrom('suppliers').select('id').where('id', '=', id).executeTakeFirst()).toBeUndefined();
     expect({ suppliers: await count('suppliers'), items: await count('supplier_items'), lanes: await count('supplier_lanes') }).toEqual(before);
   });

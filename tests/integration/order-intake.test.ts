@@ -71,7 +71,7 @@ describe('API auth and errors', () => {
     await expect(stack.client.workflow.getHandle(orderWorkflowId(orderId)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
   });
 
-  it('refuses duplicate line numbers and malformed JSON with 400', async () => {
+  it('refuses duplicate line numbers with 422 and malformed JSON with 400', async () => {
     const dup = await stack.app.inject({
       method: 'POST',
       url: '/orders',
@@ -83,8 +83,8 @@ describe('API auth and errors', () => {
         ],
       }),
     });
-    expect(dup.statusCode).toBe(400);
-    expect(dup.json().error.message).toContain('duplicate line number 1');
+    expect(dup.statusCode).toBe(422);
+    expect(dup.json().error).toMatchObject({ code: 'repeated_line_number', message: expect.stringContaining('duplicate line number 1') });
     const broken = await stack.app.inject({
       method: 'POST',
       url: '/orders',

@@ -280,7 +280,7 @@ describe('purchase order lifecycle', () => {
     await eventually(async () => ((await stack.db.selectFrom('purchase_orders').select('status').where('id', '=', poId).executeTakeFirst())?.status === 'closed' ? true : undefined));
   });
 
-  it('refuses bad input with 400 and writes nothing', async () => {
+  it('refuses malformed input with 400 and an item the supplier is not approved for with 422, and writes nothing', async () => {
     const wh = await addWarehouse(stack.db);
     const sku = await addItem(stack.db);
     const other = await addItem(stack.db);
@@ -290,8 +290,9 @@ describe('purchase order lifecycle', () => {
     ]);
     const poId = uniqueId('po-');
     const unapproved = await post('/purchase-orders', { poId, supplierId, warehouse: wh, lines: [{ sku: other, qty: 1 }] }, 'buyer');
-    expect(unapproved.statusCode).toBe(400);
-    expect(unapproved.json().error.details).toEqual([{ path: 'lines.0.sku', message: `${other} is not an approved item of supplier ${supplierId}` }]);
+    expect(unapproved.statusCode).toBe(422);
+    expect(unapproved.json().error.code).toBe('item_not_approved');
+    expect(unapproved.json().error.details).toEqual([{ path: 'lines.0.sku', message: `${other} is not an approved item of supplier ${supplierId}`, code: 'item_not_approved' }]);
     const badQty = await post('/purchase-orders', { poId, supplierId, warehouse: wh, lines: [{ sku, qty: 0 }] }, 'buyer');
     expect(badQty.statusCode).toBe(400);
     const viewer = await post('/purchase-orders', { poId, supplierId, warehouse: wh, lines: [{ sku, qty: 1 }] }, 'viewer');

@@ -78,9 +78,12 @@ describe('replenishment planner', () => {
     expect((await get('/replenishment/suggestions?run=no-such-run')).statusCode).toBe(404);
     const bad = await stack.app.inject({ method: 'POST', url: '/replenishment/run', headers: authAs('ops'), payload: { historyDays: 2 } });
     expect(bad.statusCode).toBe(400);
+    // The body is a JSON object, `{}` for the defaults; none at all does not follow the document.
     const noBody = await stack.app.inject({ method: 'POST', url: '/replenishment/run', headers: authAs('ops') });
-    expect(noBody.statusCode, noBody.body).toBe(202);
-    await eventually(async () => ((await get(`/replenishment/runs/${noBody.json().runId}`)).json().status === 'finished' ? true : undefined));
+    expect(noBody.statusCode, noBody.body).toBe(400);
+    const defaults = await stack.app.inject({ method: 'POST', url: '/replenishment/run', headers: authAs('ops'), payload: {} });
+    expect(defaults.statusCode, defaults.body).toBe(202);
+    await eventually(async () => ((await get(`/replenishment/runs/${defaults.json().runId}`)).json().status === 'finished' ? true : undefined));
   });
 
   it('recording a run twice writes its suggestions once', async () => {
@@ -97,7 +100,7 @@ describe('replenishment planner', () => {
 });
 
 describe('POST /purchase-orders/from-suggestions', () => {
-  it("drafts a PO from a run's suggestions at their quantities, and refuses bad picks with 400 writing nothing", async () => {
+  it("drafts a PO from a run's suggestions at their quantities, and refuses bad picks with 422 writing nothing", async () => {
     const wh = await addWarehouse(stack.db);
     const other = await addWarehouse(stack.db);
     const [first, second, idle, elsewhere, otherSupplied] = [await addItem(stack.db), await addItem(stack.db), await addItem(stack.db), await addItem(stack.db), await addItem(stack.db)];
@@ -131,10 +134,10 @@ describe('POST /purchase-orders/from-suggestions', () => {
 
     const draft = (payload: Record<string, unknown>, role: Parameters<typeof authAs>[0] = 'buyer') =>
       stack.app.inject({ method: 'POST', url: '/purchase-orders/from-suggestions', headers: authAs(role), payload });
-    const refused = async (payload: Record<string, unknown>, message: RegExp) => {
+    const refused = async (payload: Record<string, unknown>, message: RegExp, code = 'unusable_suggestions') => {
       const res = await draft(payload);
-      expect(res.statusCode, res.body).toBe(400);
-      expect(res.json().error.message).toMatch(message);
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().error).toMatchObject({ code, message: expect.stringMatching(message) });
       expect(await stack.db.selectFrom('purchase_orders').select('id').where('id', '=', payload.poId as string).executeTakeFirst()).toBeUndefined();
       expect((await get(`/purchase-orders/${payload.poId as string}`)).statusCode).toBe(404);
     };
@@ -143,12 +146,14 @@ describe('POST /purchase-orders/from-suggestions', () => {
 
     expect((await draft({ poId, runId: run.runId, lines }, 'viewer')).statusCode).toBe(403);
     expect((await draft({ poId, runId: run.runId, lines }, 'finance')).statusCode).toBe(403);
-    await refused({ poId, runId: 'no-such-run', lines }, /run no-such-run is not a finished planner run/);
+    await refused({ poId, runId: 'no-such-run', lines }, /run no-such-run is not a finished planner run/, 'unknown_run');
     await refused({ poId, runId: run.runId, lines: [...lines, { sku: idle, warehouse: wh }] }, new RegExp(`${idle} at ${wh} has nothing to buy`));
     await refused({ poId, runId: run.runId, lines: [...lines, { sku: first, warehouse: other }] }, new RegExp(`no suggestion for ${first} at ${other}`));
     await refused({ poId, runId: run.runId, lines: [...lines, { sku: elsewhere, warehouse: other }] }, /more than one warehouse/);
     await refused({ poId, runId: run.runId, lines: [...lines, { sku: otherSupplied, warehouse: wh }] }, new RegExp(`more than one supplier \\(.*${rival}`));
-    expect((await draft({ poId, runId: run.runId, lines: [lines[0], lines[0]] })).statusCode).toBe(400);
+    const twice = await draft({ poId, runId: run.runId, lines: [lines[0], lines[0]] });
+    expect(twice.statusCode).toBe(422);
+    expect(twice.json().error.code).toBe('repeated_suggestion');
 
     const stored = (await get(`/replenishment/suggestions?run=${run.runId}&warehouse=${wh}`)).json().suggestions as { sku: string; suggestedQty: number }[];
     const qtyOf = (sku: string) => stored.find((s) => s.sku === sku)!.suggestedQty;
@@ -198,11 +203,13 @@ describe('demand uplifts per sku and date range', () => {
     expect((await put({ sku, uplifts }, 'viewer')).statusCode).toBe(403);
     expect((await put({ sku, uplifts }, 'finance')).statusCode).toBe(403);
     const overlap = await put({ sku, uplifts: [...uplifts, { from: day(16), to: day(20), factor: 3 }] });
-    expect(overlap.statusCode).toBe(400);
-    expect(overlap.json().error.message).toMatch(/must not overlap/);
+    expect(overlap.statusCode).toBe(422);
+    expect(overlap.json().error).toMatchObject({ code: 'overlapping_uplifts', message: expect.stringMatching(/must not overlap/) });
     expect((await put({ sku, uplifts: [{ from: day(5), to: day(4), factor: 2 }] })).statusCode).toBe(400);
     expect((await put({ sku, uplifts: [{ from: day(5), to: day(6), factor: 11 }] })).statusCode).toBe(400);
-    expect((await put({ sku: 'NO-SUCH-SKU', uplifts })).json().error.message).toMatch(/unknown sku/);
+    const unknownSku = await put({ sku: 'NO-SUCH-SKU', uplifts });
+    expect(unknownSku.statusCode).toBe(422);
+    expect(unknownSku.json().error).toMatchObject({ code: 'unknown_sku', message: expect.stringMatching(/unknown sku/) });
     expect((await get(`/replenishment/uplifts?sku=${sku}`)).json().uplifts).toEqual([]);
 
     const saved = await put({ sku, uplifts }, 'ops');

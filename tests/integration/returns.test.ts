@@ -189,11 +189,11 @@ describe('return to refund', () => {
       await expect(stack.client.workflow.getHandle(`rma-${returnId}`).describe()).rejects.toThrow();
       return res.json().error;
     };
-    await refused({ orderId, lines: [{ sku: other, qty: 1 }], reasonCode: 'defective' }, 400, 'invalid_request');
+    await refused({ orderId, lines: [{ sku: other, qty: 1 }], reasonCode: 'defective' }, 422, 'sku_not_on_order');
     await refused({ orderId, lines: [{ sku, qty: 1 }], reasonCode: 'bored' }, 400, 'invalid_request');
-    await refused({ orderId: 'no-such-order', lines: [{ sku, qty: 1 }], reasonCode: 'defective' }, 404, 'not_found');
+    await refused({ orderId: 'no-such-order', lines: [{ sku, qty: 1 }], reasonCode: 'defective' }, 422, 'unknown_order');
     await refused({ orderId, lines: [{ sku, qty: 3 }], reasonCode: 'defective' }, 409, 'not_returnable');
-    await refused({ orderId, lines: [{ sku, qty: 1, replacementSku: other }], reasonCode: 'defective', resolution: 'refund' }, 400, 'invalid_request');
+    await refused({ orderId, lines: [{ sku, qty: 1, replacementSku: other }], reasonCode: 'defective', resolution: 'refund' }, 422, 'replacement_needs_exchange');
     expect((await requestReturn({ orderId, lines: [{ sku, qty: 1 }], reasonCode: 'defective' }, 'viewer')).statusCode).toBe(403);
 
     const first = uniqueId('rma-');

@@ -111,8 +111,8 @@ describe('inter-warehouse transfer', () => {
     const body = await shipped(sku, from, to, 5);
 
     const over = await receipt(body.transferId, { received: 5, damaged: 1 });
-    expect(over.statusCode).toBe(400);
-    expect(over.json().error.message).toMatch(/no over-receipt/);
+    expect(over.statusCode).toBe(422);
+    expect(over.json().error).toMatchObject({ code: 'over_receipt', message: expect.stringMatching(/no over-receipt/) });
     expect(await balance(stack.db, sku, to, 'in_transit')).toBe(5);
 
     const res = await receipt(body.transferId, { received: 3, damaged: 2 });
@@ -149,10 +149,16 @@ describe('inter-warehouse transfer', () => {
     const { sku, from, to } = await setup(5);
     const body = { transferId: uniqueId('tr-'), sku, from, to, qty: 1, reason: 'rebalance stock' };
 
-    for (const bad of [{ ...body, to: from }, { ...body, to: 'NOWHERE' }, { ...body, sku: 'NO-SUCH-SKU' }, { ...body, qty: 0 }]) {
+    // Malformed: 400. Well-formed but naming what is not there, or the same warehouse twice: 422.
+    for (const [bad, status, code] of [
+      [{ ...body, qty: 0 }, 400, 'invalid_request'],
+      [{ ...body, to: from }, 422, 'same_warehouse'],
+      [{ ...body, to: 'NOWHERE' }, 422, 'unknown_warehouse'],
+      [{ ...body, sku: 'NO-SUCH-SKU' }, 422, 'unknown_sku'],
+    ] as const) {
       const res = await submit(bad);
-      expect(res.statusCode, JSON.stringify(bad)).toBe(400);
-      expect(res.json().error.code).toBe('invalid_request');
+      expect(res.statusCode, JSON.stringify(bad)).toBe(status);
+      expect(res.json().error.code).toBe(code);
     }
     for (const role of ['system', 'buyer', 'finance', 'viewer'] as const) expect((await submit(body, role)).statusCode).toBe(403);
     expect((await stack.app.inject({ method: 'POST', url: '/transfers', payload: body })).statusCode).toBe(401);
