@@ -1,108 +1,140 @@
 import { ActivityFailure, ApplicationFailure, condition, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { ProcessStatus, Warehouses } from '../contracts/search-attributes.js';
-import { AdjustmentStatus, type AdjustmentView, adjustmentViewQuery, type AdjustmentWorkflowInput, decideAdjustmentUpdate, submitAdjustmentUpdate, type InventoryAdjustmentActivities } from '../contracts/inventory-adjustment.js';
+import {
+  AdjustmentStatus,
+  adjustmentViewQuery,
+  decideAdjustmentUpdate,
+  submitAdjustmentUpdate,
+  type AdjustmentEvaluation,
+  type AdjustmentView,
+  type AdjustmentWorkflowInput,
+  type InventoryAdjustmentActivities,
+} from '../contracts/inventory-adjustment.js';
 import type { OrderReleaseActivities } from '../contracts/order.js';
-import type { TaskActivities } from '../contracts/shared.js';
+import { ProcessStatus, Warehouses } from '../contracts/search-attributes.js';
+import type { Decision, TaskActivities } from '../contracts/shared.js';
+import { remoteStepOptions } from './step-options.js';
 
-const activities = proxyActivities<InventoryAdjustmentActivities & TaskActivities & Pick<OrderReleaseActivities, 'wakeBackorders'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumInterval: '30 seconds' },
-});
+const activities = proxyActivities<InventoryAdjustmentActivities & TaskActivities & Pick<OrderReleaseActivities, 'wakeBackorders'>>(remoteStepOptions);
 
+/** A stock adjustment or cycle count: posted at once, or after a second person approves it. */
 export async function inventoryAdjustment(input: AdjustmentWorkflowInput): Promise<AdjustmentView> {
-  const view: AdjustmentView = { adjustmentId: input.adjustmentId, status: AdjustmentStatus.evaluating, approvalReasons: [] };
-  const taskId = `${workflowInfo().workflowId}:approval`;
-  /** Set when the approval window closed: a decision arriving now is refused, not lost. */
-  let lapsing = false;
-  setHandler(adjustmentViewQuery, () => view);
-  setHandler(submitAdjustmentUpdate, async () => {
-    await condition(() => view.status !== AdjustmentStatus.evaluating);
-    return view;
-  });
-  setHandler(
-    decideAdjustmentUpdate,
-    async (decision) => {
-      view.decision = { ...decision, at: new Date().toISOString() };
-      await condition(() => view.status !== AdjustmentStatus.awaitingApproval);
-      return view;
-    },
-    {
-      validator: (decision) => {
-        if (view.status !== AdjustmentStatus.awaitingApproval || view.decision || lapsing) {
-          const state = view.decision ? `already decided (${view.decision.decision} by ${view.decision.actor})` : lapsing ? 'lapsing' : view.status;
-          throw ApplicationFailure.nonRetryable(`adjustment ${input.adjustmentId} is ${state}, not awaiting approval`, 'not_waiting');
-        }
-        if (decision.actor === input.requestedBy) {
-          throw ApplicationFailure.nonRetryable('the person who asked for an adjustment may not approve it', 'same_person');
-        }
-      },
-    },
-  );
+  return new InventoryAdjustment(input).run();
+}
 
-  const setStatus = async (status: AdjustmentStatus, extra: { posted?: boolean } = {}) => {
+class InventoryAdjustment {
+  readonly view: AdjustmentView;
+  private readonly workflowId = workflowInfo().workflowId;
+  private readonly taskId = `${this.workflowId}:approval`;
+  /** Set when the approval window closed: a decision arriving now is refused, not lost. */
+  private lapsing = false;
+
+  constructor(private readonly input: AdjustmentWorkflowInput) {
+    this.view = { adjustmentId: input.adjustmentId, status: AdjustmentStatus.evaluating, approvalReasons: [] };
+    this.listen();
+  }
+
+  private listen(): void {
+    const { view } = this;
+    setHandler(adjustmentViewQuery, () => view);
+    setHandler(submitAdjustmentUpdate, async () => {
+      await condition(() => view.status !== AdjustmentStatus.evaluating);
+      return view;
+    });
+    setHandler(
+      decideAdjustmentUpdate,
+      async (decision) => {
+        view.decision = { ...decision, at: new Date().toISOString() };
+        await condition(() => view.status !== AdjustmentStatus.awaitingApproval);
+        return view;
+      },
+      { validator: (decision) => this.checkDecision(decision) },
+    );
+  }
+
+  private checkDecision(decision: Decision): void {
+    const { view } = this;
+    if (view.status !== AdjustmentStatus.awaitingApproval || view.decision || this.lapsing) {
+      const state = view.decision ? `already decided (${view.decision.decision} by ${view.decision.actor})` : this.lapsing ? 'lapsing' : view.status;
+      throw ApplicationFailure.nonRetryable(`adjustment ${this.input.adjustmentId} is ${state}, not awaiting approval`, 'not_waiting');
+    }
+    if (decision.actor === this.input.requestedBy) throw ApplicationFailure.nonRetryable('the person who asked for an adjustment may not approve it', 'same_person');
+  }
+
+  async run(): Promise<AdjustmentView> {
+    const { view, input } = this;
+    upsertSearchAttributes([{ key: Warehouses, value: [input.warehouse] }]);
+    const evaluation = await activities.evaluateAdjustment(input);
+    Object.assign(view, { expected: evaluation.expected, delta: evaluation.delta, valueMinor: evaluation.valueMinor, approvalReasons: evaluation.reasons });
+    if (evaluation.delta === 0) {
+      await this.setStatus(AdjustmentStatus.posted);
+      return view;
+    }
+    if (evaluation.needsApproval && !(await this.approved(evaluation))) return view;
+    await this.post(evaluation.delta);
+    return view;
+  }
+
+  /** Waits for a second person; a rejection or a lapsed window ends the adjustment unposted. */
+  private async approved(evaluation: AdjustmentEvaluation): Promise<boolean> {
+    const { view, input } = this;
+    await activities.openTask({
+      id: this.taskId,
+      kind: 'adjustment_approval',
+      reference: input.adjustmentId,
+      workflowId: this.workflowId,
+      role: 'finance',
+      title: `Approve stock adjustment of ${evaluation.delta} × ${input.sku} at ${input.warehouse}`,
+      reason: evaluation.reasons.join('; '),
+      details: { sku: input.sku, warehouse: input.warehouse, delta: evaluation.delta, valueMinor: evaluation.valueMinor, reasonCode: input.reasonCode },
+    });
+    await this.setStatus(AdjustmentStatus.awaitingApproval);
+    if (!(await condition(() => view.decision !== undefined, input.approvalTimeout))) {
+      this.lapsing = true;
+      await activities.closeTask(this.taskId, 'system', 'cancelled');
+      await this.setStatus(AdjustmentStatus.expired);
+      return false;
+    }
+    await activities.closeTask(this.taskId, view.decision!.actor, view.decision!.decision);
+    if (view.decision!.decision === 'reject') {
+      await this.setStatus(AdjustmentStatus.rejected);
+      return false;
+    }
+    return true;
+  }
+
+  private async post(delta: number): Promise<void> {
+    const { view, input } = this;
+    try {
+      const posted = await activities.postAdjustment({
+        adjustmentId: input.adjustmentId,
+        sku: input.sku,
+        warehouse: input.warehouse,
+        delta,
+        reasonCode: input.reasonCode,
+        actor: view.decision?.actor ?? input.requestedBy,
+      });
+      view.journalEntryId = posted.journalEntryId;
+      await this.setStatus(AdjustmentStatus.posted, { posted: true });
+      if (delta > 0) await activities.wakeBackorders([input.sku]);
+    } catch (error) {
+      // A refusal by the ledger (the shelf holds fewer units than the books can give up) ends the adjustment.
+      if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;
+      view.refusal = error.cause.message;
+      await this.setStatus(AdjustmentStatus.refused);
+    }
+  }
+
+  private async setStatus(status: AdjustmentStatus, extra: { posted?: boolean } = {}): Promise<void> {
+    const { view } = this;
     view.status = status;
     upsertSearchAttributes([{ key: ProcessStatus, value: status }]);
     await activities.recordAdjustmentStatus({
-      adjustmentId: input.adjustmentId,
+      adjustmentId: this.input.adjustmentId,
       status,
       decidedBy: view.decision?.actor,
       decisionReason: view.decision?.reason,
       decidedAt: view.decision?.at,
       ...extra,
     });
-  };
-  upsertSearchAttributes([{ key: Warehouses, value: [input.warehouse] }]);
-
-  const evaluation = await activities.evaluateAdjustment(input);
-  Object.assign(view, { expected: evaluation.expected, delta: evaluation.delta, valueMinor: evaluation.valueMinor, approvalReasons: evaluation.reasons });
-
-  if (evaluation.delta === 0) {
-    await setStatus(AdjustmentStatus.posted);
-    return view;
   }
-  if (evaluation.needsApproval) {
-    await activities.openTask({
-      id: taskId,
-      kind: 'adjustment_approval',
-      reference: input.adjustmentId,
-      workflowId: workflowInfo().workflowId,
-      role: 'finance',
-      title: `Approve stock adjustment of ${evaluation.delta} × ${input.sku} at ${input.warehouse}`,
-      reason: evaluation.reasons.join('; '),
-      details: { sku: input.sku, warehouse: input.warehouse, delta: evaluation.delta, valueMinor: evaluation.valueMinor, reasonCode: input.reasonCode },
-    });
-    await setStatus(AdjustmentStatus.awaitingApproval);
-    const decided = await condition(() => view.decision !== undefined, input.approvalTimeout);
-    if (!decided) {
-      lapsing = true;
-      await activities.closeTask(taskId, 'system', 'cancelled');
-      await setStatus(AdjustmentStatus.expired);
-      return view;
-    }
-    await activities.closeTask(taskId, view.decision!.actor, view.decision!.decision);
-    if (view.decision!.decision === 'reject') {
-      await setStatus(AdjustmentStatus.rejected);
-      return view;
-    }
-  }
-
-  try {
-    const posted = await activities.postAdjustment({
-      adjustmentId: input.adjustmentId,
-      sku: input.sku,
-      warehouse: input.warehouse,
-      delta: evaluation.delta,
-      reasonCode: input.reasonCode,
-      actor: view.decision?.actor ?? input.requestedBy,
-    });
-    view.journalEntryId = posted.journalEntryId;
-    await setStatus(AdjustmentStatus.posted, { posted: true });
-    if (evaluation.delta > 0) await activities.wakeBackorders([input.sku]);
-  } catch (error) {
-    // A refusal by the ledger (the shelf holds fewer units than the books can give up) ends the adjustment.
-    if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) throw error;
-    view.refusal = error.cause.message;
-    await setStatus(AdjustmentStatus.refused);
-  }
-  return view;
 }
