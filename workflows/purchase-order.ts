@@ -2,15 +2,14 @@ import { allHandlersFinished, ApplicationFailure, condition, patched, proxyActiv
 import { acceptableDifferences, allocateLandedCost, approvalNeeded, lineComplete, matchInvoice, purchaseOrderValue, splitReceipt } from '../domain/purchase-order.js';
 import { durationMs } from '../domain/duration.js';
 import type { ReceiptPosting, PurchaseOrderActivities } from '../contracts/purchase-order.js';
-import { ProcessStatus, SkuCount, ValueMinor, Warehouses } from '../contracts/search-attributes.js';
-import { type Acknowledgement, acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, type ExcessDecision, extendPurchaseOrderUpdate, type ExtendRequest, type Inspection, inspectPurchaseOrderUpdate, type InvoiceDecision, invoicePurchaseOrderUpdate, type PurchaseOrderInput, PurchaseOrderStatus, type PurchaseOrderView, purchaseOrderViewQuery, type Receipt, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate, type SupplierInvoice } from '../contracts/purchase-order.js';
+import { SkuCount, ValueMinor, Warehouses } from '../contracts/search-attributes.js';
+import { type Acknowledgement, acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, type ExcessDecision, extendPurchaseOrderUpdate, type ExtendRequest, type Inspection, inspectPurchaseOrderUpdate, type InvoiceDecision, invoicePurchaseOrderUpdate, type PurchaseOrderInput, purchaseOrderPatches, PurchaseOrderStatus, type PurchaseOrderView, purchaseOrderViewQuery, type Receipt, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate, type SupplierInvoice } from '../contracts/purchase-order.js';
 import type { CancelRequest, TaskActivities } from '../contracts/shared.js';
 import type { OrderReleaseActivities } from '../contracts/order.js';
+import { moveTo as moveViewTo } from './progress.js';
+import { remoteStepOptions } from './step-options.js';
 
-const activities = proxyActivities<PurchaseOrderActivities & TaskActivities & Pick<OrderReleaseActivities, 'wakeBackorders'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumInterval: '30 seconds' },
-});
+const activities = proxyActivities<PurchaseOrderActivities & TaskActivities & Pick<OrderReleaseActivities, 'wakeBackorders'>>(remoteStepOptions);
 
 type Command =
   | { kind: 'acknowledge'; ack: Acknowledgement }
@@ -29,7 +28,7 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
   const workflowId = workflowInfo().workflowId;
   const { policy } = input;
   /** From this version on, a PO closes only once finance has decided every mismatched invoice. */
-  const invoiceDecisions = patched('invoice-decisions');
+  const invoiceDecisions = patched(purchaseOrderPatches.invoiceDecisions);
   const valueMinor = purchaseOrderValue(input.lines);
   const view: PurchaseOrderView = {
     poId: input.poId,
@@ -226,11 +225,7 @@ export async function purchaseOrder(input: PurchaseOrderInput): Promise<Purchase
       confirmedAt: view.acknowledgement?.confirmedDate,
       closed: extra.closed,
     });
-  const moveTo = (status: PurchaseOrderStatus, note?: string) => {
-    view.status = status;
-    view.timeline.push({ at: new Date().toISOString(), status, note });
-    upsertSearchAttributes([{ key: ProcessStatus, value: status }]);
-  };
+  const moveTo = (status: PurchaseOrderStatus, note?: string) => moveViewTo(view, status, note);
   const markAllHandled = () => {
     queue.length = 0;
     handled = received;
