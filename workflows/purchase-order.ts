@@ -406,7 +406,7 @@ class PurchaseOrderProcess {
   /** What has not come will not come: it is cancelled and leaves inbound. */
   private async cancelRemainder(request: CancelRequest): Promise<void> {
     this.remainderCancelled = true;
-    for (const l of this.view.lines) l.cancelled += Math.max(0, l.ordered - l.received - l.cancelled);
+    for (const l of this.view.lines) l.cancelled += this.outstanding(l);
     await this.releaseInbound('cancel', request.actor);
     this.view.cancellation = { ...request, at: new Date().toISOString() };
     await this.record({ reason: `remainder cancelled: ${request.reason}` });
@@ -435,7 +435,7 @@ class PurchaseOrderProcess {
       await this.raise('po_ack_missing', `supplier ${supplierId} has not acknowledged purchase order ${poId} within ${this.policy.ackDeadline}`);
       return;
     }
-    const open = this.openLines().map((l) => `line ${l.lineNo}: ${l.ordered - l.received - l.cancelled} × ${l.sku}`);
+    const open = this.openLines().map((l) => `line ${l.lineNo}: ${this.outstanding(l)} × ${l.sku}`);
     this.lateRaised += 1;
     this.lateOpen = true;
     const suffix = this.lateRaised === 1 ? 'po_late' : `po_late-${this.lateRaised}`;
@@ -636,8 +636,7 @@ class PurchaseOrderProcess {
   }
 
   private validateCancel(): void {
-    const open = this.view.lines.some((l) => l.ordered - l.received - l.cancelled > 0 && !lineComplete(l, this.policy.receiptTolerancePct));
-    if (this.ended() || this.remainderCancelled || this.queued('cancel').length || !open) {
+    if (this.ended() || this.remainderCancelled || this.queued('cancel').length || this.openLines().length === 0) {
       throw notWaiting(`purchase order ${this.input.poId} is ${this.view.status} with nothing open to cancel`);
     }
   }
@@ -677,6 +676,11 @@ class PurchaseOrderProcess {
 
   private openLines(): PurchaseOrderLineView[] {
     return this.view.lines.filter((l) => !lineComplete(l, this.policy.receiptTolerancePct));
+  }
+
+  /** Units of a line neither received nor cancelled. */
+  private outstanding(line: PurchaseOrderLineView): number {
+    return Math.max(0, line.ordered - line.received - line.cancelled);
   }
 
   private receiptSeen(receiptId: string): boolean {
