@@ -32,19 +32,24 @@ import { waveRoutes } from './waves.js';
 import { taskRoutes } from './tasks.js';
 import { transferRoutes } from './transfers.js';
 import { vendorReturnRoutes } from './vendor-returns.js';
+import { DependencyMonitor, registerLoadShedding } from './dependencies.js';
 
 export interface AppDeps {
   db: Db;
   temporal: Client;
   config: Config;
   keys: ApiKey[];
+  /** Watches PostgreSQL and Temporal; made by buildApp when not given. */
+  monitor?: DependencyMonitor;
   /** pino options, or false for a silent app (tests). */
   logger?: boolean | { level: string };
 }
 
 export type App = FastifyInstance;
 
-export async function buildApp(deps: AppDeps): Promise<App> {
+export async function buildApp(given: AppDeps): Promise<App> {
+  const monitor = given.monitor ?? new DependencyMonitor(given.db, given.temporal, given.config.resilience.api.probeIntervalMs);
+  const deps = { ...given, monitor };
   const app = Fastify({
     logger: deps.logger ?? { level: deps.config.logLevel },
     bodyLimit: 1024 * 1024,
@@ -61,6 +66,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Security headers on every answer. No global CSP: the API answers JSON, and the console
   // sends its own stricter policy on its pages (the docs UI needs inline scripts).
   await app.register(helmet, { contentSecurityPolicy: false });
+  // Overload and a database known to be down are refused first, before any other work.
+  registerLoadShedding(app, monitor, deps.config.resilience.api);
+  app.addHook('onReady', async () => monitor.start());
+  app.addHook('onClose', async () => monitor.stop());
   // Requests per minute per API key, or per address when no key is sent. An app-wide hook,
   // added before the auth hook, so that refused and unknown requests count too.
   if (deps.config.rateLimitPerMinute > 0) {
@@ -75,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     app.addHook('onRequest', app.rateLimit());
   }
   // After the rate limit, so that refused methods and unknown paths count too.
-  registerErrorHandling(app);
+  registerErrorHandling(app, { onDependencyTrouble: (trouble) => trouble.reason !== 'overloaded' && monitor.markDown(trouble.dependency), retryAfterSeconds: deps.config.resilience.api.retryAfterSeconds });
 
   // The API's documentation is readable without a key.
   app.addHook('onRoute', (route) => {

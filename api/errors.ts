@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { dependencyTrouble, unavailable, type DependencyTrouble } from './dependencies.js';
 
 /** An error the API answers with its own status and code: `{"error": {code, message, details}}`. */
 export class ApiError extends Error {
@@ -46,7 +47,13 @@ interface ValidationIssue {
  * when the request arrives, before its body is read, so a body that would not parse does
  * not hide it.
  */
-export function registerErrorHandling(app: FastifyInstance): void {
+export interface ErrorHandlingOptions {
+  /** A failure that means a dependency is down or saturated: answered 503 with Retry-After, and the monitor told. */
+  onDependencyTrouble?: (trouble: DependencyTrouble) => void;
+  retryAfterSeconds?: number;
+}
+
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
   const allowed = methodsByPath(app);
   const methodNotAllowed = (request: FastifyRequest, reply: FastifyReply, methods: string[], path: string) =>
     reply
@@ -85,6 +92,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply.code(400).send({
         error: { code: 'invalid_request', message: 'text fields may not contain NUL (\\u0000) or characters the database cannot store' },
       });
+    }
+    const trouble = dependencyTrouble(error);
+    if (trouble) {
+      options.onDependencyTrouble?.(trouble);
+      request.log.warn({ err: error, trouble }, 'dependency trouble');
+      return unavailable(reply, trouble, options.retryAfterSeconds ?? 2);
     }
     const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
     if (status < 500) {

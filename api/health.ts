@@ -16,9 +16,41 @@ async function timed(probe: () => Promise<unknown>): Promise<z.infer<typeof chec
   }
 }
 
+const dependencyState = z.object({ ok: z.boolean(), since: z.string(), latencyMs: z.number().optional() });
+const readiness = z.object({ status: z.enum(['ready', 'not_ready']), postgres: dependencyState, temporal: dependencyState });
+
 export const healthRoutes =
-  ({ db, temporal }: AppDeps): FastifyPluginAsyncZod =>
+  ({ db, temporal, monitor, config }: AppDeps): FastifyPluginAsyncZod =>
   async (app) => {
+    app.get(
+      '/health/live',
+      {
+        config: { public: true },
+        schema: {
+          summary: 'Liveness: the process answers (restart it only when this fails)',
+          security: [],
+          response: { 200: z.object({ status: z.literal('live') }) },
+        },
+      },
+      async () => ({ status: 'live' as const }),
+    );
+    app.get(
+      '/health/ready',
+      {
+        config: { public: true },
+        schema: {
+          summary: 'Readiness: PostgreSQL and Temporal answer, so requests can be served (route traffic elsewhere when not)',
+          security: [],
+          response: { 200: readiness, 503: readiness },
+        },
+      },
+      async (_request, reply) => {
+        const state = await monitor!.probe();
+        const ready = state.postgres.ok && state.temporal.ok;
+        if (!ready) reply.code(503).header('retry-after', String(config.resilience.api.retryAfterSeconds));
+        return { status: ready ? ('ready' as const) : ('not_ready' as const), postgres: state.postgres, temporal: state.temporal };
+      },
+    );
     app.get(
       '/health',
       {

@@ -4,7 +4,7 @@ import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { notFound, unprocessable } from './errors.js';
-import { startOnce } from './processes.js';
+import { startOnce, liveView } from './processes.js';
 import { adjustmentViewQuery, adjustmentWorkflowId, decideAdjustmentUpdate, submitAdjustmentUpdate, adjustmentWorkflowType, type AdjustmentWorkflow } from '../contracts/inventory-adjustment.js';
 
 const adjustmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
@@ -89,7 +89,7 @@ export const inventoryAdjustmentRoutes =
       async (request) => {
         const record = await db.selectFrom('inventory_adjustments').selectAll().where('id', '=', request.params.id).executeTakeFirst();
         if (!record) throw notFound(`adjustment ${request.params.id}`);
-        const view = await temporal.workflow.getHandle(adjustmentWorkflowId(request.params.id)).query(adjustmentViewQuery);
+        const { view, state: processState } = await liveView(temporal, adjustmentWorkflowId(request.params.id), adjustmentViewQuery, config.resilience.temporal.queryTimeoutMs);
         return {
           adjustmentId: record.id,
           sku: record.sku,
@@ -107,6 +107,7 @@ export const inventoryAdjustmentRoutes =
           decidedAt: record.decided_at,
           postedAt: record.posted_at,
           process: view,
+          processState,
         };
       },
     );

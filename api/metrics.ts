@@ -10,13 +10,25 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { z } from 'zod';
 import { workflowTypes } from '../contracts/index.js';
 import type { AppDeps } from './app.js';
+import { poolStats } from '../db/connection.js';
+import { temporalCalls } from '../runtime/temporal-client.js';
+import { shedding } from './dependencies.js';
 
 /** How long one read of the process counts serves scrapes. */
 const EXECUTION_COUNTS_TTL_MS = 10_000;
 const seconds = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => (d ? Number(d.seconds ?? 0) + (d.nanos ?? 0) / 1e9 : 0);
 
+/** A gauge's reading that may fail (a dependency down): the gauge stays empty, the scrape answers. */
+async function tolerate(read: () => Promise<void>): Promise<void> {
+  try {
+    await read();
+  } catch {
+    // left empty; dependency_up says why
+  }
+}
+
 /** Adds the request hook to the whole app and the /metrics route; call before the other routes. */
-export function registerMetrics(app: FastifyInstance, { db, temporal, config }: AppDeps): void {
+export function registerMetrics(app: FastifyInstance, { db, temporal, config, monitor }: AppDeps): void {
   // One registry per app: tests build several apps in one process.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -32,14 +44,69 @@ export function registerMetrics(app: FastifyInstance, { db, temporal, config }: 
   });
 
   new Gauge({
+    name: 'dependency_up',
+    help: 'Whether PostgreSQL and Temporal answered the API\'s last look (1) or not (0)',
+    labelNames: ['dependency'],
+    registers: [registry],
+    collect() {
+      for (const [dependency, state] of Object.entries(monitor?.state ?? {})) this.set({ dependency }, state.ok ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'api_in_flight_requests',
+    help: 'Requests the API is working on now, and its bound (API_MAX_IN_FLIGHT)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.set({ kind: 'in_flight' }, shedding.inFlight);
+      this.set({ kind: 'limit' }, shedding.maxInFlight);
+    },
+  });
+  new Gauge({
+    name: 'api_requests_shed',
+    help: 'Requests answered 503 at once since start, by reason (api_in_flight, postgres_overloaded, temporal_unavailable, …)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      for (const [reason, n] of shedding.refused) this.set({ reason }, n);
+    },
+  });
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Database pool connections in use and idle, requests waiting for one, and the bound on waiting (DB_MAX_QUEUE)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const pools = [...poolStats.pools];
+      this.set({ state: 'in_use' }, pools.reduce((n, p) => n + p.totalCount - p.idleCount, 0));
+      this.set({ state: 'idle' }, pools.reduce((n, p) => n + p.idleCount, 0));
+      this.set({ state: 'waiting' }, pools.reduce((n, p) => n + p.waitingCount, 0));
+      this.set({ state: 'queue_limit' }, poolStats.maxQueue);
+      this.set({ state: 'refused_total' }, poolStats.refused);
+    },
+  });
+  new Gauge({
+    name: 'temporal_client_calls',
+    help: 'Temporal calls in flight from this process, the bound (TEMPORAL_MAX_IN_FLIGHT), and calls refused at the bound since start',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.set({ state: 'in_flight' }, temporalCalls.inFlight);
+      this.set({ state: 'limit' }, temporalCalls.limit);
+      this.set({ state: 'refused_total' }, temporalCalls.refused);
+    },
+  });
+  new Gauge({
     name: 'ops_open_tasks',
     help: 'Open tasks in the human queue, by kind',
     labelNames: ['kind'],
     registers: [registry],
     async collect() {
-      const rows = await db.selectFrom('tasks').select(['kind', (eb) => eb.fn.countAll<string>().as('n')]).where('status', '=', 'open').groupBy('kind').execute();
       this.reset();
-      for (const row of rows) this.set({ kind: row.kind }, Number(row.n));
+      await tolerate(async () => {
+        const rows = await db.selectFrom('tasks').select(['kind', (eb) => eb.fn.countAll<string>().as('n')]).where('status', '=', 'open').groupBy('kind').execute();
+        for (const row of rows) this.set({ kind: row.kind }, Number(row.n));
+      });
     },
   });
   new Gauge({
@@ -48,9 +115,11 @@ export function registerMetrics(app: FastifyInstance, { db, temporal, config }: 
     labelNames: ['kind'],
     registers: [registry],
     async collect() {
-      const rows = await db.selectFrom('exceptions').select(['kind', (eb) => eb.fn.countAll<string>().as('n')]).where('status', '=', 'open').groupBy('kind').execute();
       this.reset();
-      for (const row of rows) this.set({ kind: row.kind }, Number(row.n));
+      await tolerate(async () => {
+        const rows = await db.selectFrom('exceptions').select(['kind', (eb) => eb.fn.countAll<string>().as('n')]).where('status', '=', 'open').groupBy('kind').execute();
+        for (const row of rows) this.set({ kind: row.kind }, Number(row.n));
+      });
     },
   });
   new Gauge({
@@ -59,14 +128,16 @@ export function registerMetrics(app: FastifyInstance, { db, temporal, config }: 
     labelNames: ['kind'],
     registers: [registry],
     async collect() {
-      const rows = await db
-        .selectFrom('tasks')
-        .select(['kind', (eb) => eb.fn.min('created_at').as('oldest')])
-        .where('status', '=', 'open')
-        .groupBy('kind')
-        .execute();
       this.reset();
-      for (const row of rows) this.set({ kind: row.kind }, Math.max(0, (Date.now() - new Date(row.oldest as Date).getTime()) / 1000));
+      await tolerate(async () => {
+        const rows = await db
+          .selectFrom('tasks')
+          .select(['kind', (eb) => eb.fn.min('created_at').as('oldest')])
+          .where('status', '=', 'open')
+          .groupBy('kind')
+          .execute();
+        for (const row of rows) this.set({ kind: row.kind }, Math.max(0, (Date.now() - new Date(row.oldest as Date).getTime()) / 1000));
+      });
     },
   });
   // One visibility count per workflow type (Temporal groups by ExecutionStatus only), sent

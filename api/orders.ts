@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { channels, orderTotalMinor, type OrderInput } from '../domain/order.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { businessRule, conflict, notFound } from './errors.js';
-import { startOnce } from './processes.js';
+import { liveView, startOnce } from './processes.js';
 import { orderReturnSummary } from './returns.js';
-import { cancelOrderUpdate, holdDecisionUpdate, type OrderView, orderViewQuery, orderWorkflowId, submitOrderUpdate, orderWorkflowType, type OrderReleaseWorkflow } from '../contracts/order.js';
+import { cancelOrderUpdate, holdDecisionUpdate, orderViewQuery, orderWorkflowId, submitOrderUpdate, orderWorkflowType, type OrderReleaseWorkflow } from '../contracts/order.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
+import { DependencyUnavailable } from './dependencies.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
@@ -188,14 +188,10 @@ export const orderRoutes =
           ? await db.selectFrom('order_lines').selectAll().where('order_id', '=', orderId).orderBy('line_no').execute()
           : [];
         const workflowId = orderWorkflowId(orderId);
-        let process: OrderView | null = null;
-        let processError: string | undefined;
-        try {
-          process = await temporal.withDeadline(Date.now() + 3_000, () => temporal.workflow.getHandle(workflowId).query(orderViewQuery));
-        } catch (error) {
-          if (error instanceof WorkflowNotFoundError && !row) throw notFound(`order ${orderId}`);
-          processError = (error as Error).message;
-        }
+        const { view: process, state: processState, error: processError } = await liveView(temporal, workflowId, orderViewQuery, config.resilience.temporal.queryTimeoutMs);
+        if (!row && processState === 'not_found') throw notFound(`order ${orderId}`);
+        // No record, and Temporal cannot say: whether the order exists is not known now.
+        if (!row && processState === 'unavailable') throw new DependencyUnavailable({ dependency: 'temporal', reason: 'unavailable' }, `Temporal is unavailable and order ${orderId} has no record yet`);
         return {
           orderId,
           workflowId,
@@ -233,6 +229,7 @@ export const orderRoutes =
               }
             : null,
           process,
+          processState,
           processError,
           // Returns against the order: units returned per line, money refunded and credited.
           returns: row ? await orderReturnSummary(db, orderId) : null,

@@ -79,3 +79,24 @@ export async function startOnce<W extends Workflow, View = Awaited<ReturnType<W>
   }
   return { view, created: await sameContent() };
 }
+
+/** Whether a record's process could be read: `live`, `unavailable` (Temporal down or slow: the records answer), or `not_found`. */
+export type ProcessState = 'live' | 'unavailable' | 'not_found';
+
+/**
+ * The live view of a process, or why there is none. A read never fails because Temporal is
+ * down: the route answers from its records and says the process state is unavailable.
+ */
+export async function liveView<View>(
+  temporal: Client,
+  workflowId: string,
+  query: QueryDefinition<View>,
+  timeoutMs: number,
+): Promise<{ view: View | null; state: ProcessState; error?: string }> {
+  try {
+    return { view: await temporal.withDeadline(Date.now() + timeoutMs, () => temporal.workflow.getHandle(workflowId).query(query)), state: 'live' };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return { view: null, state: 'not_found', error: 'no process (it was never started, or its history is gone)' };
+    return { view: null, state: 'unavailable', error: (error as Error).message };
+  }
+}

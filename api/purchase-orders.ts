@@ -11,8 +11,9 @@ import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, businessRule, notFound, unprocessable } from './errors.js';
-import { startOnce } from './processes.js';
+import { startOnce, liveView } from './processes.js';
 import { acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, extendPurchaseOrderUpdate, inspectPurchaseOrderUpdate, invoicePurchaseOrderUpdate, type PurchaseOrderView, purchaseOrderViewQuery, purchaseOrderWorkflowId, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate, purchaseOrderWorkflowType, type PurchaseOrderWorkflow } from '../contracts/purchase-order.js';
+import { DependencyUnavailable } from './dependencies.js';
 
 const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
@@ -249,13 +250,9 @@ export const purchaseOrderRoutes =
     app.get('/purchase-orders/:id', { schema: { summary: 'A purchase order: its record, receipts, invoices and the state of its process', params } }, async (request) => {
       const poId = request.params.id;
       const record = await db.selectFrom('purchase_orders').selectAll().where('id', '=', poId).executeTakeFirst();
-      let process: PurchaseOrderView | undefined;
-      try {
-        process = await handleOf(poId).query(purchaseOrderViewQuery);
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
-      if (!record && !process) throw notFound(`purchase order ${poId}`);
+      const { view: process, state: processState } = await liveView(temporal, purchaseOrderWorkflowId(poId), purchaseOrderViewQuery, config.resilience.temporal.queryTimeoutMs);
+      if (!record && processState === 'not_found') throw notFound(`purchase order ${poId}`);
+      if (!record && !process) throw new DependencyUnavailable({ dependency: 'temporal', reason: 'unavailable' }, `Temporal is unavailable and purchase order ${poId} has no record yet`);
       const [lines, receipts, invoices] = await Promise.all([
         db.selectFrom('purchase_order_lines').selectAll().where('po_id', '=', poId).orderBy('line_no').execute(),
         db.selectFrom('purchase_order_receipts').selectAll().where('po_id', '=', poId).orderBy('received_at').execute(),
@@ -294,6 +291,7 @@ export const purchaseOrderRoutes =
           decision: i.decided_by ? { by: i.decided_by, reason: i.decision_reason, at: i.decided_at?.toISOString() } : null,
         })),
         process,
+        processState,
       };
     });
 

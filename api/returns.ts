@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { authorizeReturn, completeRefurbishment, ReturnRefusal } from '../activities/returns.js';
 import type { Db } from '../db/connection.js';
 import { LedgerError } from '../db/ledger.js';
@@ -9,8 +8,8 @@ import { returnDispositions, returnReasons, returnResolutions, unitConditions } 
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, businessRule, notFound, unprocessable } from './errors.js';
-import { startOnce } from './processes.js';
-import { inspectionUpdate, parcelReceivedUpdate, refundApprovalUpdate, type ReturnView, returnViewQuery, returnWorkflowId, submitReturnUpdate, returnWorkflowType, type ReturnWorkflow } from '../contracts/return.js';
+import { startOnce, liveView } from './processes.js';
+import { inspectionUpdate, parcelReceivedUpdate, refundApprovalUpdate, returnViewQuery, returnWorkflowId, submitReturnUpdate, returnWorkflowType, type ReturnWorkflow } from '../contracts/return.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
 
 const returnId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$/, 'letters, digits, . _ - (up to 60), starting with a letter or digit');
@@ -243,13 +242,7 @@ export const returnRoutes =
           db.selectFrom('return_inspections').selectAll().where('return_id', '=', id).orderBy('inspected_at').orderBy('seq').execute(),
           db.selectFrom('vendor_returns').select(['id', 'supplier_id', 'sku', 'qty', 'status']).where('return_id', '=', id).orderBy('id').execute(),
         ]);
-        let process: ReturnView | null = null;
-        let processError: string | undefined;
-        try {
-          process = await temporal.withDeadline(Date.now() + 3_000, () => handle(id).query(returnViewQuery));
-        } catch (error) {
-          processError = error instanceof WorkflowNotFoundError ? 'no process (it was never started)' : (error as Error).message;
-        }
+        const { view: process, state: processState, error: processError } = await liveView(temporal, returnWorkflowId(id), returnViewQuery, config.resilience.temporal.queryTimeoutMs);
         return {
           returnId: id,
           orderId: row.order_id,
@@ -311,6 +304,7 @@ export const returnRoutes =
           workflowId: row.workflow_id,
           temporalUiUrl: historyUrl(row.workflow_id),
           process,
+          processState,
           processError,
         };
       },

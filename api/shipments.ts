@@ -4,6 +4,7 @@ import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { notFound } from './errors.js';
 import { shipmentViewQuery, shipmentWorkflowId, type WmsEvent, wmsEventUpdate } from '../contracts/shipment.js';
+import { liveView } from './processes.js';
 
 const shipmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/, 'a shipment id such as ORDER-1');
 
@@ -36,9 +37,7 @@ export const shipmentRoutes =
         if (!row) throw notFound(`shipment ${id}`);
         const lines = await db.selectFrom('shipment_lines').selectAll().where('shipment_id', '=', id).orderBy('line_no').execute();
         const workflowId = shipmentWorkflowId(id);
-        const process = await temporal
-          .withDeadline(Date.now() + 3_000, () => temporal.workflow.getHandle(workflowId).query(shipmentViewQuery))
-          .catch(() => null);
+        const { view: process, state: processState } = await liveView(temporal, workflowId, shipmentViewQuery, config.resilience.temporal.queryTimeoutMs);
         return {
           shipmentId: id,
           orderId: row.order_id,
@@ -57,6 +56,7 @@ export const shipmentRoutes =
           workflowId,
           temporalUiUrl: `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/${workflowId}`,
           process,
+          processState,
         };
       },
     );

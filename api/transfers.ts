@@ -4,10 +4,11 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { businessRule, conflict, notFound, unprocessable } from './errors.js';
-import { startOnce } from './processes.js';
+import { startOnce, liveView } from './processes.js';
 import { skuCode, warehouseCode } from './master-data.js';
 import { receiveTransferUpdate, submitTransferUpdate, type TransferView, transferViewQuery, transferWorkflowId, transferWorkflowType, type TransferWorkflow } from '../contracts/transfer.js';
 import { Warehouses } from '../contracts/search-attributes.js';
+import { DependencyUnavailable } from './dependencies.js';
 
 const transferId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
 
@@ -91,13 +92,9 @@ export const transferRoutes =
       const id = request.params.id;
       const workflowId = transferWorkflowId(id);
       const record = await db.selectFrom('transfers').selectAll().where('id', '=', id).executeTakeFirst();
-      const process = await temporal
-        .withDeadline(Date.now() + 3_000, () => handleOf(id).query(transferViewQuery))
-        .catch((error: unknown) => {
-          if (error instanceof WorkflowNotFoundError) return undefined;
-          return null;
-        });
-      if (!record && !process) throw notFound(`transfer ${id}`);
+      const { view: process, state: processState } = await liveView(temporal, workflowId, transferViewQuery, config.resilience.temporal.queryTimeoutMs);
+      if (!record && processState === 'not_found') throw notFound(`transfer ${id}`);
+      if (!record && !process) throw new DependencyUnavailable({ dependency: 'temporal', reason: 'unavailable' }, `Temporal is unavailable and transfer ${id} has no record yet`);
       return {
         transferId: id,
         sku: record?.sku ?? process?.sku,
@@ -118,6 +115,7 @@ export const transferRoutes =
         workflowId,
         temporalUiUrl: `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/${workflowId}`,
         process: process ?? null,
+        processState,
       };
     });
 

@@ -47,7 +47,32 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Channel publishers: feed reads, webhook timeout, retry backoff, when failing becomes an exception. */
   channelPublishing: ChannelPublishingPolicy;
+  /** Deadlines and bounds on every outbound call, and how the API sheds load. */
+  resilience: Resilience;
   policies: Policies;
+}
+
+export interface Resilience {
+  db: {
+    poolSize: number;
+    /** Waiting for a connection from the pool (or for the server to accept one). */
+    connectTimeoutMs: number;
+    /** A statement running longer is cancelled by the server. */
+    queryTimeoutMs: number;
+    /** Requests waiting for a pool connection; past this a request is refused at once. */
+    maxQueue: number;
+  };
+  temporal: { callTimeoutMs: number; unavailableRetryMs: number; maxInFlight: number; queryTimeoutMs: number };
+  temporalConnectTimeoutMs: number;
+  api: {
+    /** Requests the API works on at once; past this it answers 503 at once. */
+    maxInFlight: number;
+    /** Retry-After on a 503. */
+    retryAfterSeconds: number;
+    /** How often the API looks at PostgreSQL and Temporal for /health/ready and fast refusals. */
+    probeIntervalMs: number;
+  };
+  paymentGatewayTimeoutMs: number;
 }
 
 export interface TemporalConnectionExtras {
@@ -111,6 +136,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     logLevel: env.LOG_LEVEL ?? 'info',
     rateLimitPerMinute: intFrom(env, 'RATE_LIMIT_PER_MINUTE', 6000),
+    resilience: {
+      db: {
+        poolSize: Math.max(1, intFrom(env, 'DB_POOL_SIZE', 10)),
+        connectTimeoutMs: durationMs(duration(env, 'DB_CONNECT_TIMEOUT', '2s')),
+        queryTimeoutMs: durationMs(duration(env, 'DB_QUERY_TIMEOUT', '30s')),
+        maxQueue: intFrom(env, 'DB_MAX_QUEUE', 200),
+      },
+      temporal: {
+        callTimeoutMs: durationMs(duration(env, 'TEMPORAL_CALL_TIMEOUT', '20s')),
+        unavailableRetryMs: durationMs(duration(env, 'TEMPORAL_UNAVAILABLE_RETRY', '1500ms')),
+        maxInFlight: Math.max(1, intFrom(env, 'TEMPORAL_MAX_IN_FLIGHT', 200)),
+        queryTimeoutMs: durationMs(duration(env, 'TEMPORAL_QUERY_TIMEOUT', '3s')),
+      },
+      temporalConnectTimeoutMs: durationMs(duration(env, 'TEMPORAL_CONNECT_TIMEOUT', '2s')),
+      api: {
+        maxInFlight: Math.max(1, intFrom(env, 'API_MAX_IN_FLIGHT', 256)),
+        retryAfterSeconds: Math.max(1, intFrom(env, 'RETRY_AFTER_SECONDS', 2)),
+        probeIntervalMs: durationMs(duration(env, 'HEALTH_PROBE_INTERVAL', '1s')),
+      },
+      paymentGatewayTimeoutMs: durationMs(duration(env, 'PAYMENT_GATEWAY_TIMEOUT', '10s')),
+    },
     channelPublishing: {
       // A wait under a second would make an idle publisher read its feed in a hot loop.
       pollWaitMs: Math.max(1_000, durationMs(duration(env, 'CHANNEL_POLL_WAIT', '30s'))),
