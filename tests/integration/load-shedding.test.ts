@@ -2,7 +2,7 @@
  * Past its bounds the API answers 503 with Retry-After at once instead of queueing: requests
  * in flight, requests waiting for a database connection, Temporal calls in flight.
  */
-import { Client, Connection } from '@temporalio/client';
+import { type Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { sql } from 'kysely';
 import { describe, expect, inject, it } from 'vitest';
