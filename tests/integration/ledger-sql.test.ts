@@ -2,15 +2,20 @@
  * The database's own code is what db/sql says, and nothing else: every file there is pinned
  * (a released file is never edited), each is run by the migration of its name, and a migrated
  * database has exactly the functions and triggers that replaying the files' statements gives.
+ * And the one decision that code owns alone: whether a reservation is a replay.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql, type Kysely } from 'kysely';
+import { createOrderReleaseActivities } from '../../activities/order-release.js';
+import type { AllocationRequest } from '../../contracts/order.js';
 import type { Db } from '../../db/connection.js';
+import { checkLedger } from '../../db/ledger-check.js';
 import { projectRoot } from '../../runtime/config.js';
-import { createTestDatabase } from '../support/stack.js';
+import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
+import { createTestDatabase, uniqueId } from '../support/stack.js';
 
 const sqlDir = path.join(projectRoot, 'db', 'sql');
 const sqlFiles = fs.readdirSync(sqlDir).filter((f) => f.endsWith('.sql')).sort();
@@ -20,6 +25,8 @@ beforeAll(async () => {
   ({ db } = await createTestDatabase());
 });
 afterAll(async () => {
+  const check = await checkLedger(db);
+  expect(check.problems).toEqual([]);
   await db.destroy();
 });
 
@@ -193,5 +200,57 @@ describe('db/sql', () => {
       expect.stringMatching(/^refuse_change\(\): differs from db\/sql at line \d+/),
       'unfiled(): in the database, defined by no file in db/sql',
     ]);
+  });
+});
+
+describe('the replay of a reservation, decided by ledger_reserve alone', () => {
+  const allocation = (sku: string, qty: number, overrides: Partial<AllocationRequest> = {}): AllocationRequest => ({
+    orderId: uniqueId('ord-'),
+    attempt: 1,
+    channel: 'dtc',
+    shipTo: { lat: 40.7, lon: -74.0 },
+    lines: [{ lineNo: 1, sku, qty }],
+    allowPartial: true,
+    actor: 'system',
+    ...overrides,
+  });
+  const activities = () => createOrderReleaseActivities({ db });
+  const reservationsOf = (orderId: string) =>
+    db.selectFrom('reservations').select(['id', 'qty']).where('order_id', '=', orderId).orderBy('id').execute();
+
+  it('a retry of an attempt that took all the stock gets the first allocation, though routing now finds none', async () => {
+    const [sku, wh] = [await addItem(db), await addWarehouse(db)];
+    await stock(db, sku, wh, 3);
+    const request = allocation(sku, 3);
+    const first = await activities().allocateOrder(request);
+    expect(first.allocations).toEqual([expect.objectContaining({ sku, warehouse: wh, qty: 3 })]);
+    expect(await activities().allocateOrder(request)).toEqual(first);
+    expect(await reservationsOf(request.orderId)).toEqual([{ id: first.allocations[0]!.reservationId, qty: 3 }]);
+    expect([await balance(db, sku, wh, 'available'), await balance(db, sku, wh, 'allocated')]).toEqual([0, 3]);
+  });
+
+  it('a retry that routes to other lines, and a twin running at the same time, get the first allocation', async () => {
+    const [sku, wh] = [await addItem(db), await addWarehouse(db)];
+    await stock(db, sku, wh, 5);
+    const request = allocation(sku, 3);
+    const twins = await Promise.all([activities().allocateOrder(request), activities().allocateOrder(request)]);
+    expect(twins[1]).toEqual(twins[0]);
+    // Two units are left: routing a retry now reserves 2, not 3, yet the answer is the first one.
+    expect(await activities().allocateOrder(request)).toEqual(twins[0]);
+    expect((await reservationsOf(request.orderId)).map((r) => r.qty)).toEqual([3]);
+    expect(await balance(db, sku, wh, 'allocated')).toBe(3);
+  });
+
+  it('an attempt that found nothing keeps that answer; the same key asking for something else is refused', async () => {
+    const [sku, wh] = [await addItem(db), await addWarehouse(db)];
+    const request = allocation(sku, 2);
+    const empty = await activities().allocateOrder(request);
+    expect(empty.allocations).toEqual([]);
+    await stock(db, sku, wh, 4);
+    expect(await activities().allocateOrder(request)).toEqual(empty);
+    expect(await balance(db, sku, wh, 'allocated')).toBe(0);
+    await expect(activities().allocateOrder({ ...request, lines: [{ lineNo: 1, sku, qty: 1 }] })).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    const next = await activities().allocateOrder({ ...request, attempt: 2 });
+    expect(next.allocations).toEqual([expect.objectContaining({ qty: 2 })]);
   });
 });
