@@ -101,14 +101,13 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
 
     /**
      * Routes what the lines still need to warehouses with stock, substituting where the
-     * item master allows, and reserves it in one ledger operation. A retry of the same
-     * attempt returns what the first one reserved.
+     * item master allows, and reserves it in one ledger operation under the attempt's key,
+     * even when nothing is left to reserve. A retry of the attempt routes again (and may
+     * find other lines, or none, since the first run took the stock); the ledger answers
+     * it with what the first run reserved, matching the retry on this request.
      */
     async allocateOrder(request: AllocationRequest): Promise<AllocationResult> {
       const key = `${orderWorkflowId(request.orderId)}:allocate:${request.attempt}`;
-      const first = await db.selectFrom('inventory_operations').select('result').where('idempotency_key', '=', key).executeTakeFirst();
-      if (first) return toAllocationResult(first.result as StoredAllocation);
-
       const skus = [...new Set(request.lines.map((l) => l.sku))];
       const substitutesBySku = new Map(
         (await db.selectFrom('items').select(['sku', 'substitutes']).where('sku', 'in', skus).execute()).map((i) => [i.sku, i.substitutes]),
@@ -158,25 +157,20 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
           }
         }
       }
-      const lines: ReserveLine[] = units.map((u) => ({ lineNo: u.lineNo, sku: u.sku, warehouse: u.warehouse, qty: u.qty }));
-      if (!request.allowPartial && units.reduce((n, u) => n + u.qty, 0) < request.lines.reduce((n, l) => n + l.qty, 0)) {
-        return { allocations: [], routing: { split: plan.split, scores: plan.scores, reason: 'the whole order is not available yet', substituted: [] } };
-      }
-      const routing = { split: plan.split, scores: plan.scores, reason: plan.reason, substituted };
-      if (lines.length === 0) return { allocations: [], routing };
+      const whole = request.allowPartial || units.reduce((n, u) => n + u.qty, 0) >= request.lines.reduce((n, l) => n + l.qty, 0);
+      const lines: ReserveLine[] = whole ? units.map((u) => ({ lineNo: u.lineNo, sku: u.sku, warehouse: u.warehouse, qty: u.qty })) : [];
+      const routing = whole
+        ? { split: plan.split, scores: plan.scores, reason: plan.reason, substituted }
+        : { split: plan.split, scores: plan.scores, reason: 'the whole order is not available yet', substituted: [] };
       try {
         const reserved = await reserve(
           db,
           { key, actor: request.actor, process: orderWorkflowId(request.orderId), step: `allocate:${request.attempt}` },
           { orderId: request.orderId, channel: request.channel, expiresAt: request.expiresAt, allowPartial: request.allowPartial, lines, annotation: routing },
+          request,
         );
         return toAllocationResult(reserved as StoredAllocation);
       } catch (error) {
-        // A twin attempt (an activity retried while the first still ran) already reserved: use its result.
-        if (error instanceof LedgerError && error.code === 'idempotency_conflict') {
-          const stored = await db.selectFrom('inventory_operations').select('result').where('idempotency_key', '=', key).executeTakeFirstOrThrow();
-          return toAllocationResult(stored.result as StoredAllocation);
-        }
         if (error instanceof LedgerError && error.code === 'insufficient_stock' && !request.allowPartial) {
           return { allocations: [], routing: { ...routing, reason: 'the whole order is not available yet' } };
         }

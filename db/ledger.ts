@@ -116,7 +116,7 @@ export async function runOperation<R extends object>(
 }
 
 /**
- * Refusals raised by the ledger's SQL (see the 0005 migration) become LedgerErrors; a
+ * Refusals raised by the ledger's SQL (db/sql/0005_ledger_functions.sql) become LedgerErrors; a
  * refusal for lack of stock is also kept in ledger_refusals for the exception queue.
  */
 async function asLedgerError(db: Db, ctx: OperationContext, kind: string, error: unknown): Promise<unknown> {
@@ -156,7 +156,7 @@ async function asLedgerError(db: Db, ctx: OperationContext, kind: string, error:
  * Applies legs inside an operation: net changes per (sku, warehouse, bucket) in one global
  * lock order, conditional decreases that refuse to go below zero, one movement row per
  * leg, and an availability event per sku whose available stock changed — all in the
- * database function `ledger_apply_legs` (0005 migration), in one round trip.
+ * database function `ledger_apply_legs` (db/sql/0005_ledger_functions.sql), in one round trip.
  */
 export async function applyLegs(tx: Tx, operationKey: string, legs: Leg[]): Promise<void> {
   if (legs.length === 0) return;
@@ -211,14 +211,22 @@ export interface ReservedLine {
 
 /**
  * Moves available → allocated for the lines of one order in one database call
- * (`ledger_reserve`, 0005 migration), so two lines for the same sku are checked together
- * against one figure. With `allowPartial`, short lines take what is left (in line order)
- * instead of failing.
+ * (`ledger_reserve`, db/sql/0005_ledger_functions.sql), so two lines for the same sku are
+ * checked together against one figure. With `allowPartial`, short lines take what is left
+ * (in line order) instead of failing.
+ *
+ * Whether a call is a replay is decided there and nowhere else, in the transaction that
+ * reserves: a later call under the key gets the first result (`replayed`), or is refused
+ * (`idempotency_conflict`) when it asks for something else. What a call asks for is
+ * `request`; a caller that works the lines out from live stock (routing) passes what it was
+ * asked instead, as `asked`, because a retry under the same key may route to other lines
+ * for the same question — and must still get the first answer.
  */
 export async function reserve(
   db: Db,
   ctx: OperationContext,
   request: ReserveRequest,
+  asked: unknown = request,
 ): Promise<Applied<{ lines: ReservedLine[]; annotation?: unknown }>> {
   for (const line of request.lines) {
     if (!Number.isSafeInteger(line.qty) || line.qty <= 0) {
@@ -227,7 +235,7 @@ export async function reserve(
   }
   try {
     const { rows } = await sql<{ outcome: { replayed: boolean; result: { lines: ReservedLine[]; annotation?: unknown } } }>`
-      select ledger_reserve(${ctx.key}, ${payloadHash('reserve', request)}, ${ctx.actor}, ${ctx.process ?? null},
+      select ledger_reserve(${ctx.key}, ${payloadHash('reserve', asked)}, ${ctx.actor}, ${ctx.process ?? null},
         ${ctx.step ?? null}, ${JSON.stringify(request)}::jsonb) as outcome`.execute(db);
     const { replayed, result } = rows[0]!.outcome;
     return { ...result, replayed };

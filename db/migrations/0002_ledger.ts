@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { sql, type Kysely } from 'kysely';
 
 /**
@@ -149,15 +150,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await run(sql`create index reservations_order_idx on reservations (order_id, line_no)`);
   await run(sql`create index reservations_active_expiry_idx on reservations (expires_at) where status = 'active'`);
 
-  // Ledger facts are written once: corrections are new operations, never edits.
-  await run(sql`
-    create function refuse_change() returns trigger language plpgsql as $$
-    begin
-      raise exception '% rows are append-only', tg_table_name using errcode = 'P0001';
-    end $$`);
-  await run(sql`create trigger inventory_movements_append_only before update or delete on inventory_movements
-    for each row execute function refuse_change()`);
-
   // Refused movements (a balance would go below zero) are kept for the exception queue.
   await run(sql`
     create table ledger_refusals (
@@ -233,30 +225,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       primary key (entry_id, line_no),
       check ((debit_minor = 0) <> (credit_minor = 0))
     )`);
-  // Checked at commit, after all lines of the entry are in.
-  await run(sql`
-    create function check_entry_balanced() returns trigger language plpgsql as $$
-    declare
-      entry bigint; debits bigint; credits bigint; line_count int;
-    begin
-      if tg_table_name = 'journal_entries' then entry := new.id; else entry := new.entry_id; end if;
-      select coalesce(sum(debit_minor), 0), coalesce(sum(credit_minor), 0), count(*)
-        into debits, credits, line_count
-        from journal_lines where entry_id = entry;
-      if debits <> credits or line_count < 2 then
-        raise exception 'journal entry % does not balance (debits %, credits %, % lines)',
-          entry, debits, credits, line_count using errcode = '23514';
-      end if;
-      return null;
-    end $$`);
-  await run(sql`create constraint trigger journal_entry_balanced after insert on journal_lines
-    deferrable initially deferred for each row execute function check_entry_balanced()`);
-  await run(sql`create constraint trigger journal_entry_has_lines after insert on journal_entries
-    deferrable initially deferred for each row execute function check_entry_balanced()`);
-  await run(sql`create trigger journal_lines_append_only before update or delete on journal_lines
-    for each row execute function refuse_change()`);
-  await run(sql`create trigger journal_entries_append_only before update or delete on journal_entries
-    for each row execute function refuse_change()`);
+  // Its guards, in SQL of their own: the append-only trigger on movements and journal
+  // rows, and the balance check of a journal entry at commit.
+  await sql.raw(await readFile(new URL('../sql/0002_ledger.sql', import.meta.url), 'utf8')).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

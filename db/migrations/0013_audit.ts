@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { sql, type Kysely } from 'kysely';
 
 /**
@@ -30,8 +31,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // People's changes are a thin slice of the log (every order and WMS event is a system row):
   // the console's "recent decisions" (automated = false, newest first) must not scan the rest.
   await sql`create index audit_log_people_idx on audit_log (id desc) where not automated`.execute(db);
-  await sql`create trigger audit_log_append_only before update or delete on audit_log
-    for each row execute function refuse_change()`.execute(db);
+  await sql.raw(await readFile(new URL('../sql/0013_audit.sql', import.meta.url), 'utf8')).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

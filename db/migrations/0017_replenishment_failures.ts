@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { sql, type Kysely } from 'kysely';
 
 /**
@@ -5,16 +6,8 @@ import { sql, type Kysely } from 'kysely';
  * staying `running` for ever. The run's status constraints are named from here on.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql`
-    do $$
-    declare c record;
-    begin
-      for c in select conname from pg_constraint
-               where conrelid = 'replenishment_runs'::regclass and contype = 'c' and pg_get_constraintdef(oid) like '%status%'
-      loop
-        execute format('alter table replenishment_runs drop constraint %I', c.conname);
-      end loop;
-    end $$`.execute(db);
+  // Drops the status constraints under whatever names PostgreSQL gave them.
+  await sql.raw(await readFile(new URL('../sql/0017_replenishment_failures.sql', import.meta.url), 'utf8')).execute(db);
   await sql`alter table replenishment_runs
     add column failed_at timestamptz,
     add column failure text,
