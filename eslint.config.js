@@ -74,6 +74,22 @@ export default tseslint.config(
     },
   },
   {
+    // Side effects are called by the API and the worker, never the other way round. (A later
+    // block replaces the rule's options for its files, so it repeats the workflows/ pattern.)
+    files: ['activities/**/*.ts', 'services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../workflows/*'], message: 'Start and message processes through contracts/.' },
+            { group: ['../api/*'], message: 'activities/ and services/ do not import api/: the API calls them.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

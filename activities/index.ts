@@ -6,7 +6,7 @@ import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
 import { createReplenishmentActivities } from './replenishment.js';
 import type { PaymentGateway } from './payment-gateway.js';
-import { createReturnActivities } from './returns.js';
+import { createReturnActivities } from './return.js';
 import { createShipmentActivities } from './shipment.js';
 import { createTaskActivities } from './tasks.js';
 import { createTransferActivities } from './transfer.js';

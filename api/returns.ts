@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { authorizeReturn, completeRefurbishment, ReturnRefusal } from '../activities/returns.js';
+import { authorizeReturn, completeRefurbishment, ReturnRefusal } from '../services/returns.js';
 import type { Db } from '../db/connection.js';
 import { LedgerError } from '../db/ledger.js';
 import { returnDispositions, returnReasons, returnResolutions, unitConditions } from '../domain/return-rules.js';

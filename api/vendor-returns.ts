@@ -1,11 +1,11 @@
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { postEntry } from '../db/journal.js';
-import { dispose, LedgerError } from '../db/ledger.js';
+import { LedgerError } from '../db/ledger.js';
 import type { VendorReturnsTable } from '../db/schema.js';
+import { shipVendorReturn, VendorReturnRefusal } from '../services/vendor-returns.js';
 import type { AppDeps } from './app.js';
-import { ApiError, conflict, notFound } from './errors.js';
+import { ApiError } from './errors.js';
 
 const returnId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/);
 
@@ -58,45 +58,13 @@ export const vendorReturnRoutes =
         },
       },
       async (request) => {
-        const id = request.params.id;
-        const row = await db.selectFrom('vendor_returns').selectAll().where('id', '=', id).executeTakeFirst();
-        if (!row) throw notFound(`vendor return ${id}`);
-        if (row.status === 'shipped') {
-          if (row.carrier_reference !== request.body.carrierReference) throw conflict('already_shipped', `vendor return ${id} was shipped under ${row.carrier_reference}`);
-          return view(row);
-        }
-        const key = `vendor-return-${id}`;
         try {
-          await dispose(db, { key: `${key}:ship`, actor: request.actor!, process: key, step: 'ship' }, { sku: row.sku, warehouse: row.warehouse_code, qty: row.qty, from: 'damaged', disposition: 'vendor_return' });
+          return view(await shipVendorReturn(db, { vendorReturnId: request.params.id, carrierReference: request.body.carrierReference, actor: request.actor! }));
         } catch (error) {
+          if (error instanceof VendorReturnRefusal) throw new ApiError(error.status, error.code, error.message);
           if (error instanceof LedgerError) throw new ApiError(409, error.code, error.message, error.details);
           throw error;
         }
-        const value = row.qty * row.unit_cost_minor;
-        return db.transaction().execute(async (tx) => {
-          const entry =
-            value > 0
-              ? await postEntry(tx, {
-                  key: `${key}:debit`,
-                  eventType: 'vendor_return.shipped',
-                  reference: row.po_id ?? row.return_id!,
-                  memo: `${row.qty} × ${row.sku} back to ${row.supplier_id} (${request.body.carrierReference})`,
-                  actor: request.actor!,
-                  lines: [
-                    { account: '2000', debitMinor: value },
-                    { account: '1300', creditMinor: value },
-                  ],
-                })
-              : null;
-          const shipped = await tx
-            .updateTable('vendor_returns')
-            .set({ status: 'shipped', shipped_at: new Date(), shipped_by: request.actor!, carrier_reference: request.body.carrierReference, journal_entry_id: entry?.entryId ?? null })
-            .where('id', '=', id)
-            .where('status', '=', 'open')
-            .returningAll()
-            .executeTakeFirst();
-          return view(shipped ?? (await tx.selectFrom('vendor_returns').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
-        });
       },
     );
   };
