@@ -217,8 +217,11 @@ export function registerMetrics(app: FastifyInstance, { db, temporal, config, mo
     help: 'Stock movements the ledger has refused for lack of stock, in total since the start of the books',
     registers: [registry],
     async collect() {
-      const row = await db.selectFrom('ledger_refusals').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-      this.set(Number(row.n));
+      this.reset();
+      await tolerate(async () => {
+        const row = await db.selectFrom('ledger_refusals').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+        this.set(Number(row.n));
+      });
     },
   });
 

@@ -51,7 +51,8 @@ async function call(method: string, url: string, body?: unknown, role = 'system'
   const ms = Math.round(performance.now() - started);
   const text = await response.text();
   timings.push(`${method} ${url.split('?')[0]} ${response.status} ${ms} ms`);
-  return { status: response.status, ms, retryAfter: response.headers.get('retry-after'), json: text ? JSON.parse(text) : undefined };
+  const json = text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined;
+  return { status: response.status, ms, retryAfter: response.headers.get('retry-after'), json };
 }
 
 const order = (orderId: string) => ({ orderId, channel: 'dtc', customerId: uniqueId('c-'), shipTo: { country: 'US', lat: 40.7, lon: -74 }, lines: [{ sku, qty: 1, unitPriceMinor: 2_000 }] });
