@@ -16,6 +16,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
+import { durationMs } from '../domain/duration.js';
 
 export interface RefundRequest {
   /** Ours: the return (RMA) the refund belongs to. */
@@ -152,6 +153,6 @@ export function createHttpPaymentGateway(options: { baseUrl: string; apiKey?: st
 /** The gateway of this deployment: the HTTP adapter when `PAYMENT_GATEWAY_URL` is set, else the local fake. */
 export function paymentGatewayFromEnv(db: Db, env: NodeJS.ProcessEnv = process.env): PaymentGateway {
   return env.PAYMENT_GATEWAY_URL
-    ? createHttpPaymentGateway({ baseUrl: env.PAYMENT_GATEWAY_URL, apiKey: env.PAYMENT_GATEWAY_KEY })
+    ? createHttpPaymentGateway({ baseUrl: env.PAYMENT_GATEWAY_URL, apiKey: env.PAYMENT_GATEWAY_KEY, timeoutMs: durationMs(env.PAYMENT_GATEWAY_TIMEOUT || '10s') })
     : createLocalPaymentGateway(db);
 }
