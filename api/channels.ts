@@ -16,12 +16,13 @@ import { audited } from './audit.js';
 import { anyRole } from './auth.js';
 import { notFound } from './errors.js';
 import { channelFromRow } from './master-data.js';
+import { channelInPath, webhookUrl } from './schemas.js';
 import { channelPublisherWorkflowId } from '../contracts/channel-publishing.js';
 
-const params = z.object({ channel: z.string().min(1).max(64) });
+const params = z.object({ channel: channelInPath });
 
 const webhookBody = z.object({
-  url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).max(2_000),
+  url: webhookUrl,
   secret: z.string().min(16).max(200).nullable().optional().describe('HMAC-SHA256 key for the X-Signature header; null removes it, absent keeps it'),
   batchSize: z.number().int().min(1).max(1_000).optional().describe('feed events per delivery (default 100)'),
 });

@@ -12,12 +12,9 @@ import { channels } from '../domain/order.js';
 import { nudgeChannelPublisher } from '../runtime/channel-publishers.js';
 import type { AppDeps } from './app.js';
 import { businessRule, conflict, notFound, unprocessable } from './errors.js';
+import { afterSku, minor, pageLimit, reason, recordId, sku, warehouseCode, webhookUrlPlainMessage } from './schemas.js';
 
-const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const int32 = z.number().int().max(2_147_483_647);
-export const skuCode = z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40');
-export const warehouseCode = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,15}$/, 'upper-case letters, digits and dashes, 2 to 16');
-const supplierId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
 const name = z.string().min(1).max(200);
 const distinct =
   <T>(key: (value: T) => string) =>
@@ -26,14 +23,14 @@ const distinct =
 
 const itemBody = z
   .object({
-    sku: skuCode,
+    sku,
     name,
     uom: z.string().min(1).max(20).default('each'),
     priceMinor: minor,
     standardCostMinor: minor,
     requiresInspection: z.boolean().default(false),
     lotTracked: z.boolean().default(false),
-    substitutes: z.array(skuCode).max(20).refine(distinct((sku: string) => sku), businessRule('repeated_sku', 'each substitute once')).default([]),
+    substitutes: z.array(sku).max(20).refine(distinct((sku: string) => sku), businessRule('repeated_sku', 'each substitute once')).default([]),
     skuClass: z.enum(['A', 'B', 'C']).default('C'),
     safetyStock: minor.default(0),
   })
@@ -88,7 +85,7 @@ const warehouseView = z.object({
 const createdWarehouse = warehouseView.extend({ created: z.boolean() });
 
 const supplierItem = z.object({
-  sku: skuCode,
+  sku,
   unitCostMinor: minor,
   moq: minor.min(1).default(1),
   packSize: minor.min(1).default(1),
@@ -96,7 +93,7 @@ const supplierItem = z.object({
 const lane = z.object({ warehouse: warehouseCode, leadTimeDays: int32.min(1) });
 
 const supplierBody = z.object({
-  id: supplierId,
+  id: recordId,
   name,
   defaultLeadTimeDays: int32.min(1),
   items: z.array(supplierItem).max(5_000).refine(distinct((i: { sku: string }) => i.sku), businessRule('repeated_sku', 'each sku once')).default([]),
@@ -123,7 +120,7 @@ const channelBody = z.object({
   atsBufferQty: minor.default(0),
   atsBufferPct: z.number().int().min(0).max(100).default(0),
   shortagePolicy: z.enum(['backorder', 'cancel_remainder', 'wait']).default('backorder'),
-  webhookUrl: z.url({ protocol: /^https?$/ }).max(2_000).nullable().default(null),
+  webhookUrl: webhookUrlPlainMessage.nullable().default(null),
 });
 const channelView = z.object({
   code: z.string(),
@@ -136,10 +133,7 @@ const channelView = z.object({
   updatedAt: z.date(),
 });
 
-const page = z.object({
-  after: skuCode.optional().describe('the last sku of the previous page'),
-  limit: z.coerce.number().int().min(1).max(1_000).default(500),
-});
+const page = z.object({ after: afterSku, limit: pageLimit(500, 1_000) });
 
 const itemFromRow = (row: Selectable<ItemsTable>): z.infer<typeof itemView> => ({
   sku: row.sku,
@@ -294,7 +288,7 @@ export const masterDataRoutes =
 
     app.get(
       '/items/:sku',
-      { schema: { summary: 'One item', params: z.object({ sku: skuCode }), response: { 200: itemView } } },
+      { schema: { summary: 'One item', params: z.object({ sku }), response: { 200: itemView } } },
       async (request) => {
         const row = await db.selectFrom('items').selectAll().where('sku', '=', request.params.sku).executeTakeFirst();
         if (!row) throw notFound(`item ${request.params.sku}`);
@@ -308,8 +302,8 @@ export const masterDataRoutes =
         config: { roles: ['ops', 'finance'] },
         schema: {
           summary: "Change an item's list price, with the reason (audited with the price before and after; writes an item.price_changed event)",
-          params: z.object({ sku: skuCode }),
-          body: z.object({ priceMinor: minor, reason: z.string().trim().min(3, 'say why, in a few words').max(500) }),
+          params: z.object({ sku }),
+          body: z.object({ priceMinor: minor, reason }),
           response: { 200: itemView.extend({ previousPriceMinor: z.number(), changed: z.boolean() }) },
         },
       },
@@ -466,7 +460,7 @@ export const masterDataRoutes =
       {
         schema: {
           summary: 'A supplier with its approved items and lanes',
-          params: z.object({ id: supplierId }),
+          params: z.object({ id: recordId }),
           response: { 200: supplierView },
         },
       },

@@ -8,16 +8,16 @@ import { computeReplenishment, defaultReplenishmentParams, findReplenishmentRun,
 import { overlappingUplifts } from '../domain/replenishment.js';
 import type { AppDeps } from './app.js';
 import { notFound, unprocessable } from './errors.js';
+import { runId, sku, skuByPattern, warehouseText } from './schemas.js';
 import { type ReplenishmentParams, replenishmentWorkflowId, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
 
 const historyDays = z.coerce.number().int().min(7).max(365);
 const reviewPeriodDays = z.coerce.number().int().min(1).max(90);
 const uplift = z.coerce.number().min(0).max(10).describe('demand multiplier for a promotion or season ahead');
-const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/);
 
 const query = z.object({
-  sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/).optional(),
-  warehouse: z.string().min(1).max(16).optional(),
+  sku: skuByPattern.optional(),
+  warehouse: warehouseText.optional(),
   historyDays: historyDays.optional().describe('default 90; another value than the latest run used computes on demand'),
   reviewPeriodDays: reviewPeriodDays.optional().describe('default 7'),
   uplift: uplift.optional().describe('default 1'),
@@ -44,9 +44,8 @@ const runStarted = z
   })
   .describe('The planner run has started; follow links.run for its progress');
 
-const skuPattern = z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40');
 const upliftsBody = z.object({
-  sku: skuPattern,
+  sku,
   uplifts: z
     .array(
       z
@@ -102,7 +101,7 @@ export const replenishmentRoutes =
 
     app.get(
       '/replenishment/uplifts',
-      { schema: { summary: 'Promotion and seasonality demand uplifts per sku and date range', querystring: z.object({ sku: skuPattern.optional() }) } },
+      { schema: { summary: 'Promotion and seasonality demand uplifts per sku and date range', querystring: z.object({ sku: sku.optional() }) } },
       async (request) => ({ uplifts: await upliftsOf(request.query.sku) }),
     );
 

@@ -3,14 +3,13 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app.js';
 import { notFound, unprocessable } from './errors.js';
-
-const code = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,15}$/, 'a warehouse code');
+import { skuText, warehouseCodeBrief } from './schemas.js';
 
 const locationsBody = z.object({
   locations: z
     .array(
       z.object({
-        sku: z.string().min(1).max(40),
+        sku: skuText,
         zone: z.string().trim().min(1).max(20),
         bin: z.string().trim().min(1).max(30),
       }),
@@ -29,7 +28,7 @@ export const waveRoutes =
         config: { roles: ['ops'] },
         schema: {
           summary: 'Set the zone and bin of skus in a warehouse (replaces each listed sku’s location)',
-          params: z.object({ code }),
+          params: z.object({ code: warehouseCodeBrief }),
           body: locationsBody,
         },
       },
@@ -62,7 +61,7 @@ export const waveRoutes =
       {
         schema: {
           summary: 'Shipments waiting to be picked, in priority order (channel priority, ship-by, order age), cut into waves with pick lists by zone and bin',
-          params: z.object({ code }),
+          params: z.object({ code: warehouseCodeBrief }),
           querystring: z.object({ waveSize: z.coerce.number().int().min(1).max(200).default(20) }),
         },
       },
