@@ -74,6 +74,21 @@ export default tseslint.config(
     },
   },
   {
+    // Services are called by the API, not the other way round, and start no workflow code.
+    files: ['services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../workflows/*'], message: 'Start and message processes through contracts/.' },
+            { group: ['../api/*'], message: 'services/ is called by the API; it answers with its own refusals (services/refusal.ts).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
