@@ -15,7 +15,7 @@ import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { anyRole } from './auth.js';
 import { notFound } from './errors.js';
-import { channelFromRow } from './master-data.js';
+import { channelFromRow } from '../services/master-data.js';
 import { channelInPath, webhookUrl } from './schemas.js';
 import { channelPublisherWorkflowId } from '../contracts/channel-publishing.js';
 
