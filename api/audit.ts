@@ -28,6 +28,7 @@ import { listAudit, subjectSnapshots, writeAudit, type AuditEntry } from '../db/
 import type { AppDeps } from './app.js';
 import type { Role } from './auth.js';
 import { badRequest } from './errors.js';
+import { instant, pageLimit } from './schemas.js';
 
 /** What a handler adds to its request's audit row; each field overrides what the hooks found. */
 export interface AuditNote {
@@ -188,8 +189,6 @@ function parseAnswer(payload: unknown): Record<string, unknown> {
   }
 }
 
-const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).describe('an ISO date or date-time');
-
 const entryView = z.object({
   id: z.number(),
   at: z.date(),
@@ -230,7 +229,7 @@ export const auditRoutes =
             to: instant.optional(),
             automated: z.enum(['true', 'false']).optional().describe('false: only people’s changes; true: only system keys’'),
             before: z.coerce.number().int().min(1).optional().describe('the nextBefore of the previous page'),
-            limit: z.coerce.number().int().min(1).max(500).default(50),
+            limit: pageLimit(50, 500),
           }),
           response: { 200: z.object({ entries: z.array(entryView), nextBefore: z.number().nullable() }) },
         },

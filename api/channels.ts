@@ -3,25 +3,22 @@
  * outbox feed, and pause / resume. Setting a webhook starts the channel's publisher.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { publicationLag, publicationSettings, storedCursor, type ChannelPublicationSettings } from '../db/channel-publishing.js';
-import type { Db } from '../db/connection.js';
-import { CHANNEL_UPDATED } from '../domain/channel-publishing.js';
+import type { ChannelPublicationSettings } from '../db/channel-publishing.js';
 import { ensureChannelPublisher } from '../runtime/channel-publishers.js';
-import { resolveExceptionRow } from '../activities/tasks.js';
+import { channelCodes, findChannelPublication, removeChannelWebhook, setChannelPaused, setChannelWebhook } from '../services/channel-publishing.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { anyRole } from './auth.js';
-import { notFound } from './errors.js';
-import { channelFromRow } from './master-data.js';
+import { notFound, resultOrThrow } from './errors.js';
+import { channelInPath, webhookUrl } from './schemas.js';
 import { channelPublisherWorkflowId } from '../contracts/channel-publishing.js';
 
-const params = z.object({ channel: z.string().min(1).max(64) });
+const params = z.object({ channel: channelInPath });
 
 const webhookBody = z.object({
-  url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).max(2_000),
+  url: webhookUrl,
   secret: z.string().min(16).max(200).nullable().optional().describe('HMAC-SHA256 key for the X-Signature header; null removes it, absent keeps it'),
   batchSize: z.number().int().min(1).max(1_000).optional().describe('feed events per delivery (default 100)'),
 });
@@ -60,13 +57,8 @@ const auditedSettings = (s: Pick<ChannelPublicationSettings, 'webhookUrl' | 'bat
   batchSize: s.batchSize,
   paused: s.paused,
 });
-
-/** The channel's publishing settings as they are now; 404 when there is no such channel. */
-async function settingsBefore(db: Db, channel: string) {
-  const settings = await publicationSettings(db, channel);
-  if (!settings) throw notFound(`channel ${channel}`);
-  return auditedSettings({ ...settings, signed: settings.secret !== null });
-}
+/** The settings before a change as its audit row shows them. */
+const shown = (settings: ChannelPublicationSettings) => auditedSettings({ ...settings, signed: settings.secret !== null });
 
 export const channelPublishingRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
@@ -85,68 +77,9 @@ export const channelPublishingRoutes =
     };
 
     const view = async (channel: string): Promise<PublishingView> => {
-      const row = await db
-        .selectFrom('channels as c')
-        .leftJoin('channel_publications as p', 'p.channel', 'c.code')
-        .leftJoin('exceptions as e', 'e.id', 'p.open_exception_id')
-        .select([
-          'c.code',
-          'c.webhook_url',
-          sql<boolean>`p.secret is not null`.as('signed'),
-          'p.batch_size',
-          'p.paused',
-          sql<string | null>`p.cursor_tx::text`.as('cursor_tx'),
-          'p.cursor_id',
-          'p.sequence',
-          'p.last_delivered_at',
-          'p.last_delivered_sequence',
-          'p.delivered_batches',
-          'p.delivered_events',
-          'p.delivered_skus',
-          'p.consecutive_failures',
-          'p.failing_since',
-          'p.last_error',
-          'p.last_failure_at',
-          'e.id as exception_id',
-          'e.status as exception_status',
-          'e.raised_at as exception_raised_at',
-        ])
-        .where('c.code', '=', channel)
-        .executeTakeFirst();
-      if (!row) throw notFound(`channel ${channel}`);
-      const cursor = storedCursor(row.cursor_tx, row.cursor_id);
-      // A channel that never had a webhook owes nothing; counting the whole feed for it would only cost.
-      const lag =
-        row.webhook_url !== null || cursor !== null
-          ? await publicationLag(db, channel, cursor)
-          : { eventsBehind: 0, capped: false, oldestUndeliveredAt: null };
-      const now = Date.now();
-      return {
-        channel: row.code,
-        webhookUrl: row.webhook_url,
-        signed: row.signed ?? false,
-        batchSize: row.batch_size ?? 100,
-        paused: row.paused ?? false,
-        cursor,
-        lastSequence: row.sequence ?? 0,
-        lag: {
-          ...lag,
-          oldestUndeliveredAgeSeconds: lag.oldestUndeliveredAt ? Math.max(0, Math.round((now - lag.oldestUndeliveredAt.getTime()) / 1000)) : null,
-        },
-        lastDelivery: { at: row.last_delivered_at, sequence: row.last_delivered_sequence },
-        delivered: { batches: row.delivered_batches ?? 0, events: row.delivered_events ?? 0, skus: row.delivered_skus ?? 0 },
-        failures: {
-          consecutive: row.consecutive_failures ?? 0,
-          since: row.failing_since,
-          lastError: row.last_error,
-          lastAt: row.last_failure_at,
-        },
-        exception:
-          row.exception_id && row.exception_status && row.exception_raised_at
-            ? { id: row.exception_id, status: row.exception_status, raisedAt: row.exception_raised_at }
-            : null,
-        publisher: await publisherStatus(channel),
-      };
+      const publication = await findChannelPublication(db, channel);
+      if (!publication) throw notFound(`channel ${channel}`);
+      return { ...publication, publisher: await publisherStatus(channel) };
     };
 
     const startPublisher = (channel: string) =>
@@ -161,10 +94,7 @@ export const channelPublishingRoutes =
           response: { 200: z.object({ channels: z.array(publishingView) }) },
         },
       },
-      async () => {
-        const rows = await db.selectFrom('channels').select('code').orderBy('reservation_priority').orderBy('code').execute();
-        return { channels: await Promise.all(rows.map((r) => view(r.code))) };
-      },
+      async () => ({ channels: await Promise.all((await channelCodes(db)).map(view)) }),
     );
 
     app.get(
@@ -194,35 +124,9 @@ export const channelPublishingRoutes =
       },
       async (request) => {
         const { channel } = request.params;
-        const { url, secret, batchSize } = request.body;
-        const before = await settingsBefore(db, channel);
-        await db.transaction().execute(async (tx) => {
-          const row = await tx
-            .updateTable('channels')
-            .set({ webhook_url: url, updated_at: sql<Date>`now()` })
-            .where('code', '=', channel)
-            .where(sql<boolean>`webhook_url is distinct from ${url}`)
-            .returningAll()
-            .executeTakeFirst();
-          if (row) {
-            // The same event a change through POST /channels writes: the publisher sends every sku.
-            await tx.insertInto('outbox_events').values({ topic: CHANNEL_UPDATED, key: channel, payload: JSON.stringify(channelFromRow(row)) }).execute();
-          }
-          await tx
-            .insertInto('channel_publications')
-            .values({ channel, secret: secret ?? null, batch_size: batchSize ?? 100, updated_by: request.actor ?? 'unknown' })
-            .onConflict((oc) =>
-              oc.column('channel').doUpdateSet({
-                ...(secret !== undefined ? { secret } : {}),
-                ...(batchSize !== undefined ? { batch_size: batchSize } : {}),
-                updated_by: request.actor ?? 'unknown',
-                updated_at: sql<Date>`now()`,
-              }),
-            )
-            .execute();
-        });
+        const before = resultOrThrow(await setChannelWebhook(db, channel, request.body, request.actor ?? 'unknown'));
         await startPublisher(channel);
-        return audited(request, await view(channel), auditedSettings, { action: 'channel.webhook.set', before });
+        return audited(request, await view(channel), auditedSettings, { action: 'channel.webhook.set', before: shown(before) });
       },
     );
 
@@ -238,21 +142,9 @@ export const channelPublishingRoutes =
       },
       async (request) => {
         const { channel } = request.params;
-        const before = await settingsBefore(db, channel);
-        await db.transaction().execute(async (tx) => {
-          await tx.updateTable('channels').set({ webhook_url: null, updated_at: sql<Date>`now()` }).where('code', '=', channel).execute();
-          // Nobody is left to deliver to: the failures stop counting and their exception is closed.
-          const publication = await tx.selectFrom('channel_publications').select('open_exception_id').where('channel', '=', channel).forUpdate().executeTakeFirst();
-          if (!publication) return;
-          await tx
-            .updateTable('channel_publications')
-            .set({ consecutive_failures: 0, failing_since: null, open_exception_id: null, updated_by: request.actor ?? 'unknown', updated_at: sql<Date>`now()` })
-            .where('channel', '=', channel)
-            .execute();
-          if (publication.open_exception_id) await resolveExceptionRow(tx, publication.open_exception_id);
-        });
+        const before = resultOrThrow(await removeChannelWebhook(db, channel, request.actor ?? 'unknown'));
         await startPublisher(channel);
-        return audited(request, await view(channel), auditedSettings, { action: 'channel.webhook.remove', before });
+        return audited(request, await view(channel), auditedSettings, { action: 'channel.webhook.remove', before: shown(before) });
       },
     );
 
@@ -272,16 +164,9 @@ export const channelPublishingRoutes =
         },
         async (request) => {
           const { channel } = request.params;
-          const before = await settingsBefore(db, channel);
-          await db
-            .insertInto('channel_publications')
-            .values({ channel, paused: action === 'pause', updated_by: request.actor ?? 'unknown' })
-            .onConflict((oc) =>
-              oc.column('channel').doUpdateSet({ paused: action === 'pause', updated_by: request.actor ?? 'unknown', updated_at: sql<Date>`now()` }),
-            )
-            .execute();
+          const before = resultOrThrow(await setChannelPaused(db, channel, action === 'pause', request.actor ?? 'unknown'));
           await startPublisher(channel);
-          return audited(request, await view(channel), auditedSettings, { before });
+          return audited(request, await view(channel), auditedSettings, { before: shown(before) });
         },
       );
     }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { dependencyTrouble, unavailable, type DependencyTrouble } from './dependencies.js';
+import { isRefusal, type Refusal } from '../services/refusal.js';
 
 /** An error the API answers with its own status and code: `{"error": {code, message, details}}`. */
 export class ApiError extends Error {
@@ -20,6 +21,27 @@ export const badRequest = (message: string, details?: unknown) => new ApiError(4
 export const unprocessable = (code: string, message: string, details?: unknown) => new ApiError(422, code, message, details);
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 export const conflict = (code: string, message: string, details?: unknown) => new ApiError(409, code, message, details);
+
+/**
+ * A service's refusal as the API's answer: not found 404, invalid 422, conflict 409.
+ * `problemsIn` says where the fields a problem names were sent, for the answer's details.
+ */
+export function refusalError(refusal: Refusal, problemsIn?: 'body'): ApiError {
+  switch (refusal.refused) {
+    case 'not_found':
+      return notFound(refusal.what);
+    case 'invalid':
+      return unprocessable(refusal.code, refusal.message, problemsIn ? refusal.problems.map((problem) => ({ in: problemsIn, ...problem })) : refusal.problems);
+    case 'conflict':
+      return conflict(refusal.code, refusal.message);
+  }
+}
+
+/** A service's result, or its refusal thrown as the API's error (see `refusalError`). */
+export function resultOrThrow<T>(result: T | Refusal, problemsIn?: 'body'): T {
+  if (isRefusal(result)) throw refusalError(result, problemsIn);
+  return result;
+}
 
 /**
  * Marks a zod refinement as a business rule: a body that fails only such rules is well-formed

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { readFeed } from '../db/outbox.js';
 import { parseCursor } from '../domain/channel-publishing.js';
 import type { AppDeps } from './app.js';
+import { pageLimit } from './schemas.js';
 
 /** `<tx_id>-<id>`: opaque to readers. */
 const cursor = z.string().refine((value) => parseCursor(value) !== undefined, 'a cursor from a previous page');
@@ -31,7 +32,7 @@ export const eventRoutes =
           summary: 'Outbox events after a cursor, in commit-safe order; pass nextCursor as `after` to read on',
           querystring: z.object({
             after: cursor.optional(),
-            limit: z.coerce.number().int().min(1).max(1_000).default(100),
+            limit: pageLimit(100, 1_000),
           }),
           response: { 200: z.object({ events: z.array(event), nextCursor: z.string().nullable() }) },
         },

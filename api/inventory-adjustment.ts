@@ -4,16 +4,15 @@ import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { notFound, unprocessable } from './errors.js';
-import { startOnce, liveView } from './processes.js';
+import { liveView, startOnce } from './processes.js';
+import { decisionBody, recordIdBrief as adjustmentId, skuText, warehouseText } from './schemas.js';
 import { adjustmentViewQuery, adjustmentWorkflowId, decideAdjustmentUpdate, submitAdjustmentUpdate, adjustmentWorkflowType, type AdjustmentWorkflow } from '../contracts/inventory-adjustment.js';
-
-const adjustmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
 
 const adjustmentBody = z
   .object({
     adjustmentId,
-    sku: z.string().min(1).max(40),
-    warehouse: z.string().min(1).max(16),
+    sku: skuText,
+    warehouse: warehouseText,
     reasonCode: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/, 'a lower_snake_case code such as cycle_count or damaged_on_shelf'),
     delta: z.number().int().min(-1_000_000).max(1_000_000).refine((d) => d !== 0, 'a delta of 0 moves nothing').optional(),
     countedQty: z.number().int().min(0).max(10_000_000).optional(),
@@ -25,11 +24,6 @@ const adjustmentBody = z
 
 /** The adjustment as its process has it: applied, or waiting for approval. */
 const submitted = (description: string) => z.looseObject({ adjustmentId: z.string(), status: z.string(), workflowId: z.string() }).describe(description);
-
-const decisionBody = z.object({
-  decision: z.enum(['approve', 'reject']),
-  reason: z.string().trim().min(3, 'say why, in a few words').max(500),
-});
 
 export const inventoryAdjustmentRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>

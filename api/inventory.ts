@@ -7,7 +7,7 @@ import { stockBuckets } from '../db/schema.js';
 import { availableToPromise, availableToSell } from '../domain/availability.js';
 import type { AppDeps } from './app.js';
 import { notFound } from './errors.js';
-import { skuCode, warehouseCode } from './master-data.js';
+import { afterSku, channelInPath, pageLimit, sku, skuAtWarehouse, warehouseCode } from './schemas.js';
 
 const place = z.object({
   sku: z.string(),
@@ -22,8 +22,6 @@ const place = z.object({
   onHand: z.number().describe('units physically in the warehouse: available, allocated, quarantine, damaged, return pending'),
   atp: z.number(),
 });
-
-const limit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 const ledgerCheck = z.object({
   ok: z.boolean(),
@@ -54,15 +52,11 @@ export const inventoryRoutes =
         schema: {
           summary: 'Every stock bucket, on-hand and available-to-promise per sku and warehouse, a page at a time',
           querystring: z.object({
-            sku: skuCode.optional(),
+            sku: sku.optional(),
             warehouse: warehouseCode.optional(),
             includeInbound: z.enum(['true', 'false']).default('false').describe('count inbound and in-transit units in atp'),
-            after: z
-              .string()
-              .regex(/^[A-Z0-9][A-Z0-9-]{2,39}@[A-Z0-9][A-Z0-9-]{1,15}$/, 'sku@warehouse')
-              .optional()
-              .describe('the last sku@warehouse of the previous page'),
-            limit: limit(1_000, 5_000),
+            after: skuAtWarehouse.optional().describe('the last sku@warehouse of the previous page'),
+            limit: pageLimit(1_000, 5_000),
           }),
           response: { 200: z.object({ inventory: z.array(place), nextAfter: z.string().nullable() }) },
         },
@@ -109,11 +103,11 @@ export const inventoryRoutes =
       {
         schema: {
           summary: "Per sku: available units across warehouses and the channel's available-to-sell, a page at a time",
-          params: z.object({ channel: z.string().min(1).max(64) }),
+          params: z.object({ channel: channelInPath }),
           querystring: z.object({
-            sku: skuCode.optional(),
-            after: skuCode.optional().describe('the last sku of the previous page'),
-            limit: limit(1_000, 5_000),
+            sku: sku.optional(),
+            after: afterSku,
+            limit: pageLimit(1_000, 5_000),
           }),
           response: {
             200: z.object({
@@ -175,7 +169,7 @@ export const inventoryRoutes =
       {
         schema: {
           summary: 'Movements the ledger refused for lack of stock, newest first',
-          querystring: z.object({ limit: limit(100, 1_000) }),
+          querystring: z.object({ limit: pageLimit(100, 1_000) }),
           response: { 200: z.object({ refusals: z.array(refusal) }) },
         },
       },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { journalEntries, trialBalance } from '../db/journal.js';
 import type { AppDeps } from './app.js';
+import { pageLimit } from './schemas.js';
 
 const entry = z.object({
   id: z.number(),
@@ -35,7 +36,7 @@ export const journalRoutes =
           summary: 'Journal entries with their lines, newest first',
           querystring: z.object({
             ref: z.string().min(1).max(300).optional().describe('only entries with this reference, e.g. SKU@WAREHOUSE'),
-            limit: z.coerce.number().int().min(1).max(1_000).default(100),
+            limit: pageLimit(100, 1_000),
           }),
           response: { 200: z.object({ entries: z.array(entry) }) },
         },

@@ -14,6 +14,7 @@ import { returnKpis } from '../db/return-kpis.js';
 import { agedStock, atpAccuracy, turnsAndDaysOnHand } from '../db/inventory-kpis.js';
 import type { AppDeps } from './app.js';
 import { badRequest } from './errors.js';
+import { instant } from './schemas.js';
 
 const DAY_MS = 86_400_000;
 const MAX_RANGE_DAYS = 366;
@@ -22,8 +23,6 @@ const DEFAULT_RANGE_DAYS = 30;
 /** Statuses of an order that is closed and counts: `rejected` orders never reached stock. */
 const CLOSED_STATUSES = ['shipped', 'partially_shipped', 'cancelled'] as const;
 const SHIPPED_STATUSES = ['shipped', 'partially_shipped'] as const;
-
-const instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).describe('an ISO date or date-time');
 
 const ratio = z.object({
   value: z.number().nullable().describe('numerator ÷ denominator, 4 decimals; null when the denominator is 0'),

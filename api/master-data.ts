@@ -3,21 +3,28 @@
  * suppliers are created once: a repeated POST with the same content answers
  * `created: false`, with other content 409. Channel settings are upserted.
  */
-import { sql, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { Db } from '../db/connection.js';
-import type { ChannelsTable, ItemsTable, WarehousesTable } from '../db/schema.js';
 import { channels } from '../domain/order.js';
 import { nudgeChannelPublisher } from '../runtime/channel-publishers.js';
+import {
+  changeItemPrice,
+  createItem,
+  createSupplier,
+  createWarehouse,
+  findItem,
+  findSupplier,
+  listChannels,
+  listItems,
+  listSuppliers,
+  listWarehouses,
+  setChannel,
+} from '../services/master-data.js';
 import type { AppDeps } from './app.js';
-import { businessRule, conflict, notFound, unprocessable } from './errors.js';
+import { businessRule, notFound, resultOrThrow } from './errors.js';
+import { afterSku, minor, pageLimit, reason, recordId, sku, warehouseCode, webhookUrlPlainMessage } from './schemas.js';
 
-const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const int32 = z.number().int().max(2_147_483_647);
-export const skuCode = z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40');
-export const warehouseCode = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,15}$/, 'upper-case letters, digits and dashes, 2 to 16');
-const supplierId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
 const name = z.string().min(1).max(200);
 const distinct =
   <T>(key: (value: T) => string) =>
@@ -26,14 +33,14 @@ const distinct =
 
 const itemBody = z
   .object({
-    sku: skuCode,
+    sku,
     name,
     uom: z.string().min(1).max(20).default('each'),
     priceMinor: minor,
     standardCostMinor: minor,
     requiresInspection: z.boolean().default(false),
     lotTracked: z.boolean().default(false),
-    substitutes: z.array(skuCode).max(20).refine(distinct((sku: string) => sku), businessRule('repeated_sku', 'each substitute once')).default([]),
+    substitutes: z.array(sku).max(20).refine(distinct((sku: string) => sku), businessRule('repeated_sku', 'each substitute once')).default([]),
     skuClass: z.enum(['A', 'B', 'C']).default('C'),
     safetyStock: minor.default(0),
   })
@@ -88,7 +95,7 @@ const warehouseView = z.object({
 const createdWarehouse = warehouseView.extend({ created: z.boolean() });
 
 const supplierItem = z.object({
-  sku: skuCode,
+  sku,
   unitCostMinor: minor,
   moq: minor.min(1).default(1),
   packSize: minor.min(1).default(1),
@@ -96,7 +103,7 @@ const supplierItem = z.object({
 const lane = z.object({ warehouse: warehouseCode, leadTimeDays: int32.min(1) });
 
 const supplierBody = z.object({
-  id: supplierId,
+  id: recordId,
   name,
   defaultLeadTimeDays: int32.min(1),
   items: z.array(supplierItem).max(5_000).refine(distinct((i: { sku: string }) => i.sku), businessRule('repeated_sku', 'each sku once')).default([]),
@@ -123,7 +130,7 @@ const channelBody = z.object({
   atsBufferQty: minor.default(0),
   atsBufferPct: z.number().int().min(0).max(100).default(0),
   shortagePolicy: z.enum(['backorder', 'cancel_remainder', 'wait']).default('backorder'),
-  webhookUrl: z.url({ protocol: /^https?$/ }).max(2_000).nullable().default(null),
+  webhookUrl: webhookUrlPlainMessage.nullable().default(null),
 });
 const channelView = z.object({
   code: z.string(),
@@ -136,98 +143,7 @@ const channelView = z.object({
   updatedAt: z.date(),
 });
 
-const page = z.object({
-  after: skuCode.optional().describe('the last sku of the previous page'),
-  limit: z.coerce.number().int().min(1).max(1_000).default(500),
-});
-
-const itemFromRow = (row: Selectable<ItemsTable>): z.infer<typeof itemView> => ({
-  sku: row.sku,
-  name: row.name,
-  uom: row.uom,
-  priceMinor: row.price_minor,
-  standardCostMinor: row.standard_cost_minor,
-  averageCostMinor: row.average_cost_minor,
-  requiresInspection: row.requires_inspection,
-  lotTracked: row.lot_tracked,
-  substitutes: row.substitutes,
-  skuClass: row.sku_class,
-  safetyStock: row.safety_stock,
-  active: row.active,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
-
-const warehouseFromRow = (row: Selectable<WarehousesTable>): z.infer<typeof warehouseView> => ({
-  code: row.code,
-  name: row.name,
-  lat: row.lat,
-  lon: row.lon,
-  freightBaseMinor: row.freight_base_minor,
-  freightPerKmMinor: row.freight_per_km_minor,
-  dailyCapacity: row.daily_capacity,
-  // jsonb reorders keys; rebuild each zone so it compares equal to what was sent
-  zones: row.zones.map(({ code, bins }) => ({ code, bins })),
-  active: row.active,
-  createdAt: row.created_at,
-});
-
-/** A channel as the API shows it, and as its `channel.updated` event carries it. */
-export const channelFromRow = (row: Selectable<ChannelsTable>): z.infer<typeof channelView> => ({
-  code: row.code,
-  name: row.name,
-  reservationPriority: row.reservation_priority,
-  atsBufferQty: row.ats_buffer_qty,
-  atsBufferPct: row.ats_buffer_pct,
-  shortagePolicy: row.shortage_policy,
-  webhookUrl: row.webhook_url,
-  updatedAt: row.updated_at,
-});
-
-const bySku = (a: { sku: string }, b: { sku: string }) => a.sku.localeCompare(b.sku);
-const byWarehouse = (a: { warehouse: string }, b: { warehouse: string }) => a.warehouse.localeCompare(b.warehouse);
-
-async function loadSupplier(db: Db, id: string): Promise<z.infer<typeof supplierView> | undefined> {
-  const row = await db.selectFrom('suppliers').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) return undefined;
-  const [items, lanes] = await Promise.all([
-    db.selectFrom('supplier_items').selectAll().where('supplier_id', '=', id).where('approved', '=', true).execute(),
-    db.selectFrom('supplier_lanes').selectAll().where('supplier_id', '=', id).execute(),
-  ]);
-  return {
-    id: row.id,
-    name: row.name,
-    approved: row.approved,
-    defaultLeadTimeDays: row.default_lead_time_days,
-    createdAt: row.created_at,
-    items: items
-      .map((i) => ({ sku: i.sku, unitCostMinor: i.unit_cost_minor, moq: i.moq, packSize: i.pack_size }))
-      .sort(bySku),
-    lanes: lanes.map((l) => ({ warehouse: l.warehouse_code, leadTimeDays: l.lead_time_days })).sort(byWarehouse),
-  };
-}
-
-/** True when every field the caller sent equals what is stored. */
-function sameContent(sent: Record<string, unknown>, stored: Record<string, unknown>): boolean {
-  return Object.entries(sent).every(([key, value]) => JSON.stringify(value) === JSON.stringify(stored[key]));
-}
-
-type Reference = { path: string; value: string };
-
-/** Refuses references to master data that does not exist, naming each one (422 unknown_sku, unknown_warehouse). */
-async function refuseUnknown(db: Db, what: 'sku' | 'warehouse', references: Reference[]): Promise<void> {
-  const values = [...new Set(references.map((r) => r.value))];
-  if (values.length === 0) return;
-  const known = new Set(
-    what === 'sku'
-      ? (await db.selectFrom('items').select('sku').where('sku', 'in', values).execute()).map((r) => r.sku)
-      : (await db.selectFrom('warehouses').select('code').where('code', 'in', values).execute()).map((r) => r.code),
-  );
-  const unknown = references
-    .filter((r) => !known.has(r.value))
-    .map((r) => ({ in: 'body', path: r.path, message: `unknown ${what} ${r.value}` }));
-  if (unknown.length) throw unprocessable(`unknown_${what}`, unknown.map((u) => `${u.path}: ${u.message}`).join('; '), unknown);
-}
+const page = z.object({ after: afterSku, limit: pageLimit(500, 1_000) });
 
 export const masterDataRoutes =
   ({ db, temporal }: AppDeps): FastifyPluginAsyncZod =>
@@ -243,34 +159,8 @@ export const masterDataRoutes =
         },
       },
       async (request, reply) => {
-        const item = request.body;
-        await refuseUnknown(
-          db,
-          'sku',
-          item.substitutes.map((value, index) => ({ path: `substitutes.${index}`, value })),
-        );
-        const inserted = await db
-          .insertInto('items')
-          .values({
-            sku: item.sku,
-            name: item.name,
-            uom: item.uom,
-            price_minor: item.priceMinor,
-            standard_cost_minor: item.standardCostMinor,
-            average_cost_minor: item.standardCostMinor,
-            requires_inspection: item.requiresInspection,
-            lot_tracked: item.lotTracked,
-            substitutes: item.substitutes,
-            sku_class: item.skuClass,
-            safety_stock: item.safetyStock,
-          })
-          .onConflict((oc) => oc.column('sku').doNothing())
-          .returningAll()
-          .executeTakeFirst();
-        if (inserted) return reply.code(201).send({ ...itemFromRow(inserted), created: true });
-        const existing = itemFromRow(await db.selectFrom('items').selectAll().where('sku', '=', item.sku).executeTakeFirstOrThrow());
-        if (!sameContent(item, existing)) throw conflict('duplicate_sku', `item ${item.sku} already exists with different content`);
-        return reply.code(200).send({ ...existing, created: false });
+        const item = resultOrThrow(await createItem(db, request.body), 'body');
+        return reply.code(item.created ? 201 : 200).send(item);
       },
     );
 
@@ -283,22 +173,16 @@ export const masterDataRoutes =
           response: { 200: z.object({ items: z.array(itemView), nextAfter: z.string().nullable() }) },
         },
       },
-      async (request) => {
-        const { after, limit } = request.query;
-        let query = db.selectFrom('items').selectAll().orderBy('sku').limit(limit);
-        if (after) query = query.where('sku', '>', after);
-        const rows = await query.execute();
-        return { items: rows.map(itemFromRow), nextAfter: rows.length === limit ? rows.at(-1)!.sku : null };
-      },
+      async (request) => listItems(db, request.query),
     );
 
     app.get(
       '/items/:sku',
-      { schema: { summary: 'One item', params: z.object({ sku: skuCode }), response: { 200: itemView } } },
+      { schema: { summary: 'One item', params: z.object({ sku }), response: { 200: itemView } } },
       async (request) => {
-        const row = await db.selectFrom('items').selectAll().where('sku', '=', request.params.sku).executeTakeFirst();
-        if (!row) throw notFound(`item ${request.params.sku}`);
-        return itemFromRow(row);
+        const item = await findItem(db, request.params.sku);
+        if (!item) throw notFound(`item ${request.params.sku}`);
+        return item;
       },
     );
 
@@ -308,29 +192,14 @@ export const masterDataRoutes =
         config: { roles: ['ops', 'finance'] },
         schema: {
           summary: "Change an item's list price, with the reason (audited with the price before and after; writes an item.price_changed event)",
-          params: z.object({ sku: skuCode }),
-          body: z.object({ priceMinor: minor, reason: z.string().trim().min(3, 'say why, in a few words').max(500) }),
+          params: z.object({ sku }),
+          body: z.object({ priceMinor: minor, reason }),
           response: { 200: itemView.extend({ previousPriceMinor: z.number(), changed: z.boolean() }) },
         },
       },
       async (request) => {
-        const { sku } = request.params;
         const { priceMinor, reason } = request.body;
-        const result = await db.transaction().execute(async (tx) => {
-          const before = await tx.selectFrom('items').select('price_minor').where('sku', '=', sku).forNoKeyUpdate().executeTakeFirst();
-          if (!before) throw notFound(`item ${sku}`);
-          const changed = before.price_minor !== priceMinor;
-          const row = changed
-            ? await tx.updateTable('items').set({ price_minor: priceMinor, updated_at: new Date() }).where('sku', '=', sku).returningAll().executeTakeFirstOrThrow()
-            : await tx.selectFrom('items').selectAll().where('sku', '=', sku).executeTakeFirstOrThrow();
-          if (changed) {
-            await tx
-              .insertInto('outbox_events')
-              .values({ topic: 'item.price_changed', key: sku, payload: JSON.stringify({ sku, previousPriceMinor: before.price_minor, priceMinor, reason, actor: request.actor }) })
-              .execute();
-          }
-          return { ...itemFromRow(row), previousPriceMinor: before.price_minor, changed };
-        });
+        const result = resultOrThrow(await changeItemPrice(db, { sku: request.params.sku, priceMinor, reason, actor: request.actor }));
         request.audit = { action: 'item.price_change', before: { priceMinor: result.previousPriceMinor }, after: { priceMinor: result.priceMinor }, reason };
         return result;
       },
@@ -347,40 +216,15 @@ export const masterDataRoutes =
         },
       },
       async (request, reply) => {
-        const warehouse = request.body;
-        const inserted = await db
-          .insertInto('warehouses')
-          .values({
-            code: warehouse.code,
-            name: warehouse.name,
-            lat: warehouse.lat,
-            lon: warehouse.lon,
-            freight_base_minor: warehouse.freightBaseMinor,
-            freight_per_km_minor: warehouse.freightPerKmMinor,
-            daily_capacity: warehouse.dailyCapacity,
-            zones: JSON.stringify(warehouse.zones),
-          })
-          .onConflict((oc) => oc.column('code').doNothing())
-          .returningAll()
-          .executeTakeFirst();
-        if (inserted) return reply.code(201).send({ ...warehouseFromRow(inserted), created: true });
-        const existing = warehouseFromRow(
-          await db.selectFrom('warehouses').selectAll().where('code', '=', warehouse.code).executeTakeFirstOrThrow(),
-        );
-        if (!sameContent(warehouse, existing)) {
-          throw conflict('duplicate_warehouse', `warehouse ${warehouse.code} already exists with different content`);
-        }
-        return reply.code(200).send({ ...existing, created: false });
+        const warehouse = resultOrThrow(await createWarehouse(db, request.body));
+        return reply.code(warehouse.created ? 201 : 200).send(warehouse);
       },
     );
 
     app.get(
       '/warehouses',
       { schema: { summary: 'All warehouses', response: { 200: z.object({ warehouses: z.array(warehouseView) }) } } },
-      async () => {
-        const rows = await db.selectFrom('warehouses').selectAll().orderBy('code').execute();
-        return { warehouses: rows.map(warehouseFromRow) };
-      },
+      async () => ({ warehouses: await listWarehouses(db) }),
     );
 
     app.post(
@@ -394,71 +238,15 @@ export const masterDataRoutes =
         },
       },
       async (request, reply) => {
-        const supplier = { ...request.body, items: [...request.body.items].sort(bySku), lanes: [...request.body.lanes].sort(byWarehouse) };
-        const created = await db.transaction().execute(async (tx) => {
-          await refuseUnknown(
-            tx,
-            'sku',
-            request.body.items.map((item, index) => ({ path: `items.${index}.sku`, value: item.sku })),
-          );
-          await refuseUnknown(
-            tx,
-            'warehouse',
-            request.body.lanes.map((l, index) => ({ path: `lanes.${index}.warehouse`, value: l.warehouse })),
-          );
-          const inserted = await tx
-            .insertInto('suppliers')
-            .values({ id: supplier.id, name: supplier.name, default_lead_time_days: supplier.defaultLeadTimeDays })
-            .onConflict((oc) => oc.column('id').doNothing())
-            .returning('id')
-            .executeTakeFirst();
-          if (!inserted) return false;
-          if (supplier.items.length) {
-            await tx
-              .insertInto('supplier_items')
-              .values(
-                supplier.items.map((i) => ({
-                  supplier_id: supplier.id,
-                  sku: i.sku,
-                  unit_cost_minor: i.unitCostMinor,
-                  moq: i.moq,
-                  pack_size: i.packSize,
-                })),
-              )
-              .execute();
-          }
-          if (supplier.lanes.length) {
-            await tx
-              .insertInto('supplier_lanes')
-              .values(supplier.lanes.map((l) => ({ supplier_id: supplier.id, warehouse_code: l.warehouse, lead_time_days: l.leadTimeDays })))
-              .execute();
-          }
-          return true;
-        });
-        const stored = (await loadSupplier(db, supplier.id))!;
-        if (created) return reply.code(201).send({ ...stored, created });
-        if (!sameContent(supplier, stored)) {
-          throw conflict('duplicate_supplier', `supplier ${supplier.id} already exists with different content`);
-        }
-        return reply.code(200).send({ ...stored, created });
+        const supplier = resultOrThrow(await createSupplier(db, request.body), 'body');
+        return reply.code(supplier.created ? 201 : 200).send(supplier);
       },
     );
 
     app.get(
       '/suppliers',
       { schema: { summary: 'All suppliers', response: { 200: z.object({ suppliers: z.array(supplierSummary) }) } } },
-      async () => {
-        const rows = await db.selectFrom('suppliers').selectAll().orderBy('id').execute();
-        return {
-          suppliers: rows.map((r) => ({
-            id: r.id,
-            name: r.name,
-            approved: r.approved,
-            defaultLeadTimeDays: r.default_lead_time_days,
-            createdAt: r.created_at,
-          })),
-        };
-      },
+      async () => ({ suppliers: await listSuppliers(db) }),
     );
 
     app.get(
@@ -466,12 +254,12 @@ export const masterDataRoutes =
       {
         schema: {
           summary: 'A supplier with its approved items and lanes',
-          params: z.object({ id: supplierId }),
+          params: z.object({ id: recordId }),
           response: { 200: supplierView },
         },
       },
       async (request) => {
-        const supplier = await loadSupplier(db, request.params.id);
+        const supplier = await findSupplier(db, request.params.id);
         if (!supplier) throw notFound(`supplier ${request.params.id}`);
         return supplier;
       },
@@ -488,53 +276,17 @@ export const masterDataRoutes =
         },
       },
       async (request) => {
-        const { code, ...body } = request.body;
-        const settings = {
-          name: body.name,
-          reservation_priority: body.reservationPriority,
-          ats_buffer_qty: body.atsBufferQty,
-          ats_buffer_pct: body.atsBufferPct,
-          shortage_policy: body.shortagePolicy,
-          webhook_url: body.webhookUrl,
-        };
-        const changed = await db.transaction().execute(async (tx) => {
-          const row = await tx
-            .insertInto('channels')
-            .values({ code, ...settings })
-            .onConflict((oc) =>
-              oc
-                .column('code')
-                .doUpdateSet({ ...settings, updated_at: sql<Date>`now()` })
-                .where(
-                  sql<boolean>`(channels.name, channels.reservation_priority, channels.ats_buffer_qty, channels.ats_buffer_pct,
-                    channels.shortage_policy, channels.webhook_url) is distinct from (excluded.name, excluded.reservation_priority,
-                    excluded.ats_buffer_qty, excluded.ats_buffer_pct, excluded.shortage_policy, excluded.webhook_url)`,
-                ),
-            )
-            .returningAll()
-            .executeTakeFirst();
-          if (row) {
-            await tx
-              .insertInto('outbox_events')
-              .values({ topic: 'channel.updated', key: code, payload: JSON.stringify(channelFromRow(row)) })
-              .execute();
-          }
-          return row !== undefined;
-        });
-        const row = await db.selectFrom('channels').selectAll().where('code', '=', code).executeTakeFirstOrThrow();
+        const channel = await setChannel(db, request.body);
         // A running publisher looks at the channel's settings now (a new webhook, another buffer);
         // publishers are started by the worker and npm start, or by PUT /channels/:channel/webhook.
-        if (changed) await nudgeChannelPublisher(temporal, code);
-        return { ...channelFromRow(row), changed };
+        if (channel.changed) await nudgeChannelPublisher(temporal, request.body.code);
+        return channel;
       },
     );
 
     app.get(
       '/channels',
       { schema: { summary: 'All channels and their settings', response: { 200: z.object({ channels: z.array(channelView) }) } } },
-      async () => {
-        const rows = await db.selectFrom('channels').selectAll().orderBy('reservation_priority').orderBy('code').execute();
-        return { channels: rows.map(channelFromRow) };
-      },
+      async () => ({ channels: await listChannels(db) }),
     );
   };

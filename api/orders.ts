@@ -8,18 +8,16 @@ import { businessRule, conflict, notFound } from './errors.js';
 import { liveView, startOnce } from './processes.js';
 import { orderReturnSummary } from './returns.js';
 import { cancelOrderUpdate, holdDecisionUpdate, orderViewQuery, orderWorkflowId, submitOrderUpdate, orderWorkflowType, type OrderReleaseWorkflow } from '../contracts/order.js';
+import { cancelBody, currencyCode, dateTime, decisionBody, lineNo, lineNumbersOnce, lineQty, minor, pageLimit, recordId, sku } from './schemas.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
 import { DependencyUnavailable } from './dependencies.js';
 
-const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
-
 export const orderBody = z
   .object({
-    orderId: id,
+    orderId: recordId,
     channel: z.enum(channels),
-    customerId: id,
-    currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code like USD').default('USD'),
+    customerId: recordId,
+    currency: currencyCode.default('USD'),
     shipTo: z.object({
       name: z.string().max(200).optional(),
       line1: z.string().max(200).optional(),
@@ -32,13 +30,13 @@ export const orderBody = z
     }),
     billingCountry: z.string().regex(/^[A-Z]{2}$/).optional(),
     freightMinor: minor.default(0),
-    promisedBy: z.iso.datetime({ offset: true }).optional(),
+    promisedBy: dateTime.optional(),
     lines: z
       .array(
         z.object({
-          lineNo: z.number().int().min(1).max(10_000).optional(),
-          sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40'),
-          qty: z.number().int().min(1).max(100_000),
+          lineNo: lineNo.optional(),
+          sku,
+          qty: lineQty,
           unitPriceMinor: minor,
           discountMinor: minor.default(0),
           taxMinor: minor.default(0),
@@ -48,11 +46,9 @@ export const orderBody = z
       .max(500),
   })
   .superRefine((order, ctx) => {
-    const seen = new Set<number>();
+    const lineNoOnce = lineNumbersOnce(ctx);
     order.lines.forEach((line, index) => {
-      const lineNo = line.lineNo ?? index + 1;
-      if (seen.has(lineNo)) ctx.addIssue({ code: 'custom', ...businessRule('repeated_line_number', `duplicate line number ${lineNo}`, ['lines', index, 'lineNo']) });
-      seen.add(lineNo);
+      lineNoOnce(line, index);
       if (line.discountMinor > line.qty * line.unitPriceMinor) {
         ctx.addIssue({ code: 'custom', ...businessRule('discount_exceeds_line', 'discount exceeds the line amount', ['lines', index, 'discountMinor']) });
       }
@@ -67,12 +63,6 @@ type OrderBody = z.infer<typeof orderBody>;
 function normalize(body: OrderBody): OrderInput {
   return { ...body, lines: body.lines.map((line, index) => ({ ...line, lineNo: line.lineNo ?? index + 1 })) };
 }
-
-const decisionBody = z.object({
-  decision: z.enum(['approve', 'reject']),
-  reason: z.string().trim().min(3, 'say why, in a few words').max(500),
-});
-const cancelBody = z.object({ reason: z.string().trim().min(3, 'say why, in a few words').max(500) });
 
 /** The order as its process has it once checked and screened, with whether this request started it. */
 const submitted = (description: string) =>
@@ -143,8 +133,8 @@ export const orderRoutes =
           summary: 'Orders, newest first, from the order records',
           querystring: z.object({
             status: z.string().max(40).optional(),
-            customerId: id.optional(),
-            limit: z.coerce.number().int().min(1).max(500).default(50),
+            customerId: recordId.optional(),
+            limit: pageLimit(50, 500),
           }),
         },
       },
@@ -178,7 +168,7 @@ export const orderRoutes =
       {
         schema: {
           summary: 'An order: its record in the database and the live state of its process',
-          params: z.object({ id }),
+          params: z.object({ id: recordId }),
         },
       },
       async (request) => {
@@ -243,7 +233,7 @@ export const orderRoutes =
         config: { roles: ['ops'] },
         schema: {
           summary: 'Approve or reject an order on hold (409 when it is not on hold)',
-          params: z.object({ id }),
+          params: z.object({ id: recordId }),
           body: decisionBody,
         },
       },
@@ -262,7 +252,7 @@ export const orderRoutes =
         config: { roles: ['ops', 'system'] },
         schema: {
           summary: 'Cancel an order before it ships; every reservation is released (409 once shipped or closed)',
-          params: z.object({ id }),
+          params: z.object({ id: recordId }),
           body: cancelBody,
         },
       },

@@ -11,40 +11,25 @@ import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, businessRule, notFound, unprocessable } from './errors.js';
-import { startOnce, liveView } from './processes.js';
+import { liveView, startOnce } from './processes.js';
+import { cancelBody, currencyCode, dateOrDateTime, decisionBody, distinctLineNumbers, lineNo, minor, reason, recordId, runId, sku, stockQty, stockQtyOrNone, warehouseText } from './schemas.js';
 import { acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, extendPurchaseOrderUpdate, inspectPurchaseOrderUpdate, invoicePurchaseOrderUpdate, type PurchaseOrderView, purchaseOrderViewQuery, purchaseOrderWorkflowId, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate, purchaseOrderWorkflowType, type PurchaseOrderWorkflow } from '../contracts/purchase-order.js';
 import { DependencyUnavailable } from './dependencies.js';
 
-const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64), starting with a letter or digit');
-const lineNo = z.number().int().min(1).max(10_000);
-const qty = z.number().int().min(1).max(1_000_000);
-const reason = z.string().trim().min(3, 'say why, in a few words').max(500);
-
-/** Each line number once in a list of lines. */
-function distinctLines<T extends { lineNo?: number }>(lines: T[], ctx: z.RefinementCtx) {
-  const seen = new Set<number>();
-  lines.forEach((line, index) => {
-    const no = line.lineNo ?? index + 1;
-    if (seen.has(no)) ctx.addIssue({ code: 'custom', ...businessRule('repeated_line_number', `duplicate line number ${no}`, ['lines', index, 'lineNo']) });
-    seen.add(no);
-  });
-}
-
 const draftBody = z
   .object({
-    poId: id,
-    supplierId: id,
-    warehouse: z.string().min(1).max(16),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code like USD').default('USD'),
+    poId: recordId,
+    supplierId: recordId,
+    warehouse: warehouseText,
+    currency: currencyCode.default('USD'),
     /** Defaults to today plus the supplier's lead time to the warehouse. */
-    expectedAt: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+    expectedAt: dateOrDateTime.optional(),
     lines: z
       .array(
         z.object({
           lineNo: lineNo.optional(),
-          sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40'),
-          qty,
+          sku,
+          qty: stockQty,
           /** Defaults to the supplier's price for the item. */
           unitCostMinor: minor.optional(),
         }),
@@ -52,57 +37,54 @@ const draftBody = z
       .min(1, 'a purchase order needs at least one line')
       .max(500),
   })
-  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
+  .superRefine((body, ctx) => distinctLineNumbers(body.lines, ctx));
 type DraftBody = z.infer<typeof draftBody>;
 
 const fromSuggestionsBody = z.object({
-  poId: id,
-  runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/),
+  poId: recordId,
+  runId,
   lines: z
-    .array(z.object({ sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40'), warehouse: z.string().min(1).max(16) }))
+    .array(z.object({ sku, warehouse: warehouseText }))
     .min(1, 'name at least one suggestion')
     .max(500)
     .refine((lines) => new Set(lines.map((l) => `${l.sku}@${l.warehouse}`)).size === lines.length, businessRule('repeated_suggestion', 'each sku and warehouse once')),
 });
 
-const approvalBody = z.object({ decision: z.enum(['approve', 'reject']), reason });
 const acknowledgementBody = z
   .object({
-    confirmedDate: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
-    lines: z.array(z.object({ lineNo, confirmedQty: z.number().int().min(0).max(1_000_000) })).max(500).default([]),
+    confirmedDate: dateOrDateTime.optional(),
+    lines: z.array(z.object({ lineNo, confirmedQty: stockQtyOrNone })).max(500).default([]),
   })
-  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
+  .superRefine((body, ctx) => distinctLineNumbers(body.lines, ctx));
 const receiptBody = z
   .object({
-    receiptId: id,
-    lines: z.array(z.object({ lineNo, qty })).min(1).max(500),
+    receiptId: recordId,
+    lines: z.array(z.object({ lineNo, qty: stockQty })).min(1).max(500),
     landedCostMinor: minor.default(0),
     landedCostBasis: z.enum(['value', 'quantity']).default('value'),
   })
-  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
-const excessBody = z.object({ receiptId: id, decision: z.enum(['accept', 'reject']), reason });
-const invoiceDecisionBody = z.object({ decision: z.enum(['approve', 'reject']), reason });
+  .superRefine((body, ctx) => distinctLineNumbers(body.lines, ctx));
+const excessBody = z.object({ receiptId: recordId, decision: z.enum(['accept', 'reject']), reason });
 const inspectionBody = z
   .object({
-    inspectionId: id,
+    inspectionId: recordId,
     lines: z
-      .array(z.object({ lineNo, accepted: z.number().int().min(0).max(1_000_000), rejected: z.number().int().min(0).max(1_000_000) }))
+      .array(z.object({ lineNo, accepted: stockQtyOrNone, rejected: stockQtyOrNone }))
       .min(1)
       .max(500)
       .refine((lines) => lines.every((l) => l.accepted + l.rejected > 0), 'each line accepts or rejects at least one unit'),
   })
-  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
+  .superRefine((body, ctx) => distinctLineNumbers(body.lines, ctx));
 const invoiceBody = z
   .object({
-    invoiceId: id,
-    lines: z.array(z.object({ lineNo, qty, unitCostMinor: minor })).min(1).max(500),
+    invoiceId: recordId,
+    lines: z.array(z.object({ lineNo, qty: stockQty, unitCostMinor: minor })).min(1).max(500),
     /** Freight, duty and other charges billed with the goods. */
     chargesMinor: minor.default(0),
   })
-  .superRefine((body, ctx) => distinctLines(body.lines, ctx));
-const cancelBody = z.object({ reason });
-const extendBody = z.object({ expectedAt: z.iso.datetime({ offset: true }).or(z.iso.date()), reason });
-const params = z.object({ id });
+  .superRefine((body, ctx) => distinctLineNumbers(body.lines, ctx));
+const extendBody = z.object({ expectedAt: dateOrDateTime, reason });
+const params = z.object({ id: recordId });
 
 /** The purchase order as its process has it once approval is settled. */
 const drafted = {
@@ -299,7 +281,7 @@ export const purchaseOrderRoutes =
       '/purchase-orders/:id/approval',
       {
         config: { roles: ['finance', 'buyer'] },
-        schema: { summary: 'Approve or reject a PO waiting for approval (403 beyond your limit, 409 when it is not waiting)', params, body: approvalBody },
+        schema: { summary: 'Approve or reject a PO waiting for approval (403 beyond your limit, 409 when it is not waiting)', params, body: decisionBody },
       },
       async (request) => {
         const poId = request.params.id;
@@ -380,8 +362,8 @@ export const purchaseOrderRoutes =
         schema: {
           summary:
             'Decide a mismatched invoice: approve takes it into payables as billed (the difference is a price variance; only when every billed unit was received), reject disputes it and the PO waits for a corrected invoice',
-          params: z.object({ id, invoiceId: id }),
-          body: invoiceDecisionBody,
+          params: z.object({ id: recordId, invoiceId: recordId }),
+          body: decisionBody,
         },
       },
       async (request) => send(request.params.id, decideInvoiceUpdate, [{ invoiceId: request.params.invoiceId, ...request.body, actor: request.actor! }]),

@@ -1,23 +1,22 @@
 /** Replenishment suggestions per sku and warehouse: from the planner's latest run, or computed on demand. */
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { computeReplenishment, defaultReplenishmentParams, findReplenishmentRun, needsAction, storedReplenishment } from '../activities/replenishment.js';
-import { overlappingUplifts } from '../domain/replenishment.js';
+import { demandUplifts, setDemandUplifts } from '../services/replenishment.js';
 import type { AppDeps } from './app.js';
-import { notFound, unprocessable } from './errors.js';
+import { notFound, resultOrThrow } from './errors.js';
+import { runId, sku, skuByPattern, warehouseText } from './schemas.js';
 import { type ReplenishmentParams, replenishmentWorkflowId, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
 
 const historyDays = z.coerce.number().int().min(7).max(365);
 const reviewPeriodDays = z.coerce.number().int().min(1).max(90);
 const uplift = z.coerce.number().min(0).max(10).describe('demand multiplier for a promotion or season ahead');
-const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/);
 
 const query = z.object({
-  sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/).optional(),
-  warehouse: z.string().min(1).max(16).optional(),
+  sku: skuByPattern.optional(),
+  warehouse: warehouseText.optional(),
   historyDays: historyDays.optional().describe('default 90; another value than the latest run used computes on demand'),
   reviewPeriodDays: reviewPeriodDays.optional().describe('default 7'),
   uplift: uplift.optional().describe('default 1'),
@@ -44,9 +43,8 @@ const runStarted = z
   })
   .describe('The planner run has started; follow links.run for its progress');
 
-const skuPattern = z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40');
 const upliftsBody = z.object({
-  sku: skuPattern,
+  sku,
   uplifts: z
     .array(
       z
@@ -92,18 +90,10 @@ export const replenishmentRoutes =
       },
     );
 
-    const upliftsOf = (sku?: string) => {
-      let q = db
-        .selectFrom('demand_uplifts')
-        .select(['sku', sql<string>`from_date::text`.as('from'), sql<string>`to_date::text`.as('to'), 'factor', 'updated_by as updatedBy', 'updated_at as updatedAt']);
-      if (sku) q = q.where('sku', '=', sku);
-      return q.orderBy('sku').orderBy('from_date').execute();
-    };
-
     app.get(
       '/replenishment/uplifts',
-      { schema: { summary: 'Promotion and seasonality demand uplifts per sku and date range', querystring: z.object({ sku: skuPattern.optional() }) } },
-      async (request) => ({ uplifts: await upliftsOf(request.query.sku) }),
+      { schema: { summary: 'Promotion and seasonality demand uplifts per sku and date range', querystring: z.object({ sku: sku.optional() }) } },
+      async (request) => ({ uplifts: await demandUplifts(db, request.query.sku) }),
     );
 
     app.put(
@@ -115,25 +105,7 @@ export const replenishmentRoutes =
           body: upliftsBody,
         },
       },
-      async (request) => {
-        const { sku, uplifts } = request.body;
-        const overlaps = overlappingUplifts(uplifts);
-        if (overlaps.length) throw unprocessable('overlapping_uplifts', `uplifts of ${sku} must not overlap: ${overlaps.join('; ')}`, overlaps.map((message) => ({ message })));
-        const item = await db.selectFrom('items').select('sku').where('sku', '=', sku).executeTakeFirst();
-        if (!item) throw unprocessable('unknown_sku', `unknown sku ${sku}`, [{ path: 'sku', message: `unknown sku ${sku}` }]);
-        await db.transaction().execute(async (tx) => {
-          // Two PUTs for one sku replace in turn rather than interleave.
-          await sql`select pg_advisory_xact_lock(hashtext(${`demand_uplifts:${sku}`}))`.execute(tx);
-          await tx.deleteFrom('demand_uplifts').where('sku', '=', sku).execute();
-          if (uplifts.length) {
-            await tx
-              .insertInto('demand_uplifts')
-              .values(uplifts.map((u) => ({ sku, from_date: u.from, to_date: u.to, factor: u.factor, updated_by: request.actor ?? request.role ?? 'unknown' })))
-              .execute();
-          }
-        });
-        return { sku, uplifts: await upliftsOf(sku) };
-      },
+      async (request) => resultOrThrow(await setDemandUplifts(db, request.body.sku, request.body.uplifts, request.actor ?? request.role ?? 'unknown')),
     );
 
     app.post(

@@ -8,17 +8,10 @@ import { returnDispositions, returnReasons, returnResolutions, unitConditions } 
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, businessRule, notFound, unprocessable } from './errors.js';
-import { startOnce, liveView } from './processes.js';
+import { liveView, startOnce } from './processes.js';
+import { decisionBody as approvalBody, lineQty as qty, pageLimit, recordIdByPattern as orderId, recordIdByPattern as stepId, returnId, sku, warehouseCodeBrief as warehouse } from './schemas.js';
 import { inspectionUpdate, parcelReceivedUpdate, refundApprovalUpdate, returnViewQuery, returnWorkflowId, submitReturnUpdate, returnWorkflowType, type ReturnWorkflow } from '../contracts/return.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
-
-const returnId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$/, 'letters, digits, . _ - (up to 60), starting with a letter or digit');
-const orderId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
-const sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, 'upper-case letters, digits and dashes, 3 to 40');
-const warehouse = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,15}$/, 'a warehouse code');
-const qty = z.number().int().min(1).max(100_000);
-const stepId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
-const reason = z.string().trim().min(3, 'say why, in a few words').max(500);
 
 const uniqueSkus = <T extends { sku: string }>(lines: T[], ctx: z.RefinementCtx) => {
   const seen = new Set<string>();
@@ -70,8 +63,6 @@ const inspectionBody = z
       }
     }),
   );
-
-const approvalBody = z.object({ decision: z.enum(['approve', 'reject']), reason });
 
 const refurbishmentBody = z
   .object({
@@ -199,7 +190,7 @@ export const returnRoutes =
       {
         schema: {
           summary: 'Returns, newest first, from their records',
-          querystring: z.object({ status: z.string().max(40).optional(), orderId: orderId.optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }),
+          querystring: z.object({ status: z.string().max(40).optional(), orderId: orderId.optional(), limit: pageLimit(50, 500) }),
         },
       },
       async (request) => {

@@ -3,17 +3,16 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { notFound } from './errors.js';
+import { lineNoUnbounded, lineQtyOrNone, minor, shipmentId, skuText } from './schemas.js';
 import { shipmentViewQuery, shipmentWorkflowId, type WmsEvent, wmsEventUpdate } from '../contracts/shipment.js';
 import { liveView } from './processes.js';
-
-const shipmentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/, 'a shipment id such as ORDER-1');
 
 const wmsEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('picked') }),
   z.object({
     type: z.literal('short_pick'),
     found: z
-      .array(z.object({ lineNo: z.number().int().min(1), sku: z.string().min(1).max(40), qty: z.number().int().min(0).max(100_000) }))
+      .array(z.object({ lineNo: lineNoUnbounded, sku: skuText, qty: lineQtyOrNone }))
       .min(1, 'say what was found for the short lines'),
   }),
   z.object({ type: z.literal('packed') }),
@@ -21,7 +20,7 @@ const wmsEvent = z.discriminatedUnion('type', [
     type: z.literal('shipped'),
     carrier: z.string().trim().min(1).max(60),
     tracking: z.string().trim().min(1).max(100),
-    freightCostMinor: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    freightCostMinor: minor,
   }),
 ]);
 

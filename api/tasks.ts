@@ -5,6 +5,7 @@ import { staleReservations } from '../db/ledger.js';
 import { returnsPastSla } from '../db/return-kpis.js';
 import { durationMs } from '../domain/duration.js';
 import type { AppDeps } from './app.js';
+import { pageLimit } from './schemas.js';
 import { orderWorkflowId } from '../contracts/order.js';
 
 const ageSeconds = (since: Date, now: Date) => Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000));
@@ -24,7 +25,7 @@ export const taskRoutes =
             status: z.enum(['open', 'done', 'cancelled']).default('open'),
             kind: z.string().max(40).optional(),
             role: z.string().max(20).optional(),
-            limit: z.coerce.number().int().min(1).max(500).default(100),
+            limit: pageLimit(100, 500),
           }),
         },
       },
@@ -74,7 +75,7 @@ export const taskRoutes =
           querystring: z.object({
             kind: z.string().max(40).optional(),
             ownerRole: z.enum(['system', 'ops', 'buyer', 'finance', 'viewer']).optional(),
-            limit: z.coerce.number().int().min(1).max(500).default(100),
+            limit: pageLimit(100, 500),
           }),
         },
       },

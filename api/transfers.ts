@@ -4,28 +4,26 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { businessRule, conflict, notFound, unprocessable } from './errors.js';
-import { startOnce, liveView } from './processes.js';
-import { skuCode, warehouseCode } from './master-data.js';
+import { liveView, startOnce } from './processes.js';
+import { reason, recordIdBrief as transferId, sku, stockQty, stockQtyOrNone, warehouseCode } from './schemas.js';
 import { receiveTransferUpdate, submitTransferUpdate, type TransferView, transferViewQuery, transferWorkflowId, transferWorkflowType, type TransferWorkflow } from '../contracts/transfer.js';
 import { Warehouses } from '../contracts/search-attributes.js';
 import { DependencyUnavailable } from './dependencies.js';
 
-const transferId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (up to 64)');
-
 const transferBody = z
   .object({
     transferId,
-    sku: skuCode,
+    sku,
     from: warehouseCode,
     to: warehouseCode,
-    qty: z.number().int().min(1).max(1_000_000),
-    reason: z.string().trim().min(3, 'say why, in a few words').max(500),
+    qty: stockQty,
+    reason,
   })
   .refine((body) => body.from !== body.to, businessRule('same_warehouse', 'a transfer moves stock between two different warehouses', ['to']));
 
 const receiptBody = z.object({
-  received: z.number().int().min(0).max(1_000_000).describe('units put away as sellable at the destination'),
-  damaged: z.number().int().min(0).max(1_000_000).default(0).describe('units that arrived damaged'),
+  received: stockQtyOrNone.describe('units put away as sellable at the destination'),
+  damaged: stockQtyOrNone.default(0).describe('units that arrived damaged'),
 });
 
 /** The transfer as its process has it once shipped, with whether this request started it. */

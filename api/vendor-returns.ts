@@ -6,8 +6,7 @@ import type { VendorReturnsTable } from '../db/schema.js';
 import { shipVendorReturn, VendorReturnRefusal } from '../services/vendor-returns.js';
 import type { AppDeps } from './app.js';
 import { ApiError } from './errors.js';
-
-const returnId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/);
+import { vendorReturnId as returnId } from './schemas.js';
 
 const view = (r: Selectable<VendorReturnsTable>) => ({
   vendorReturnId: r.id,

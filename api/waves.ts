@@ -1,16 +1,16 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { setItemLocations } from '../services/master-data.js';
 import type { AppDeps } from './app.js';
-import { notFound, unprocessable } from './errors.js';
-
-const code = z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,15}$/, 'a warehouse code');
+import { notFound, resultOrThrow } from './errors.js';
+import { skuText, warehouseCodeBrief } from './schemas.js';
 
 const locationsBody = z.object({
   locations: z
     .array(
       z.object({
-        sku: z.string().min(1).max(40),
+        sku: skuText,
         zone: z.string().trim().min(1).max(20),
         bin: z.string().trim().min(1).max(30),
       }),
@@ -29,32 +29,11 @@ export const waveRoutes =
         config: { roles: ['ops'] },
         schema: {
           summary: 'Set the zone and bin of skus in a warehouse (replaces each listed sku’s location)',
-          params: z.object({ code }),
+          params: z.object({ code: warehouseCodeBrief }),
           body: locationsBody,
         },
       },
-      async (request) => {
-        const warehouse = request.params.code;
-        const { locations } = request.body;
-        const found = await db.selectFrom('warehouses').select('zones').where('code', '=', warehouse).executeTakeFirst();
-        if (!found) throw notFound(`warehouse ${warehouse}`);
-        const skus = new Set((await db.selectFrom('items').select('sku').where('sku', 'in', locations.map((l) => l.sku)).execute()).map((i) => i.sku));
-        const zones = found.zones as unknown as { code: string; bins: string[] }[];
-        const problems = locations.flatMap((l, index) => {
-          const zone = zones.find((z) => z.code === l.zone);
-          if (!skus.has(l.sku)) return [{ path: `locations.${index}.sku`, message: `unknown sku ${l.sku}`, code: 'unknown_sku' }];
-          if (!zone) return [{ path: `locations.${index}.zone`, message: `warehouse ${warehouse} has no zone ${l.zone}`, code: 'unknown_zone' }];
-          if (!zone.bins.includes(l.bin)) return [{ path: `locations.${index}.bin`, message: `zone ${l.zone} has no bin ${l.bin}`, code: 'unknown_bin' }];
-          return [];
-        });
-        if (problems.length) throw unprocessable(problems[0]!.code, problems.map((p) => p.message).join('; '), problems);
-        await db
-          .insertInto('item_locations')
-          .values(locations.map((l) => ({ warehouse_code: warehouse, sku: l.sku, zone: l.zone, bin: l.bin })))
-          .onConflict((oc) => oc.columns(['warehouse_code', 'sku']).doUpdateSet((eb) => ({ zone: eb.ref('excluded.zone'), bin: eb.ref('excluded.bin') })))
-          .execute();
-        return { warehouse, updated: locations.length };
-      },
+      async (request) => resultOrThrow(await setItemLocations(db, request.params.code, request.body.locations)),
     );
 
     app.get(
@@ -62,7 +41,7 @@ export const waveRoutes =
       {
         schema: {
           summary: 'Shipments waiting to be picked, in priority order (channel priority, ship-by, order age), cut into waves with pick lists by zone and bin',
-          params: z.object({ code }),
+          params: z.object({ code: warehouseCodeBrief }),
           querystring: z.object({ waveSize: z.coerce.number().int().min(1).max(200).default(20) }),
         },
       },

@@ -1,0 +1,463 @@
+/**
+ * Master data: items, warehouses, suppliers and channel settings, read and written.
+ * Items, warehouses and suppliers are created once: the same content again changes nothing
+ * (`created: false`), other content under the same key is refused. A price change and a
+ * channel's settings are set: the same value again changes nothing. Each write that makes
+ * more than one row (a supplier with its items and lanes, a change with its outbox event)
+ * does so in one transaction.
+ */
+import { sql, type Selectable } from 'kysely';
+import type { Db } from '../db/connection.js';
+import type { ChannelsTable, ItemsTable, ShortagePolicy, WarehousesTable, Zone } from '../db/schema.js';
+import type { ChannelName } from '../domain/order.js';
+import * as refuse from './refusal.js';
+import type { Refusal } from './refusal.js';
+
+export type SkuClass = 'A' | 'B' | 'C';
+
+export interface NewItem {
+  sku: string;
+  name: string;
+  uom: string;
+  priceMinor: number;
+  standardCostMinor: number;
+  requiresInspection: boolean;
+  lotTracked: boolean;
+  substitutes: string[];
+  skuClass: SkuClass;
+  safetyStock: number;
+}
+
+export interface Item extends NewItem {
+  averageCostMinor: number;
+  active: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewWarehouse {
+  code: string;
+  name: string;
+  lat: number;
+  lon: number;
+  freightBaseMinor: number;
+  freightPerKmMinor: number;
+  dailyCapacity: number;
+  zones: Zone[];
+}
+
+export interface Warehouse extends NewWarehouse {
+  active: boolean;
+  createdAt: Date;
+}
+
+export interface SupplierItem {
+  sku: string;
+  unitCostMinor: number;
+  moq: number;
+  packSize: number;
+}
+
+export interface SupplierLane {
+  warehouse: string;
+  leadTimeDays: number;
+}
+
+export interface NewSupplier {
+  id: string;
+  name: string;
+  defaultLeadTimeDays: number;
+  items: SupplierItem[];
+  lanes: SupplierLane[];
+}
+
+export interface SupplierSummary {
+  id: string;
+  name: string;
+  approved: boolean;
+  defaultLeadTimeDays: number;
+  createdAt: Date;
+}
+
+/** A supplier with its approved items and its lanes, each sorted (by sku, by warehouse). */
+export interface Supplier extends SupplierSummary {
+  items: SupplierItem[];
+  lanes: SupplierLane[];
+}
+
+export interface ChannelSettings {
+  code: ChannelName;
+  name: string;
+  reservationPriority: number;
+  atsBufferQty: number;
+  atsBufferPct: number;
+  shortagePolicy: ShortagePolicy;
+  webhookUrl: string | null;
+}
+
+export interface Channel extends Omit<ChannelSettings, 'code'> {
+  code: string;
+  updatedAt: Date;
+}
+
+const itemFromRow = (row: Selectable<ItemsTable>): Item => ({
+  sku: row.sku,
+  name: row.name,
+  uom: row.uom,
+  priceMinor: row.price_minor,
+  standardCostMinor: row.standard_cost_minor,
+  averageCostMinor: row.average_cost_minor,
+  requiresInspection: row.requires_inspection,
+  lotTracked: row.lot_tracked,
+  substitutes: row.substitutes,
+  skuClass: row.sku_class,
+  safetyStock: row.safety_stock,
+  active: row.active,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const warehouseFromRow = (row: Selectable<WarehousesTable>): Warehouse => ({
+  code: row.code,
+  name: row.name,
+  lat: row.lat,
+  lon: row.lon,
+  freightBaseMinor: row.freight_base_minor,
+  freightPerKmMinor: row.freight_per_km_minor,
+  dailyCapacity: row.daily_capacity,
+  // jsonb reorders keys; rebuild each zone so it compares equal to what was sent
+  zones: row.zones.map(({ code, bins }) => ({ code, bins })),
+  active: row.active,
+  createdAt: row.created_at,
+});
+
+/** A channel as the API shows it, and as its `channel.updated` event carries it. */
+export const channelFromRow = (row: Selectable<ChannelsTable>): Channel => ({
+  code: row.code,
+  name: row.name,
+  reservationPriority: row.reservation_priority,
+  atsBufferQty: row.ats_buffer_qty,
+  atsBufferPct: row.ats_buffer_pct,
+  shortagePolicy: row.shortage_policy,
+  webhookUrl: row.webhook_url,
+  updatedAt: row.updated_at,
+});
+
+const bySku = (a: { sku: string }, b: { sku: string }) => a.sku.localeCompare(b.sku);
+const byWarehouse = (a: { warehouse: string }, b: { warehouse: string }) => a.warehouse.localeCompare(b.warehouse);
+
+/** True when every field the caller sent equals what is stored. */
+function sameContent(sent: object, stored: object): boolean {
+  return Object.entries(sent).every(([key, value]) => JSON.stringify(value) === JSON.stringify((stored as Record<string, unknown>)[key]));
+}
+
+/**
+ * The answer of a create that happens once per key: the new record; or, when the key was
+ * there already, the stored record if the caller sent the same content, else `duplicate`.
+ */
+async function createdOnce<T extends object>(sent: object, inserted: T | undefined, stored: () => Promise<T>, duplicate: Refusal): Promise<(T & { created: boolean }) | Refusal> {
+  if (inserted) return { ...inserted, created: true };
+  const existing = await stored();
+  return sameContent(sent, existing) ? { ...existing, created: false } : duplicate;
+}
+
+type Reference = { path: string; value: string };
+
+/** References to master data that does not exist, each by where it was given (unknown_sku, unknown_warehouse); undefined when all exist. */
+async function unknownReferences(db: Db, what: 'sku' | 'warehouse', references: Reference[]): Promise<Refusal | undefined> {
+  const values = [...new Set(references.map((r) => r.value))];
+  if (values.length === 0) return undefined;
+  const known = new Set(
+    what === 'sku'
+      ? (await db.selectFrom('items').select('sku').where('sku', 'in', values).execute()).map((r) => r.sku)
+      : (await db.selectFrom('warehouses').select('code').where('code', 'in', values).execute()).map((r) => r.code),
+  );
+  const unknown = references.filter((r) => !known.has(r.value)).map((r) => ({ path: r.path, message: `unknown ${what} ${r.value}` }));
+  if (!unknown.length) return undefined;
+  return refuse.invalid(`unknown_${what}`, unknown.map((u) => `${u.path}: ${u.message}`).join('; '), unknown);
+}
+
+// ---------------------------------------------------------------- items
+
+/** Creates an item once: the same content again answers it with `created: false`; other content is duplicate_sku. */
+export async function createItem(db: Db, item: NewItem): Promise<(Item & { created: boolean }) | Refusal> {
+  const unknown = await unknownReferences(
+    db,
+    'sku',
+    item.substitutes.map((value, index) => ({ path: `substitutes.${index}`, value })),
+  );
+  if (unknown) return unknown;
+  const inserted = await db
+    .insertInto('items')
+    .values({
+      sku: item.sku,
+      name: item.name,
+      uom: item.uom,
+      price_minor: item.priceMinor,
+      standard_cost_minor: item.standardCostMinor,
+      average_cost_minor: item.standardCostMinor,
+      requires_inspection: item.requiresInspection,
+      lot_tracked: item.lotTracked,
+      substitutes: item.substitutes,
+      sku_class: item.skuClass,
+      safety_stock: item.safetyStock,
+    })
+    .onConflict((oc) => oc.column('sku').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  return createdOnce(
+    item,
+    inserted && itemFromRow(inserted),
+    async () => itemFromRow(await db.selectFrom('items').selectAll().where('sku', '=', item.sku).executeTakeFirstOrThrow()),
+    refuse.conflict('duplicate_sku', `item ${item.sku} already exists with different content`),
+  );
+}
+
+/** Items by sku after `after`, `limit` at a time; `nextAfter` is the last sku of a full page. */
+export async function listItems(db: Db, page: { after?: string; limit: number }): Promise<{ items: Item[]; nextAfter: string | null }> {
+  let query = db.selectFrom('items').selectAll().orderBy('sku').limit(page.limit);
+  if (page.after) query = query.where('sku', '>', page.after);
+  const rows = await query.execute();
+  return { items: rows.map(itemFromRow), nextAfter: rows.length === page.limit ? rows.at(-1)!.sku : null };
+}
+
+export async function findItem(db: Db, sku: string): Promise<Item | undefined> {
+  const row = await db.selectFrom('items').selectAll().where('sku', '=', sku).executeTakeFirst();
+  return row && itemFromRow(row);
+}
+
+export interface PriceChange {
+  sku: string;
+  priceMinor: number;
+  reason: string;
+  actor: string | undefined;
+}
+
+/**
+ * Sets an item's list price. A change writes an `item.price_changed` event with the price
+ * before, the reason and who, in the same transaction; the same price again changes nothing.
+ */
+export async function changeItemPrice(db: Db, change: PriceChange): Promise<(Item & { previousPriceMinor: number; changed: boolean }) | Refusal> {
+  const { sku, priceMinor, reason, actor } = change;
+  return db.transaction().execute(async (tx) => {
+    const before = await tx.selectFrom('items').select('price_minor').where('sku', '=', sku).forNoKeyUpdate().executeTakeFirst();
+    if (!before) return refuse.notFound(`item ${sku}`);
+    const changed = before.price_minor !== priceMinor;
+    const row = changed
+      ? await tx.updateTable('items').set({ price_minor: priceMinor, updated_at: new Date() }).where('sku', '=', sku).returningAll().executeTakeFirstOrThrow()
+      : await tx.selectFrom('items').selectAll().where('sku', '=', sku).executeTakeFirstOrThrow();
+    if (changed) {
+      await tx
+        .insertInto('outbox_events')
+        .values({ topic: 'item.price_changed', key: sku, payload: JSON.stringify({ sku, previousPriceMinor: before.price_minor, priceMinor, reason, actor }) })
+        .execute();
+    }
+    return { ...itemFromRow(row), previousPriceMinor: before.price_minor, changed };
+  });
+}
+
+// ---------------------------------------------------------------- warehouses
+
+/** Creates a warehouse once: the same content again answers it with `created: false`; other content is duplicate_warehouse. */
+export async function createWarehouse(db: Db, warehouse: NewWarehouse): Promise<(Warehouse & { created: boolean }) | Refusal> {
+  const inserted = await db
+    .insertInto('warehouses')
+    .values({
+      code: warehouse.code,
+      name: warehouse.name,
+      lat: warehouse.lat,
+      lon: warehouse.lon,
+      freight_base_minor: warehouse.freightBaseMinor,
+      freight_per_km_minor: warehouse.freightPerKmMinor,
+      daily_capacity: warehouse.dailyCapacity,
+      zones: JSON.stringify(warehouse.zones),
+    })
+    .onConflict((oc) => oc.column('code').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  return createdOnce(
+    warehouse,
+    inserted && warehouseFromRow(inserted),
+    async () => warehouseFromRow(await db.selectFrom('warehouses').selectAll().where('code', '=', warehouse.code).executeTakeFirstOrThrow()),
+    refuse.conflict('duplicate_warehouse', `warehouse ${warehouse.code} already exists with different content`),
+  );
+}
+
+export async function listWarehouses(db: Db): Promise<Warehouse[]> {
+  const rows = await db.selectFrom('warehouses').selectAll().orderBy('code').execute();
+  return rows.map(warehouseFromRow);
+}
+
+// ---------------------------------------------------------------- suppliers
+
+/**
+ * Creates a supplier with its approved items and lanes in one transaction, once: the same
+ * content again answers it with `created: false`; other content is duplicate_supplier. An
+ * item or lane naming an unknown sku or warehouse refuses the whole supplier.
+ */
+export async function createSupplier(db: Db, input: NewSupplier): Promise<(Supplier & { created: boolean }) | Refusal> {
+  const supplier = { ...input, items: [...input.items].sort(bySku), lanes: [...input.lanes].sort(byWarehouse) };
+  const created = await db.transaction().execute(async (tx) => {
+    const unknown =
+      (await unknownReferences(
+        tx,
+        'sku',
+        input.items.map((item, index) => ({ path: `items.${index}.sku`, value: item.sku })),
+      )) ??
+      (await unknownReferences(
+        tx,
+        'warehouse',
+        input.lanes.map((l, index) => ({ path: `lanes.${index}.warehouse`, value: l.warehouse })),
+      ));
+    if (unknown) return unknown;
+    const inserted = await tx
+      .insertInto('suppliers')
+      .values({ id: supplier.id, name: supplier.name, default_lead_time_days: supplier.defaultLeadTimeDays })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) return false;
+    if (supplier.items.length) {
+      await tx
+        .insertInto('supplier_items')
+        .values(
+          supplier.items.map((i) => ({
+            supplier_id: supplier.id,
+            sku: i.sku,
+            unit_cost_minor: i.unitCostMinor,
+            moq: i.moq,
+            pack_size: i.packSize,
+          })),
+        )
+        .execute();
+    }
+    if (supplier.lanes.length) {
+      await tx
+        .insertInto('supplier_lanes')
+        .values(supplier.lanes.map((l) => ({ supplier_id: supplier.id, warehouse_code: l.warehouse, lead_time_days: l.leadTimeDays })))
+        .execute();
+    }
+    return true;
+  });
+  if (typeof created !== 'boolean') return created;
+  const stored = (await findSupplier(db, supplier.id))!;
+  return createdOnce(supplier, created ? stored : undefined, async () => stored, refuse.conflict('duplicate_supplier', `supplier ${supplier.id} already exists with different content`));
+}
+
+export async function listSuppliers(db: Db): Promise<SupplierSummary[]> {
+  const rows = await db.selectFrom('suppliers').selectAll().orderBy('id').execute();
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    approved: r.approved,
+    defaultLeadTimeDays: r.default_lead_time_days,
+    createdAt: r.created_at,
+  }));
+}
+
+/** A supplier with its approved items and its lanes. */
+export async function findSupplier(db: Db, id: string): Promise<Supplier | undefined> {
+  const row = await db.selectFrom('suppliers').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const [items, lanes] = await Promise.all([
+    db.selectFrom('supplier_items').selectAll().where('supplier_id', '=', id).where('approved', '=', true).execute(),
+    db.selectFrom('supplier_lanes').selectAll().where('supplier_id', '=', id).execute(),
+  ]);
+  return {
+    id: row.id,
+    name: row.name,
+    approved: row.approved,
+    defaultLeadTimeDays: row.default_lead_time_days,
+    createdAt: row.created_at,
+    items: items
+      .map((i) => ({ sku: i.sku, unitCostMinor: i.unit_cost_minor, moq: i.moq, packSize: i.pack_size }))
+      .sort(bySku),
+    lanes: lanes.map((l) => ({ warehouse: l.warehouse_code, leadTimeDays: l.lead_time_days })).sort(byWarehouse),
+  };
+}
+
+// ---------------------------------------------------------------- channels
+
+/**
+ * Sets a channel's settings, creating the channel when it is new. A change writes a
+ * `channel.updated` event in the same transaction, since it moves available-to-sell; the
+ * same settings again change nothing (`changed: false`).
+ */
+export async function setChannel(db: Db, channel: ChannelSettings): Promise<Channel & { changed: boolean }> {
+  const { code, ...body } = channel;
+  const settings = {
+    name: body.name,
+    reservation_priority: body.reservationPriority,
+    ats_buffer_qty: body.atsBufferQty,
+    ats_buffer_pct: body.atsBufferPct,
+    shortage_policy: body.shortagePolicy,
+    webhook_url: body.webhookUrl,
+  };
+  const changed = await db.transaction().execute(async (tx) => {
+    const row = await tx
+      .insertInto('channels')
+      .values({ code, ...settings })
+      .onConflict((oc) =>
+        oc
+          .column('code')
+          .doUpdateSet({ ...settings, updated_at: sql<Date>`now()` })
+          .where(
+            sql<boolean>`(channels.name, channels.reservation_priority, channels.ats_buffer_qty, channels.ats_buffer_pct,
+              channels.shortage_policy, channels.webhook_url) is distinct from (excluded.name, excluded.reservation_priority,
+              excluded.ats_buffer_qty, excluded.ats_buffer_pct, excluded.shortage_policy, excluded.webhook_url)`,
+          ),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    if (row) {
+      await tx
+        .insertInto('outbox_events')
+        .values({ topic: 'channel.updated', key: code, payload: JSON.stringify(channelFromRow(row)) })
+        .execute();
+    }
+    return row !== undefined;
+  });
+  const row = await db.selectFrom('channels').selectAll().where('code', '=', code).executeTakeFirstOrThrow();
+  return { ...channelFromRow(row), changed };
+}
+
+/** Every channel and its settings, by reservation priority. */
+export async function listChannels(db: Db): Promise<Channel[]> {
+  const rows = await db.selectFrom('channels').selectAll().orderBy('reservation_priority').orderBy('code').execute();
+  return rows.map(channelFromRow);
+}
+
+// ---------------------------------------------------------------- where skus sit in a warehouse
+
+export interface ItemLocation {
+  sku: string;
+  zone: string;
+  bin: string;
+}
+
+/**
+ * Sets the zone and bin of each listed sku in a warehouse, replacing where it sat before; the
+ * same list again changes nothing. Each sku must be in the item master and each zone and bin
+ * in the warehouse's layout, or nothing is written.
+ */
+export async function setItemLocations(db: Db, warehouse: string, locations: ItemLocation[]): Promise<{ warehouse: string; updated: number } | Refusal> {
+  const found = await db.selectFrom('warehouses').select('zones').where('code', '=', warehouse).executeTakeFirst();
+  if (!found) return refuse.notFound(`warehouse ${warehouse}`);
+  const skus = new Set((await db.selectFrom('items').select('sku').where('sku', 'in', locations.map((l) => l.sku)).execute()).map((i) => i.sku));
+  const zones = found.zones;
+  const problems = locations.flatMap((l, index) => {
+    const zone = zones.find((z) => z.code === l.zone);
+    if (!skus.has(l.sku)) return [{ path: `locations.${index}.sku`, message: `unknown sku ${l.sku}`, code: 'unknown_sku' }];
+    if (!zone) return [{ path: `locations.${index}.zone`, message: `warehouse ${warehouse} has no zone ${l.zone}`, code: 'unknown_zone' }];
+    if (!zone.bins.includes(l.bin)) return [{ path: `locations.${index}.bin`, message: `zone ${l.zone} has no bin ${l.bin}`, code: 'unknown_bin' }];
+    return [];
+  });
+  if (problems.length) return refuse.invalid(problems[0]!.code, problems.map((p) => p.message).join('; '), problems);
+  // One statement: every location is set, or none.
+  await db
+    .insertInto('item_locations')
+    .values(locations.map((l) => ({ warehouse_code: warehouse, sku: l.sku, zone: l.zone, bin: l.bin })))
+    .onConflict((oc) => oc.columns(['warehouse_code', 'sku']).doUpdateSet((eb) => ({ zone: eb.ref('excluded.zone'), bin: eb.ref('excluded.bin') })))
+    .execute();
+  return { warehouse, updated: locations.length };
+}
