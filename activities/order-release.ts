@@ -167,7 +167,9 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
           db,
           { key, actor: request.actor, process: orderWorkflowId(request.orderId), step: `allocate:${request.attempt}` },
           { orderId: request.orderId, channel: request.channel, expiresAt: request.expiresAt, allowPartial: request.allowPartial, lines, annotation: routing },
-          request,
+          // What was asked, without what the process reads off its clock: a workflow task that
+          // runs again after a worker crash computes another expiry for the same question.
+          { orderId: request.orderId, attempt: request.attempt, channel: request.channel, lines: request.lines, allowPartial: request.allowPartial },
         );
         return toAllocationResult(reserved as StoredAllocation);
       } catch (error) {
