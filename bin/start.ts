@@ -12,6 +12,7 @@ import { ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { seedDemo } from '../runtime/seed.js';
 import { connectTemporal, startServices } from '../runtime/services.js';
 import { closeApi } from '../runtime/shutdown.js';
+import { apiTemporalClient } from '../runtime/temporal-client.js';
 import { runEntryPoint, StartupError } from '../runtime/startup-error.js';
 import { Supervisor } from '../runtime/supervisor.js';
 import { bundleWorkflows, createWorker, type WorkerOptions } from '../runtime/worker.js';
@@ -64,7 +65,11 @@ await runEntryPoint('start', async () => {
     fix: 'read the error above; if Temporal or PostgreSQL are unreachable, see why, then run npm start again',
   });
   await workers.start();
-  const app = await buildApp({ db, temporal, config: { ...config, temporalUiUrl: services.temporalUiUrl }, keys, logger: { level: 'warn' } });
+  // The API's own database pool and Temporal client, with the bounds and deadlines that let it
+  // answer 503 at once while a service is down (or being restarted) instead of hanging.
+  const apiDb = createDb(services.databaseUrl, config.resilience.db.poolSize, config.resilience.db);
+  const api = apiTemporalClient(config, services.temporalAddress);
+  const app = await buildApp({ db: apiDb, temporal: api.client, config: { ...config, temporalUiUrl: services.temporalUiUrl }, keys, logger: { level: 'warn' } });
   await app.listen({ port: services.apiPort, host: config.host });
 
   console.log(welcome(config, services.apiPort, services.temporalUiUrl, services.started, keys));
@@ -76,6 +81,8 @@ await runEntryPoint('start', async () => {
     log(`${reason}: stopping API, worker, Temporal and PostgreSQL`);
     // The API first: a request in flight may wait on the worker (an order's first checks).
     await closeApi(app, config.shutdown.apiGraceMs, log);
+    await api.connection.close();
+    await apiDb.destroy();
     await workers.stop();
     await clientConnection.close();
     await db.destroy();
