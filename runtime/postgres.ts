@@ -28,6 +28,11 @@ export interface EmbeddedPostgresOptions {
   durable?: boolean;
   /** A cluster for one run (tests, benchmarks, chaos): removed when stopped, or later when its run was killed. */
   scratch?: boolean;
+  /**
+   * Its own process group, so that a terminal's Ctrl-C reaches only the parent, which then
+   * stops what depends on the database before the database itself (`npm start`).
+   */
+  ownProcessGroup?: boolean;
   log?: (line: string) => void;
 }
 
@@ -54,6 +59,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (!durable) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off');
   const child = spawn(path.join(home.installDir, 'bin', 'postgres'), ['-D', dir, '-p', String(port), ...flags], {
     ...home.runAs,
+    detached: options.ownProcessGroup ?? false,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LC_MESSAGES: 'C' },
   });
@@ -160,14 +166,17 @@ function startFailure(log: string, port: number, dir: string): StartupError {
 /**
  * A parent killed hard leaves its postmaster running, or a dead postmaster's pid file
  * behind. Either would block the next start; the data folder is ours, so stop the
- * orphan (fast shutdown) or drop the stale file.
+ * orphan (fast shutdown) or drop the stale file. A postmaster killed hard (kill -9) leaves
+ * its backends behind for a moment, still attached to the old shared memory; the pid file
+ * is PostgreSQL's guard against starting beside them, so it goes only once they are gone.
  */
 async function stopLeftoverServer(dir: string): Promise<void> {
   const pidFile = path.join(dir, 'postmaster.pid');
   if (!fs.existsSync(pidFile)) return;
   const pid = postmasterPid(dir);
   if (pid === undefined) {
-    fs.rmSync(pidFile);
+    await waitForOrphans(dir);
+    fs.rmSync(pidFile, { force: true });
     return;
   }
   process.stderr.write(`[postgres] stopping a server left running on ${dir} (pid ${pid})\n`);
@@ -175,6 +184,46 @@ async function stopLeftoverServer(dir: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (postmasterPid(dir) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (postmasterPid(dir) !== undefined) throw new StartupError(`PostgreSQL pid ${pid} on ${dir} did not stop`, `stop it (kill ${pid}) and start again`);
+}
+
+/**
+ * Waits until no process works in `dir` (a PostgreSQL process runs with its data folder as
+ * working directory). Backends notice their postmaster's death and exit on their own; one
+ * busy with a long statement notices only when it next waits, so wait a little.
+ */
+async function waitForOrphans(dir: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let left = processesIn(dir);
+  while (left.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = processesIn(dir);
+  }
+  if (left.length) {
+    throw new StartupError(
+      `processes of a PostgreSQL that ended abruptly still run on ${dir} (pids ${left.join(', ')})`,
+      `wait for them to end, or stop them (kill ${left.join(' ')}), and start again`,
+    );
+  }
+}
+
+/** Pids of processes whose working directory is `dir` (Linux; elsewhere none are seen). */
+function processesIn(dir: string): number[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  const real = fs.realpathSync(dir);
+  return entries
+    .filter((name) => {
+      try {
+        return fs.readlinkSync(`/proc/${name}/cwd`) === real;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** Scratch clusters (tests, benchmarks, chaos) whose run was killed before it could remove them. */

@@ -5,9 +5,10 @@ import { createDb } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { Config } from './config.js';
 import { choosePort } from './ports.js';
-import { ensureDatabase, startEmbeddedPostgres, withDatabase } from './postgres.js';
+import { ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from './postgres.js';
 import { StartupError } from './startup-error.js';
-import { ensureSearchAttributes, startDevServer } from './temporal.js';
+import { Supervisor } from './supervisor.js';
+import { ensureSearchAttributes, startDevServer, type RunningDevServer } from './temporal.js';
 
 /** Ports `npm start` chose, kept under the data folder so `npm run api`, `worker`, `seed` and `migrate` find its services. */
 export interface LocalPorts {
@@ -50,6 +51,14 @@ export interface Services {
   temporalUiUrl: string;
   apiPort: number;
   started: string[];
+  /** The child servers this start runs, each restarted when it crashes (none for servers of your own). */
+  supervised: { postgres?: Supervisor<RunningPostgres>; temporal?: Supervisor<RunningDevServer> };
+  /**
+   * Settles when a child server keeps crashing and restarting it stopped helping: the two
+   * lines to show. The caller stops the stack; never settles otherwise.
+   */
+  gaveUp: Promise<StartupError>;
+  /** Stops the child servers, Temporal first; a crash from then on is not restarted. */
   stop(): Promise<void>;
 }
 
@@ -97,12 +106,26 @@ export async function startServices(config: Config, log: Log): Promise<Services>
 
   const stops: (() => Promise<void>)[] = [];
   const started: string[] = [];
+  const supervised: Services['supervised'] = {};
+  const { maxRestarts, windowMs } = config.supervisor;
+  const tolerance = 'SUPERVISOR_MAX_RESTARTS within SUPERVISOR_WINDOW is how many restarts are tried';
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       log(`starting embedded PostgreSQL (port ${ports.postgres})`);
-      const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, name: 'pg', port: ports.postgres!, log });
-      stops.push(pg.stop);
+      const options = { dataDir: config.dataDir, name: 'pg', port: ports.postgres!, log, ownProcessGroup: true };
+      // Restarts reuse the options: the same cluster folder and port, so the URL stays valid.
+      supervised.postgres = new Supervisor({
+        name: 'PostgreSQL',
+        start: () => startEmbeddedPostgres(options),
+        log,
+        maxRestarts,
+        windowMs,
+        fix: `its data is kept; mend what its last log lines name (disk space, memory, something killing it) and run npm start again (${tolerance}), or set DATABASE_URL to a PostgreSQL of your own`,
+      });
+      const pg = await supervised.postgres.start();
+      const supervisor = supervised.postgres;
+      stops.push(() => supervisor.stop());
       await ensureDatabase(pg.serverUrl, 'ops');
       databaseUrl = withDatabase(pg.serverUrl, 'ops');
       started.push(`PostgreSQL (embedded, data in ${pg.dir}) ${redact(databaseUrl)}`);
@@ -114,8 +137,19 @@ export async function startServices(config: Config, log: Log): Promise<Services>
     if (!temporalAddress) {
       const dbFile = path.join(config.dataDir, 'temporal.sqlite');
       log(`starting Temporal dev server (history in ${dbFile}, port ${ports.temporal}, UI ${ports.temporalUi})`);
-      const server = await startDevServer({ port: ports.temporal!, uiPort: ports.temporalUi, dbFile, namespace: config.temporalNamespace });
-      stops.push(server.stop);
+      const options = { port: ports.temporal!, uiPort: ports.temporalUi, dbFile, namespace: config.temporalNamespace };
+      // Restarts reuse the options: the same SQLite file (every process's history) and ports.
+      supervised.temporal = new Supervisor({
+        name: 'Temporal dev server',
+        start: () => startDevServer(options),
+        log,
+        maxRestarts,
+        windowMs,
+        fix: `its history in ${dbFile} is kept; mend what its last log lines name and run npm start again (${tolerance}), or set TEMPORAL_ADDRESS to a Temporal server of your own`,
+      });
+      const server = await supervised.temporal.start();
+      const supervisor = supervised.temporal;
+      stops.push(() => supervisor.stop());
       temporalAddress = server.address;
       temporalUiUrl = server.uiUrl ?? temporalUiUrl;
       started.push(`Temporal dev server ${temporalAddress}`);
@@ -133,9 +167,12 @@ export async function startServices(config: Config, log: Log): Promise<Services>
       temporalUiUrl,
       apiPort,
       started,
+      supervised,
+      gaveUp: Promise.race([supervised.postgres?.gaveUp, supervised.temporal?.gaveUp].filter((p) => p !== undefined)),
       stop: async () => {
-        // A terminal's Ctrl-C reaches the child servers too; a stop that finds one gone is fine.
-        for (const stop of stops.reverse()) await stop().catch(() => {});
+        // Both run in process groups of their own, out of reach of a terminal's Ctrl-C; one
+        // stopped from outside meanwhile is fine.
+        for (const stop of [...stops].reverse()) await stop().catch(() => {});
       },
     };
   } catch (error) {

@@ -115,6 +115,8 @@ export interface RunningDevServer {
   address: string;
   uiUrl?: string;
   process: ChildProcess;
+  /** Settles when the server process ends, for whatever reason, with its last log lines. */
+  exited: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -139,13 +141,14 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const address = `127.0.0.1:${options.port}`;
-  const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code) => reject(devServerFailure(options, `exited (${code}): ${stderr.trim() || 'no output'}`)));
+  const exited = new Promise<string>((resolve) => child.once('close', () => resolve(stderr.trim())));
+  const failed = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => reject(devServerFailure(options, `exited (${code ?? signal}): ${stderr.trim() || 'no output'}`)));
     child.once('error', (error) => reject(devServerFailure(options, error.message)));
   });
-  exited.catch(() => {});
+  failed.catch(() => {});
   try {
-    await Promise.race([waitForTemporal(address, 30_000), exited]);
+    await Promise.race([waitForTemporal(address, 30_000), failed]);
   } catch (error) {
     child.kill('SIGKILL');
     throw error instanceof StartupError ? error : devServerFailure(options, (error as Error).message);
@@ -154,6 +157,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     address,
     uiUrl: options.uiPort ? `http://localhost:${options.uiPort}` : undefined,
     process: child,
+    exited,
     stop: () => stopChild(child),
   };
 }

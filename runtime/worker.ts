@@ -30,6 +30,11 @@ export interface WorkerOptions {
   bundle?: WorkflowBundleWithSourceMap | { codePath: string };
   /** Activities beside the product's own, e.g. a benchmark's no-op. */
   extraActivities?: object;
+  /**
+   * A stop lets the tasks in hand finish this long (`WORKER_SHUTDOWN_GRACE`); then running
+   * activities are cancelled (and retried elsewhere). A stop ends for sure 5 s after.
+   */
+  shutdownGraceMs?: number;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
@@ -41,6 +46,7 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     workflowBundle: options.bundle ?? (await bundleWorkflows()),
     activities: { ...createActivities(options.deps), ...options.extraActivities },
     maxCachedWorkflows: 2_000,
+    ...(options.shutdownGraceMs !== undefined && { shutdownGraceTime: options.shutdownGraceMs, shutdownForceTime: options.shutdownGraceMs + 5_000 }),
   });
   return { worker, connection };
 }
