@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { computeReplenishment, defaultReplenishmentParams, findReplenishmentRun, needsAction, storedReplenishment } from '../activities/replenishment.js';
+import { computeReplenishment, defaultReplenishmentParams, findReplenishmentRun, needsAction, storedReplenishment } from '../db/replenishment.js';
 import { demandUplifts, setDemandUplifts } from '../services/replenishment.js';
 import type { AppDeps } from './app.js';
 import { notFound, resultOrThrow } from './errors.js';
