@@ -5,12 +5,12 @@ import { invoicePostingLines } from '../domain/purchase-order.js';
 import { cancelInbound, expectInbound, inspect, receive } from '../db/ledger.js';
 import { ledgerCall } from './failures.js';
 import { purchaseOrderProblems } from '../db/purchasing.js';
-import type { PurchaseOrderDraft, PurchaseOrderLineInput, PurchaseOrderLineState, ReceiptPosting, PurchaseOrderActivities } from '../contracts/purchase-order.js';
+import type { PurchaseOrderActivities } from '../contracts/purchase-order.js';
 
 export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrderActivities {
   return {
     /** Checks the draft against the supplier's approvals and records it once; a draft with problems records nothing. */
-    async draftPurchaseOrder(draft: PurchaseOrderDraft & { workflowId: string; valueMinor: number }) {
+    async draftPurchaseOrder(draft) {
       const problems = await purchaseOrderProblems(db, draft);
       if (problems.length) return { problems, inspection: [] as { lineNo: number; requiresInspection: boolean }[] };
       await db.transaction().execute(async (tx) => {
@@ -47,7 +47,7 @@ export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrder
      * Sends the PO to the supplier (an outbox event a supplier integration delivers, written
      * once with the status change) and makes the ordered units visible as inbound.
      */
-    async issuePurchaseOrder(input: { poId: string; workflowId: string; supplierId: string; warehouse: string; expectedAt: string; lines: PurchaseOrderLineInput[] }) {
+    async issuePurchaseOrder(input) {
       await db.transaction().execute(async (tx) => {
         const issued = await tx
           .updateTable('purchase_orders')
@@ -82,7 +82,7 @@ export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrder
      * then inventory asset against GRNI at PO cost plus landed cost. Keys come from the
      * workflow id and the receipt id, so a retry posts nothing twice.
      */
-    async receivePurchaseOrderLines(input: { poId: string; workflowId: string; receiptId: string; warehouse: string; actor: string; lines: ReceiptPosting[] }) {
+    async receivePurchaseOrderLines(input) {
       const posted: { lineNo: number; averageCostMinor: number; journalEntryId: number | null }[] = [];
       for (const line of input.lines) {
         const key = `${input.workflowId}:receipt:${input.receiptId}:line-${line.lineNo}`;
@@ -131,7 +131,7 @@ export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrder
     },
 
     /** Inspection of quarantined units: accepted → available, rejected → damaged. */
-    async inspectPurchaseOrderLines(input: { workflowId: string; inspectionId: string; warehouse: string; actor: string; lines: { lineNo: number; sku: string; accepted: number; rejected: number }[] }) {
+    async inspectPurchaseOrderLines(input) {
       for (const line of input.lines) {
         if (line.accepted + line.rejected === 0) continue;
         await ledgerCall(() =>
@@ -163,7 +163,7 @@ export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrder
     },
 
     /** Expected units that will not come go back out of inbound. */
-    async releasePurchaseOrderInbound(input: { workflowId: string; step: string; warehouse: string; actor: string; lines: { lineNo: number; sku: string; qty: number }[] }) {
+    async releasePurchaseOrderInbound(input) {
       for (const line of input.lines) {
         if (line.qty <= 0) continue;
         await ledgerCall(() =>
@@ -181,19 +181,7 @@ export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrder
      * against payables (what the supplier bills), the price difference within tolerance to
      * write-offs and adjustments — in one transaction with the invoice row.
      */
-    async recordSupplierInvoice(input: {
-      poId: string;
-      workflowId: string;
-      invoiceId: string;
-      supplierId: string;
-      actor: string;
-      lines: { lineNo: number; qty: number; unitCostMinor: number }[];
-      chargesMinor: number;
-      matched: boolean;
-      differences: unknown[];
-      grniMinor: number;
-      totalMinor: number;
-    }): Promise<{ journalEntryId: number | null }> {
+    async recordSupplierInvoice(input) {
       return db.transaction().execute(async (tx) => {
         let journalEntryId: number | null = null;
         if (input.matched && input.totalMinor > 0) {
@@ -233,17 +221,7 @@ export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrder
      * disputed and the PO waits for a corrected invoice. A retry changes nothing twice: the
      * entry is idempotent by key and only a `mismatch` row takes the decision.
      */
-    async decideSupplierInvoice(input: {
-      poId: string;
-      workflowId: string;
-      invoiceId: string;
-      supplierId: string;
-      decision: 'approve' | 'reject';
-      reason: string;
-      actor: string;
-      grniMinor: number;
-      totalMinor: number;
-    }): Promise<{ journalEntryId: number | null }> {
+    async decideSupplierInvoice(input) {
       return db.transaction().execute(async (tx) => {
         let journalEntryId: number | null = null;
         if (input.decision === 'approve' && input.totalMinor > 0) {
@@ -275,16 +253,7 @@ export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrder
     },
 
     /** Mirrors the process's figures on the PO record (absolute values, so a retry writes the same). */
-    async recordPurchaseOrderState(input: {
-      poId: string;
-      status: string;
-      reason?: string;
-      lines: PurchaseOrderLineState[];
-      approval?: unknown;
-      acknowledgedAt?: string;
-      confirmedAt?: string;
-      closed?: boolean;
-    }): Promise<void> {
+    async recordPurchaseOrderState(input) {
       await db.transaction().execute(async (tx) => {
         await tx
           .updateTable('purchase_orders')
