@@ -84,7 +84,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
     app.addHook('onRequest', app.rateLimit());
   }
   // After the rate limit, so that refused methods and unknown paths count too.
-  registerErrorHandling(app, { onDependencyTrouble: (trouble) => trouble.reason !== 'overloaded' && monitor.markDown(trouble.dependency), retryAfterSeconds: deps.config.resilience.api.retryAfterSeconds });
+  registerErrorHandling(app, { onDependencyTrouble: (trouble) => trouble.reason === 'unavailable' && monitor.markDown(trouble.dependency), retryAfterSeconds: deps.config.resilience.api.retryAfterSeconds });
 
   // The API's documentation is readable without a key.
   app.addHook('onRoute', (route) => {

@@ -82,6 +82,7 @@ export class DependencyMonitor {
   };
   private timer?: NodeJS.Timeout;
   private probing = false;
+  private readonly slowProbes: Record<Dependency, number> = { postgres: 0, temporal: 0 };
 
   constructor(
     private readonly db: Db,
@@ -114,17 +115,27 @@ export class DependencyMonitor {
     if (this.probing) return this.state;
     this.probing = true;
     try {
-      const deadline = Math.max(500, Math.min(2_000, this.intervalMs));
+      const deadline = 2_000;
       const [postgres, temporal] = await Promise.all([
         timed(() => withTimeout(sql`select 1`.execute(this.db), deadline)),
         timed(() => this.temporal.withDeadline(Date.now() + deadline, () => this.temporal.connection.workflowService.getSystemInfo({}))),
       ]);
-      this.set('postgres', postgres.ok, postgres.latencyMs);
-      this.set('temporal', temporal.ok, temporal.latencyMs);
+      this.observe('postgres', postgres);
+      this.observe('temporal', temporal);
     } finally {
       this.probing = false;
     }
     return this.state;
+  }
+
+  /**
+   * A refused connection means down at once; a slow answer only after several in a row, so a
+   * machine under load does not turn writes away while its database still works.
+   */
+  private observe(dependency: Dependency, probe: { ok: boolean; refused: boolean; latencyMs: number }): void {
+    this.slowProbes[dependency] = probe.ok || probe.refused ? 0 : this.slowProbes[dependency] + 1;
+    const ok = probe.ok || (!probe.refused && this.slowProbes[dependency] < SLOW_PROBES_BEFORE_DOWN && this.state[dependency].ok);
+    this.set(dependency, ok, probe.latencyMs);
   }
 
   private set(dependency: Dependency, ok: boolean, latencyMs?: number): void {
@@ -133,15 +144,19 @@ export class DependencyMonitor {
   }
 }
 
-async function timed(probe: () => Promise<unknown>): Promise<{ ok: boolean; latencyMs: number }> {
+/** A probe's outcome: `refused` when the server cannot be reached at all, `slow` when it did not answer in time. */
+async function timed(probe: () => Promise<unknown>): Promise<{ ok: boolean; refused: boolean; latencyMs: number }> {
   const started = performance.now();
   try {
     await probe();
-    return { ok: true, latencyMs: Math.round(performance.now() - started) };
-  } catch {
-    return { ok: false, latencyMs: Math.round(performance.now() - started) };
+    return { ok: true, refused: false, latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { ok: false, refused: dependencyTrouble(error)?.reason === 'unavailable', latencyMs: Math.round(performance.now() - started) };
   }
 }
+
+/** Probes in a row that may be slow before a busy but working server is taken for down. */
+const SLOW_PROBES_BEFORE_DOWN = 3;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;

@@ -33,9 +33,11 @@ export interface StartOnceOptions<W extends Workflow, View> {
 
 /**
  * Starts the process of a business id once, and answers after its first step (an update
- * sent with the start). A repeat of the same request starts nothing and answers the
- * process as it is now (created false); the same id with other content is 409, also when
- * the two arrive at the same moment (only the one whose content started the process wins).
+ * sent with the start). A repeat of the same request starts nothing and answers what the
+ * first would have (created false): it waits for the same first step, so a client that
+ * retries after a 503 or a lost answer gets the outcome, not a half-way view. The same id
+ * with other content is 409, also when the two arrive at the same moment (only the one whose
+ * content started the process wins).
  */
 export async function startOnce<W extends Workflow, View = Awaited<ReturnType<W>>>(temporal: Client, o: StartOnceOptions<W, View>): Promise<{ view: View; created: boolean }> {
   const requestHash = createHash('sha256').update(JSON.stringify(o.content)).digest('hex');
@@ -58,9 +60,18 @@ export async function startOnce<W extends Workflow, View = Awaited<ReturnType<W>
           if (error instanceof WorkflowNotFoundError) return undefined;
           throw error;
         });
+  /** The first step's answer of a process that exists: waited for while it runs, read once it has ended. */
+  const firstStep = async (): Promise<View> => {
+    try {
+      return await handle.executeUpdate(o.submit);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      return handle.query(o.view);
+    }
+  };
   if (existing) {
     await sameContent(existing);
-    return { view: await handle.query(o.view), created: false };
+    return { view: await firstStep(), created: false };
   }
   if (record !== undefined && record !== null && o.forgotten) throw o.forgotten(record);
   const start = new WithStartWorkflowOperation<W>(o.workflowType, {
@@ -75,7 +86,7 @@ export async function startOnce<W extends Workflow, View = Awaited<ReturnType<W>
   } catch (error) {
     // Started and already finished between our look and the start.
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    view = await handle.query(o.view);
+    view = await firstStep();
   }
   return { view, created: await sameContent() };
 }

@@ -154,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxQueue: intFrom(env, 'DB_MAX_QUEUE', 200),
       },
       temporal: {
-        callTimeoutMs: durationMs(duration(env, 'TEMPORAL_CALL_TIMEOUT', '20s')),
+        callTimeoutMs: durationMs(duration(env, 'TEMPORAL_CALL_TIMEOUT', '30s')),
         unavailableRetryMs: durationMs(duration(env, 'TEMPORAL_UNAVAILABLE_RETRY', '1500ms')),
         maxInFlight: Math.max(1, intFrom(env, 'TEMPORAL_MAX_IN_FLIGHT', 200)),
         queryTimeoutMs: durationMs(duration(env, 'TEMPORAL_QUERY_TIMEOUT', '3s')),
