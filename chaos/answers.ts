@@ -52,6 +52,11 @@ export interface AnswerSummary {
   badCount: number;
   noAnswerCount: number;
   total: number;
+  /**
+   * 503s sent outside every window: how many, and the most ms any was sent after the last
+   * fault's service was back (a dependency may take longer than the margin to be usable again).
+   */
+  outside503: { count: number; maxMsAfterBack: number };
 }
 
 /** A Retry-After the client can act on: seconds (a positive whole number) or an HTTP date. */
@@ -111,6 +116,7 @@ export class AnswerLog {
     const bad: AnswerRecord[] = [];
     let badCount = 0;
     let noAnswerCount = 0;
+    const outside503 = { count: 0, maxMsAfterBack: 0 };
     for (const r of this.records) {
       const kind: FaultWindowKind = AnswerLog.faultAt(faults, r.sentAt, this.settleMs)?.kind ?? 'none';
       const c = (counts[kind] ??= emptyCounts());
@@ -126,8 +132,13 @@ export class AnswerLog {
         if (bad.length < 10) bad.push(r);
       }
       if (r.class === 'no_answer') noAnswerCount += 1;
+      if (r.class === '503' && kind === 'none') {
+        outside503.count += 1;
+        const lastBack = Math.max(-Infinity, ...faults.filter((f) => f.endedAt <= r.sentAt).map((f) => f.endedAt));
+        if (Number.isFinite(lastBack)) outside503.maxMsAfterBack = Math.max(outside503.maxMsAfterBack, r.sentAt - lastBack);
+      }
     }
-    return { counts, codes, windows, bad, badCount, noAnswerCount, total: this.records.length };
+    return { counts, codes, windows, bad, badCount, noAnswerCount, total: this.records.length, outside503 };
   }
 }
 

@@ -102,7 +102,7 @@ async function workflowCounts(client: Client): Promise<{ counts: Record<string, 
  * fails too, so that a new route in the load gets its rule. Returns the ids answered 2xx per
  * kind of write, and the ones the records do not show.
  */
-async function answeredWrites(db: Db, answered: AnsweredWrite[]): Promise<{ byKind: Record<string, { answered: number; missing: string[] }>; unknown: string[] }> {
+export async function answeredWrites(db: Db, answered: AnsweredWrite[]): Promise<{ byKind: Record<string, { answered: number; missing: string[] }>; unknown: string[] }> {
   const orders = new Map((await db.selectFrom('orders').select(['id', 'status']).execute()).map((o) => [o.id, o.status]));
   const shipments = new Map((await db.selectFrom('shipments').select(['id', 'status', 'picked_at', 'packed_at', 'shipped_at', 'journal_entry_id']).execute()).map((r) => [r.id, r]));
   const pos = new Map((await db.selectFrom('purchase_orders').select(['id', 'issued_at', 'acknowledged_at']).execute()).map((r) => [r.id, r]));

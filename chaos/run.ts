@@ -248,6 +248,7 @@ async function main(): Promise<number> {
     answerWindows: answerSummary.windows,
     answerDeadlineMs: deadline.ms,
     answerSettleMs: SETTLE_MS,
+    answers503OutsideWindows: answerSummary.outside503,
     figures: result.figures,
     checks: Object.fromEntries(result.checks.map((c) => [c.name, c.ok])),
     drainSeconds: Math.round((drainedAt - stopAt) / 100) / 10,
@@ -272,6 +273,7 @@ function printReport(
   console.log(`\nAnswers by fault (sent from the fault until its service was back + ${SETTLE_MS / 1_000} s; deadline ${deadline.ms / 1_000} s = ${deadline.basis})`);
   for (const line of answerTable(answers, ['none', ...FAULT_KINDS] as FaultWindowKind[])) console.log(`  ${line}`);
   console.log(`  (${ANSWER_CLASSES.join(', ')}: 503 counts only with Retry-After; 5xx is any other 5xx and a 503 without it; no_answer is refused or reset)`);
+  if (answers.outside503.count) console.log(`  503s outside every window: ${answers.outside503.count}, sent up to ${(answers.outside503.maxMsAfterBack / 1_000).toFixed(1)} s after the last fault's service was back`);
   console.log(`  worker killed itself right after a commit ${summary.faults.worker_self_kills_after_commit} times (on cue and by chance); worker restarts ${summary.faults.worker_restarts}`);
   const f = result.figures;
   const rows: [string, string][] = [
