@@ -115,7 +115,6 @@ function clientDeadline(config: Config): { ms: number; basis: string } {
     ['TEMPORAL_CALL_TIMEOUT', r.temporal.callTimeoutMs],
     ['TEMPORAL_QUERY_TIMEOUT', r.temporal.queryTimeoutMs],
     ['TEMPORAL_CONNECT_TIMEOUT', r.temporalConnectTimeoutMs],
-    ['PAYMENT_GATEWAY_TIMEOUT', r.paymentGatewayTimeoutMs],
   ];
   const [name, ms] = own.reduce((a, b) => (b[1] > a[1] ? b : a));
   return { ms: ms + 5_000, basis: `${name} ${ms / 1_000} s + 5 s` };
