@@ -9,8 +9,9 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { trialBalance } from '../db/journal.js';
 import { checkLedger } from '../db/ledger-check.js';
-import type { Sent } from './load.js';
+import type { AnsweredWrite, Sent } from './load.js';
 import { returnWorkflowId } from '../contracts/return.js';
+import type { AnswerClass, AnswerRecord, AnswerSummary } from './answers.js';
 
 export interface Check {
   name: string;
@@ -95,9 +96,91 @@ async function workflowCounts(client: Client): Promise<{ counts: Record<string, 
   return { counts, failed };
 }
 
-export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { worker: string[]; api: string[] }): Promise<CheckResult> {
+/**
+ * Every write the API answered 2xx, held to the records: per route, what a 2xx promised
+ * must be there (the order, the receipt, the decision taken). A write the rules do not know
+ * fails too, so that a new route in the load gets its rule. Returns the ids answered 2xx per
+ * kind of write, and the ones the records do not show.
+ */
+export async function answeredWrites(db: Db, answered: AnsweredWrite[]): Promise<{ byKind: Record<string, { answered: number; missing: string[] }>; unknown: string[] }> {
+  const orders = new Map((await db.selectFrom('orders').select(['id', 'status']).execute()).map((o) => [o.id, o.status]));
+  const shipments = new Map((await db.selectFrom('shipments').select(['id', 'status', 'picked_at', 'packed_at', 'shipped_at', 'journal_entry_id']).execute()).map((r) => [r.id, r]));
+  const pos = new Map((await db.selectFrom('purchase_orders').select(['id', 'issued_at', 'acknowledged_at']).execute()).map((r) => [r.id, r]));
+  const poReceipts = new Set((await db.selectFrom('purchase_order_receipts').select(['po_id', 'receipt_id']).distinct().execute()).map((r) => `${r.po_id}/${r.receipt_id}`));
+  const invoices = new Set((await db.selectFrom('supplier_invoices').select(['po_id', 'invoice_id']).execute()).map((r) => `${r.po_id}/${r.invoice_id}`));
+  const transfers = new Map((await db.selectFrom('transfers').select(['id', 'status']).execute()).map((r) => [r.id, r.status]));
+  const returns = new Map((await db.selectFrom('returns').select(['id', 'approval']).execute()).map((r) => [r.id, r]));
+  const parcels = new Set((await db.selectFrom('return_receipts').select(['return_id', 'parcel_id']).distinct().execute()).map((r) => `${r.return_id}/${r.parcel_id}`));
+  const inspections = new Set((await db.selectFrom('return_inspections').select(['return_id', 'inspection_id']).distinct().execute()).map((r) => `${r.return_id}/${r.inspection_id}`));
+
+  const field = (body: unknown, name: string) => String((body as Record<string, unknown> | undefined)?.[name] ?? '');
+  type Rule = [kind: string, pattern: RegExp, reflected: (id: string, body: unknown) => [key: string, ok: boolean]];
+  const rules: Rule[] = [
+    ['order submitted', /^\/orders$/, (_, b) => [field(b, 'orderId'), orders.has(field(b, 'orderId'))]],
+    ['hold decision', /^\/orders\/([^/]+)\/hold-decision$/, (id) => [id, !['received', 'on_hold', undefined].includes(orders.get(id))]],
+    ['order cancel', /^\/orders\/([^/]+)\/cancel$/, (id) => [id, orders.get(id) === 'cancelled']],
+    [
+      'shipment event',
+      /^\/shipments\/([^/]+)\/events$/,
+      (id, b) => {
+        const s = shipments.get(id);
+        const type = field(b, 'type');
+        const ok = type === 'picked' ? !!s?.picked_at : type === 'packed' ? !!s?.packed_at : type === 'shipped' ? !!s?.shipped_at && s.status === 'shipped' && s.journal_entry_id !== null : false;
+        return [`${id} ${type}`, ok];
+      },
+    ],
+    ['purchase order', /^\/purchase-orders$/, (_, b) => [field(b, 'poId'), pos.has(field(b, 'poId'))]],
+    ['PO approval', /^\/purchase-orders\/([^/]+)\/approval$/, (id) => [id, !!pos.get(id)?.issued_at]],
+    ['PO acknowledgement', /^\/purchase-orders\/([^/]+)\/acknowledgement$/, (id) => [id, !!pos.get(id)?.acknowledged_at]],
+    ['PO receipt', /^\/purchase-orders\/([^/]+)\/receipts$/, (id, b) => [`${id}/${field(b, 'receiptId')}`, poReceipts.has(`${id}/${field(b, 'receiptId')}`)]],
+    ['supplier invoice', /^\/purchase-orders\/([^/]+)\/invoices$/, (id, b) => [`${id}/${field(b, 'invoiceId')}`, invoices.has(`${id}/${field(b, 'invoiceId')}`)]],
+    ['transfer', /^\/transfers$/, (_, b) => [field(b, 'transferId'), transfers.has(field(b, 'transferId'))]],
+    ['transfer receipt', /^\/transfers\/([^/]+)\/receipt$/, (id) => [id, transfers.get(id) === 'received']],
+    ['return', /^\/returns$/, (_, b) => [field(b, 'returnId'), returns.has(field(b, 'returnId'))]],
+    ['return parcel', /^\/returns\/([^/]+)\/receipt$/, (id, b) => [`${id}/${field(b, 'parcelId')}`, parcels.has(`${id}/${field(b, 'parcelId')}`)]],
+    ['return inspection', /^\/returns\/([^/]+)\/inspection$/, (id, b) => [`${id}/${field(b, 'inspectionId')}`, inspections.has(`${id}/${field(b, 'inspectionId')}`)]],
+    ['refund approval', /^\/returns\/([^/]+)\/refund-approval$/, (id) => [id, !!(returns.get(id)?.approval as { decision?: unknown } | null | undefined)?.decision]],
+  ];
+  const byKind: Record<string, { answered: number; missing: string[]; ids: Set<string> }> = {};
+  const unknown: string[] = [];
+  for (const write of answered) {
+    const path = write.path.split('?')[0]!;
+    const rule = rules.find(([, pattern]) => pattern.test(path));
+    if (!rule) {
+      if (unknown.length < 5) unknown.push(`${write.method} ${path} (${write.status})`);
+      continue;
+    }
+    const [kind, pattern, reflected] = rule;
+    const [key, ok] = reflected(decodeURIComponent(pattern.exec(path)![1] ?? ''), write.body);
+    const entry = (byKind[kind] ??= { answered: 0, missing: [], ids: new Set() });
+    if (entry.ids.has(key)) continue;
+    entry.ids.add(key);
+    entry.answered += 1;
+    if (!ok) entry.missing.push(`${key} (answered ${write.status})`);
+  }
+  return { byKind: Object.fromEntries(Object.entries(byKind).map(([k, { answered: n, missing }]) => [k, { answered: n, missing }])), unknown };
+}
+
+/** What the client saw, for the `answers` check: the summary over the run and a way to say what one answer was. */
+export interface ClientView {
+  summary: AnswerSummary;
+  describe: (answer: AnswerRecord) => string;
+  deadlineMs: number;
+}
+
+export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { worker: string[]; api: string[] }, view: ClientView): Promise<CheckResult> {
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+
+  // The client's view: every answer a success, a 4xx, or a 503 with Retry-After; none late.
+  const { summary } = view;
+  const byClass = (k: AnswerClass) => Object.values(summary.counts).reduce((n, c) => n + (c ? c[k] : 0), 0);
+  check(
+    'answers',
+    summary.badCount === 0,
+    `${summary.total} answers: ${byClass('2xx')} 2xx, ${byClass('4xx')} 4xx, ${byClass('503')} 503 with Retry-After, ${byClass('5xx')} other 5xx, ${byClass('no_answer')} without an answer, ${byClass('hang')} past the ${view.deadlineMs / 1_000}-s deadline` +
+      (summary.bad.length ? `; ${summary.bad.map(view.describe).join('; ')}` : ''),
+  );
 
   // Faults kill processes on purpose; a process that dies of a fault elsewhere is a defect.
   check(
@@ -111,6 +194,17 @@ export async function checkRun(db: Db, client: Client, sent: Sent, crashes: { wo
   let doubled = 0;
   let lostUnits = 0;
   let doubledUnits = 0;
+
+  // Every write answered 2xx shows in the records: a success the client was told of is never lost.
+  const written = await answeredWrites(db, sent.answered);
+  const missing = Object.entries(written.byKind).flatMap(([kind, w]) => w.missing.map((m) => `${kind} ${m}`));
+  check(
+    'answered 2xx: every write shows in the records',
+    missing.length === 0 && written.unknown.length === 0,
+    `${Object.entries(written.byKind).map(([kind, w]) => `${kind} ${w.answered - w.missing.length}/${w.answered}`).join(', ')}` +
+      (missing.length ? `; missing: ${missing.slice(0, 5).join(', ')}` : '') +
+      (written.unknown.length ? `; no rule for: ${written.unknown.join(', ')}` : ''),
+  );
 
   // Orders: submitted == recorded == closed in the status their scenario drove them to.
   const orders = await db.selectFrom('orders').select(['id', 'status', 'closed_at']).execute();

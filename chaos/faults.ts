@@ -1,7 +1,7 @@
 /**
  * Faults at seeded random moments while the load runs: kill -9 of the worker (restarted
  * on the same task queue) and of the Temporal dev server (restarted on the same SQLite
- * file and port), the worker's Postgres connections cut, and Postgres stopped and started
+ * file and port), the worker's and the API's Postgres connections cut, and Postgres stopped and started
  * again. Each kind comes at least once, however long the recoveries take; then worker kills are the
  * most frequent. The worker's own hook (kill itself right after a commit) runs beside these.
  */
@@ -17,6 +17,9 @@ export interface Fault {
   detail: string;
   /** Until the service was back (restart done), in ms. */
   recoveredMs: number;
+  /** The fault's window, epoch ms: from the moment it was injected until the service was back. */
+  startedAt: number;
+  endedAt: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,7 +57,8 @@ export async function injectFaults(
     } catch (error) {
       detail = `failed: ${(error as Error).message}`;
     }
-    const fault = { kind, at: Math.round((began - options.startedAt) / 100) / 10, detail, recoveredMs: Date.now() - began };
+    const ended = Date.now();
+    const fault: Fault = { kind, at: Math.round((began - options.startedAt) / 100) / 10, detail, recoveredMs: ended - began, startedAt: began, endedAt: ended };
     faults.push(fault);
     options.log(`fault at ${fault.at}s: ${kind} — ${detail} (back in ${fault.recoveredMs} ms)`);
   }
@@ -83,10 +87,10 @@ async function inject(stack: ChaosStack, kind: FaultKind, random: Random): Promi
       return `dev server killed with SIGKILL, down ${down} ms, started again on the same SQLite file and port`;
     }
     case 'terminate_pg_connections': {
-      const cut = await stack.terminateWorkerConnections();
-      // Now and then twice in a row, while the pool reconnects.
-      const again = chance(random, 0.3) ? await (async () => (await sleep(between(random, 100, 800)), stack.terminateWorkerConnections()))() : 0;
-      return `pg_terminate_backend on ${cut + again} worker connections`;
+      const cut = await stack.terminateConnections();
+      // Now and then twice in a row, while the pools reconnect.
+      const again = chance(random, 0.3) ? await (async () => (await sleep(between(random, 100, 800)), stack.terminateConnections()))() : { worker: 0, api: 0 };
+      return `pg_terminate_backend on ${cut.worker + again.worker} worker and ${cut.api + again.api} API connections`;
     }
     case 'restart_postgres': {
       await stack.restartPostgres();

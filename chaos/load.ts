@@ -12,6 +12,7 @@ import type { Db } from '../db/connection.js';
 import { receive } from '../db/ledger.js';
 import { between, chance, fork, pick, rng, type Random } from './random.js';
 import { returnWorkflowId } from '../contracts/return.js';
+import { retryAfterMs, type AnswerLog } from './answers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -65,6 +66,16 @@ export interface Sent {
   transfers: Map<string, { qty: number; received: number; damaged: number }>;
   /** Return id → what the load drove it to (see `ReturnSent`). */
   returns: Map<string, ReturnSent>;
+  /** Every write the API answered 2xx (a repeat too): each must show in the records at the end. */
+  answered: AnsweredWrite[];
+}
+
+/** A write the API answered with a 2xx. */
+export interface AnsweredWrite {
+  method: string;
+  path: string;
+  body: unknown;
+  status: number;
 }
 
 /** A return as the load drove it: its units, and the end it reached as the API reported it. */
@@ -87,7 +98,7 @@ export interface ReturnSent {
 
 export interface LoadStats {
   requests: number;
-  /** Requests sent again after a 5xx, a timeout or a refused connection. */
+  /** Requests sent again after a 503 or 429 (after its Retry-After), another 5xx, no answer in time or a refused connection. */
   retried: number;
   /** Events and decisions deliberately sent a second time. */
   duplicates: number;
@@ -102,7 +113,7 @@ export interface LoadStats {
 }
 
 export function newSent(): Sent {
-  return { orders: new Map(), shipmentsShipped: new Map(), purchaseOrders: new Map(), transfers: new Map(), returns: new Map() };
+  return { orders: new Map(), shipmentsShipped: new Map(), purchaseOrders: new Map(), transfers: new Map(), returns: new Map(), answered: [] };
 }
 
 export function newStats(): LoadStats {
@@ -127,31 +138,63 @@ export interface LoadContext {
   stats: LoadStats;
   /** No scenario waits beyond this (epoch ms). */
   deadline: () => number;
+  /** Every answer the API gave, and the client's deadline for one. */
+  answers: AnswerLog;
   log: (line: string) => void;
 }
 
 /**
- * One request as an integrating system sends it: a 5xx, 429, timeout or refused connection
- * is sent again (the services may be down for a moment); any other answer is returned.
+ * One request as an integrating system sends it: a 503 or 429 is sent again after its
+ * Retry-After, any other 5xx, a refused or reset connection, or no answer within the
+ * deadline, after a short backoff (the services may be down for a moment); any other answer
+ * is returned. Every answer is noted in the answer log (class, time, when it was sent), and
+ * every write answered 2xx in `Sent.answered`, which the end checks hold the records to.
  */
 async function call(ctx: LoadContext, method: 'GET' | 'POST', path: string, body: unknown, role: Role): Promise<Answer> {
   for (let attempt = 1; ; attempt++) {
     ctx.stats.requests++;
+    let wait = Math.min(3_000, 200 * attempt);
+    const sentAt = Date.now();
     try {
       const response = await fetch(`${ctx.apiUrl}${path}`, {
         method,
         headers: { authorization: `Bearer ${ctx.keys[role]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(ctx.answers.deadlineMs),
       });
       const text = await response.text();
-      if (response.status < 500 && response.status !== 429) return { status: response.status, body: text ? JSON.parse(text) : {} };
-    } catch {
-      // refused, reset or timed out: the same as a 5xx
+      const parsed = parseBody(text);
+      const retryAfter = response.headers.get('retry-after');
+      ctx.answers.note({ sentAt, ms: Date.now() - sentAt, method, path, status: response.status, code: errorCode(parsed), retryAfter });
+      if (response.status >= 200 && response.status < 300 && method !== 'GET') ctx.sent.answered.push({ method, path, body, status: response.status });
+      if (response.status < 500 && response.status !== 429) return { status: response.status, body: parsed };
+      // "Try again later", and when: as asked (within reason), else the usual backoff.
+      if (response.status === 503 || response.status === 429) wait = Math.min(30_000, retryAfterMs(retryAfter) ?? wait);
+    } catch (error) {
+      const e = error as Error & { cause?: { code?: string; message?: string } };
+      const deadline = e.name === 'TimeoutError';
+      ctx.answers.note({ sentAt, ms: Date.now() - sentAt, method, path, error: deadline ? 'deadline' : (e.cause?.code ?? e.cause?.message ?? e.message) });
     }
     if (Date.now() > ctx.deadline()) throw new Error(`${method} ${path}: no answer but errors until the deadline`);
     ctx.stats.retried++;
-    await sleep(Math.min(3_000, 200 * attempt));
+    await sleep(wait);
+  }
+}
+
+/** The error code of an answer; for a 503, with the dependency and the reason it names. */
+function errorCode(body: Answer['body']): string | undefined {
+  const error = body.error as { code?: string; details?: { dependency?: string; reason?: string } } | undefined;
+  if (!error?.code) return undefined;
+  return [error.code, error.details?.dependency, error.details?.reason].filter(Boolean).join(' ');
+}
+
+/** The body of an answer: JSON as the API sends it, or the text of anything else in the error shape. */
+function parseBody(text: string): Answer['body'] {
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as Answer['body'];
+  } catch {
+    return { error: { code: 'not_json', message: text.slice(0, 200) } };
   }
 }
 

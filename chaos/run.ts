@@ -4,11 +4,15 @@
  * exchanges), purchase orders with receipts, and transfers, all through the
  * real HTTP API, faults are injected at seeded random moments — the worker killed with
  * SIGKILL (also by its own hook right after a commit), the Temporal dev server killed and
- * restarted on its SQLite file, the worker's Postgres connections cut, Postgres stopped and
- * restarted — and every WMS and supplier event is sent twice, some out of order. After the
- * load window the faults stop, every scenario is driven to its end, and the run checks that
- * nothing was lost or done twice: it prints the faults, a table of figures and checks, and
- * one final JSON line. Exit code 0 when every check holds.
+ * restarted on its SQLite file, the worker's and the API's Postgres connections cut, Postgres
+ * stopped and restarted — and every WMS and supplier event is sent twice, some out of order.
+ * The API is built as the product builds it (its own pool with the configured limits, the
+ * API's Temporal client), and every answer it gives is noted with the fault it was sent in
+ * (chaos/answers.ts). After the load window the faults stop, every scenario is driven to its
+ * end, and the run checks that nothing was lost or done twice, that every write answered 2xx
+ * shows in the records, and that every answer was a success, a 4xx or a 503 with
+ * Retry-After, none past the deadline: it prints the faults, the answers by fault, a table
+ * of figures and checks, and one final JSON line. Exit code 0 when every check holds.
  *
  * Its services are its own (see chaos/stack.ts) and are removed at the end, also on
  * failure and on Ctrl-C.
@@ -27,8 +31,10 @@ import { Client, Connection } from '@temporalio/client';
 import { buildApp, type App } from '../api/app.js';
 import type { Role } from '../api/auth.js';
 import { createDb, type Db } from '../db/connection.js';
-import { loadConfig } from '../runtime/config.js';
+import { loadConfig, type Config } from '../runtime/config.js';
 import { freePort } from '../runtime/ports.js';
+import { apiTemporalClient } from '../runtime/temporal-client.js';
+import { ANSWER_CLASSES, AnswerLog, answerTable, describeAnswer, type AnswerSummary, type FaultWindowKind } from './answers.js';
 import { checkRun, type CheckResult } from './checks.js';
 import { injectFaults, type Fault, type FaultKind } from './faults.js';
 import { newSent, newStats, runLoad, seedCatalog, type LoadContext } from './load.js';
@@ -76,15 +82,49 @@ console.log(`[chaos] seed ${seed} (run it again with --seed ${seed}); load for $
 
 const stack = new ChaosStack({ taskQueue: TASK_QUEUE, exitAfterCommit, nextWorkerSeed: () => fork(workerRandom), log });
 let stopped = false;
+/** The driver's own look at the database and Temporal (as a WMS screen would), apart from the API's. */
 let db: Db | undefined;
-let app: App | undefined;
 let connection: Connection | undefined;
+/** The API, built as the product builds it: its own pool with the configured limits, the API's Temporal client. */
+let app: App | undefined;
+let apiDb: Db | undefined;
+let apiConnection: Connection | undefined;
 
 async function cleanup(): Promise<void> {
   await app?.close().catch(() => {});
+  await apiConnection?.close().catch(() => {});
+  await apiDb?.destroy().catch(() => {});
   await connection?.close().catch(() => {});
   await db?.destroy().catch(() => {});
   await stack.stop();
+}
+
+const FAULT_KINDS: FaultKind[] = ['kill_worker', 'exit_worker_after_commit', 'kill_temporal', 'terminate_pg_connections', 'restart_postgres'];
+/** After a fault's service is back, answers still count for the fault this long. */
+const SETTLE_MS = 2_000;
+
+/**
+ * The client's deadline for one answer: a little above the largest deadline the API sets
+ * itself on one call to a dependency; past it, the answer is a hang.
+ */
+function clientDeadline(config: Config): { ms: number; basis: string } {
+  const r = config.resilience;
+  const own: [string, number][] = [
+    ['DB_QUERY_TIMEOUT', r.db.queryTimeoutMs],
+    ['DB_CONNECT_TIMEOUT', r.db.connectTimeoutMs],
+    ['TEMPORAL_CALL_TIMEOUT', r.temporal.callTimeoutMs],
+    ['TEMPORAL_QUERY_TIMEOUT', r.temporal.queryTimeoutMs],
+    ['TEMPORAL_CONNECT_TIMEOUT', r.temporalConnectTimeoutMs],
+  ];
+  const [name, ms] = own.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { ms: ms + 5_000, basis: `${name} ${ms / 1_000} s + 5 s` };
+}
+
+/** The database URL with the connections' name, so a fault can find them (`pg_stat_activity.application_name`). */
+function namedConnections(url: string, name: string): string {
+  const named = new URL(url);
+  named.searchParams.set('application_name', name);
+  return named.toString();
 }
 
 /**
@@ -126,18 +166,23 @@ async function main(): Promise<number> {
 
   const roles: Role[] = ['system', 'ops', 'buyer', 'finance', 'viewer'];
   const keys = Object.fromEntries(roles.map((role) => [role, `chaos-${role}-${randomBytes(9).toString('hex')}`])) as Record<Role, string>;
-  const config = { ...loadConfig({}), taskQueue: TASK_QUEUE, databaseUrl: stack.databaseUrl, temporalAddress: stack.temporalAddress, rateLimitPerMinute: 0, logLevel: 'warn' };
-  app = await buildApp({ db, temporal: client, config, keys: roles.map((role) => ({ role, key: keys[role] })), logger: false });
+  const config: Config = { ...loadConfig({}), taskQueue: TASK_QUEUE, databaseUrl: stack.databaseUrl, temporalAddress: stack.temporalAddress, rateLimitPerMinute: 0, logLevel: 'warn' };
+  apiDb = createDb(namedConnections(stack.databaseUrl, 'chaos-api'), config.resilience.db.poolSize, config.resilience.db);
+  const api = apiTemporalClient(config, stack.temporalAddress);
+  apiConnection = api.connection;
+  app = await buildApp({ db: apiDb, temporal: api.client, config, keys: roles.map((role) => ({ role, key: keys[role] })), logger: false });
   const port = await freePort();
   await app.listen({ port, host: '127.0.0.1' });
-  log(`API on http://127.0.0.1:${port}; worker polling task queue ${TASK_QUEUE}`);
+  const deadline = clientDeadline(config);
+  const answers = new AnswerLog(deadline.ms, SETTLE_MS);
+  log(`API on http://127.0.0.1:${port}; worker polling task queue ${TASK_QUEUE}; the load waits ${deadline.ms / 1_000} s for an answer (${deadline.basis})`);
 
   const loadStarted = Date.now();
   const stopAt = loadStarted + seconds * 1_000;
-  const deadline = stopAt + drainSeconds * 1_000;
+  const drainDeadline = stopAt + drainSeconds * 1_000;
   const sent = newSent();
   const stats = newStats();
-  const ctx: LoadContext = { apiUrl: `http://127.0.0.1:${port}`, keys, db, random: loadRandom, tag, sent, stats, deadline: () => deadline, log };
+  const ctx: LoadContext = { apiUrl: `http://127.0.0.1:${port}`, keys, db, random: loadRandom, tag, sent, stats, deadline: () => drainDeadline, answers, log };
 
   log(`load and faults for ${seconds} s`);
   const progress = setInterval(() => {
@@ -160,13 +205,15 @@ async function main(): Promise<number> {
 
   // Visibility follows the last completions by a moment: wait (bounded) until nothing runs.
   const crashes = () => ({ worker: stack.unexpectedWorkerExits, api: apiCrashes });
-  let result: CheckResult = await checkRun(db, client, sent, crashes());
+  const answerSummary = answers.summarize(faults);
+  const view = { summary: answerSummary, deadlineMs: deadline.ms, describe: (r: Parameters<typeof describeAnswer>[0]) => describeAnswer(r, faults, loadStarted, SETTLE_MS) };
+  let result: CheckResult = await checkRun(db, client, sent, crashes(), view);
   for (let i = 0; i < 20 && !result.ok && result.checks.some((c) => !c.ok && c.name.startsWith('workflows')); i++) {
     await new Promise((r) => setTimeout(r, 1_500));
-    result = await checkRun(db, client, sent, crashes());
+    result = await checkRun(db, client, sent, crashes(), view);
   }
 
-  const faultCounts = Object.fromEntries((['kill_worker', 'exit_worker_after_commit', 'kill_temporal', 'terminate_pg_connections', 'restart_postgres'] as FaultKind[]).map((k) => [k, faults.filter((f) => f.kind === k).length]));
+  const faultCounts = Object.fromEntries(FAULT_KINDS.map((k) => [k, faults.filter((f) => f.kind === k).length]));
   const summary = {
     chaos: result.ok && stats.failures.length === 0 && stats.surprises.length === 0 ? 'ok' : 'failed',
     seed,
@@ -195,6 +242,12 @@ async function main(): Promise<number> {
       failures: stats.failures.slice(0, 20),
       surprises: stats.surprises.slice(0, 20),
     },
+    answers: answerSummary.counts,
+    answerCodes: answerSummary.codes,
+    answerWindows: answerSummary.windows,
+    answerDeadlineMs: deadline.ms,
+    answerSettleMs: SETTLE_MS,
+    answers503OutsideWindows: answerSummary.outside503,
     figures: result.figures,
     checks: Object.fromEntries(result.checks.map((c) => [c.name, c.ok])),
     drainSeconds: Math.round((drainedAt - stopAt) / 100) / 10,
@@ -202,14 +255,24 @@ async function main(): Promise<number> {
     cpus: os.cpus().length,
     loadAvg1m: Math.round(os.loadavg()[0]! * 100) / 100,
   };
-  printReport(faults, result, summary);
+  printReport(faults, result, summary, answerSummary, deadline);
   console.log(JSON.stringify(summary));
   return summary.chaos === 'ok' ? 0 : 1;
 }
 
-function printReport(faults: Fault[], result: CheckResult, summary: { faults: Record<string, unknown>; load: { failures: string[]; surprises: string[] } & Record<string, unknown> }): void {
+function printReport(
+  faults: Fault[],
+  result: CheckResult,
+  summary: { faults: Record<string, unknown>; load: { failures: string[]; surprises: string[] } & Record<string, unknown> },
+  answers: AnswerSummary,
+  deadline: { ms: number; basis: string },
+): void {
   console.log('\nFaults injected');
   for (const f of faults) console.log(`  ${String(f.at).padStart(6)} s  ${f.kind.padEnd(25)} ${f.detail} (${f.recoveredMs} ms)`);
+  console.log(`\nAnswers by fault (sent from the fault until its service was back + ${SETTLE_MS / 1_000} s; deadline ${deadline.ms / 1_000} s = ${deadline.basis})`);
+  for (const line of answerTable(answers, ['none', ...FAULT_KINDS] as FaultWindowKind[])) console.log(`  ${line}`);
+  console.log(`  (${ANSWER_CLASSES.join(', ')}: 503 counts only with Retry-After; 5xx is any other 5xx and a 503 without it; no_answer is refused or reset)`);
+  if (answers.outside503.count) console.log(`  503s outside every window: ${answers.outside503.count}, sent up to ${(answers.outside503.maxMsAfterBack / 1_000).toFixed(1)} s after the last fault's service was back`);
   console.log(`  worker killed itself right after a commit ${summary.faults.worker_self_kills_after_commit} times (on cue and by chance); worker restarts ${summary.faults.worker_restarts}`);
   const f = result.figures;
   const rows: [string, string][] = [
@@ -226,7 +289,7 @@ function printReport(faults: Fault[], result: CheckResult, summary: { faults: Re
     ['refunds driven / gateway refunds / refund entries paying money', `${f.refunds.driven} / ${f.refunds.gatewayRefunds} (${f.refunds.gatewayAnswersLost} answers lost after paying) / ${f.refunds.refundEntries} refunded + ${f.refunds.creditEntries} credited`],
     ['events and decisions sent twice / out of order', `${summary.load.duplicatesSent} / ${summary.load.outOfOrderSent}`],
     ['409 answers to them', JSON.stringify(summary.load.conflicts)],
-    ['requests / retried after 5xx, timeout or refusal', `${summary.load.requests} / ${summary.load.retried}`],
+    ['requests / retried after 503 (its Retry-After), 5xx, timeout or refusal', `${summary.load.requests} / ${summary.load.retried}`],
     ['workflows', Object.entries(f.workflows).map(([t, s]) => `${t} ${JSON.stringify(s)}`).join('; ')],
     ['open tasks / open exceptions', `${f.openTasks} / ${JSON.stringify(f.openExceptions)}`],
     ['lost / doubled (processes, records, keys)', `${result.lost} / ${result.doubled}`],

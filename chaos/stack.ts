@@ -244,22 +244,29 @@ export class ChaosStack {
 
   // ---- Postgres ------------------------------------------------------------------------
 
-  /** pg_terminate_backend on every connection of the worker; how many were cut. */
-  async terminateWorkerConnections(): Promise<number> {
+  /**
+   * pg_terminate_backend on every connection of the worker and of the API (each names itself
+   * in `application_name`: `chaos-worker`, `chaos-api`); how many of each were cut.
+   */
+  async terminateConnections(): Promise<{ worker: number; api: number }> {
     const client = new pg.Client({ connectionString: this.databaseUrl });
     await client.connect();
     try {
       // The pids first: in one statement Postgres may call pg_terminate_backend before it filters.
       // A worker that was just restarted may not have connected yet: wait a little for one.
-      const workerConnections = () =>
-        client.query<{ pid: number }>(`select pid from pg_stat_activity where application_name = 'chaos-worker' and datname = $1`, [this.databaseName]);
-      let { rows } = await workerConnections();
-      for (let waited = 0; rows.length === 0 && waited < 10_000; waited += 200) {
+      const connections = () =>
+        client.query<{ pid: number; app: string }>(
+          `select pid, application_name as app from pg_stat_activity where application_name in ('chaos-worker', 'chaos-api') and datname = $1`,
+          [this.databaseName],
+        );
+      let { rows } = await connections();
+      for (let waited = 0; !rows.some((r) => r.app === 'chaos-worker') && waited < 10_000; waited += 200) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        ({ rows } = await workerConnections());
+        ({ rows } = await connections());
       }
-      const cut = await client.query<{ done: boolean }>('select pg_terminate_backend(pid) as done from unnest($1::int[]) as pid', [rows.map((r) => r.pid)]);
-      return cut.rows.filter((r) => r.done).length;
+      const cut = await client.query<{ pid: number; done: boolean }>('select pid, pg_terminate_backend(pid) as done from unnest($1::int[]) as pid', [rows.map((r) => r.pid)]);
+      const count = (app: string) => cut.rows.filter((r) => r.done && rows.find((c) => c.pid === r.pid)?.app === app).length;
+      return { worker: count('chaos-worker'), api: count('chaos-api') };
     } finally {
       await client.end();
     }

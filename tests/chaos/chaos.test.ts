@@ -1,9 +1,11 @@
 /**
  * The short chaos run in CI: `npm run chaos -- --seconds 45 --seed 20261127` as a child
  * process (its own Postgres, Temporal dev server and worker, all removed at its end), held
- * to its exit code and its final JSON line: every kind of fault was injected, and nothing
+ * to its exit code and its final JSON line: every kind of fault was injected, nothing
  * the load sent (orders, shipments, purchase orders, transfers, returns and their refunds)
- * was lost or done twice.
+ * was lost or done twice, every write answered 2xx shows in the records, and the client
+ * never got a 500, a 503 without Retry-After or no answer in time — while some fault made
+ * the API say 503 with Retry-After. It prints the answers by fault.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -12,6 +14,8 @@ import { projectRoot } from '../../runtime/config.js';
 
 const SEED = 20261127;
 const SECONDS = 45;
+
+type AnswerCounts = Record<'2xx' | '4xx' | '503' | '5xx' | 'no_answer' | 'hang' | 'maxMs', number>;
 
 interface ChaosSummary {
   chaos: 'ok' | 'failed';
@@ -32,6 +36,8 @@ interface ChaosSummary {
     refunds: { driven: number; drivenMinor: number; gatewayRefunds: number; gatewayMinor: number; refundEntries: number; creditEntries: number };
   };
   checks: Record<string, boolean>;
+  answers: Record<string, AnswerCounts>;
+  answerDeadlineMs: number;
 }
 
 function runChaos(): Promise<{ code: number | null; output: string }> {
@@ -62,6 +68,19 @@ describe('chaos (short run)', () => {
     const summary = JSON.parse(last!) as ChaosSummary;
     expect(summary.error, tail).toBeUndefined();
     expect(summary.seed).toBe(SEED);
+    // The answers by fault, as the run printed them.
+    const lines = output.split('\n');
+    const from = lines.findIndex((line) => line.startsWith('Answers by fault'));
+    if (from >= 0) console.log(lines.slice(from, lines.indexOf('', from)).join('\n'));
+
+    // The client's view: never a 500, a 503 without Retry-After, or no answer within the
+    // deadline; and the classification was exercised: some fault made the API answer 503.
+    expect(summary.checks.answers, `answers check; output ends:\n${tail}`).toBe(true);
+    const answers = Object.entries(summary.answers);
+    expect(answers.reduce((n, [, c]) => n + c['5xx'] + c.hang, 0), JSON.stringify(summary.answers)).toBe(0);
+    expect(answers.filter(([kind, c]) => kind !== 'none' && c['503'] > 0).map(([kind]) => kind), JSON.stringify(summary.answers)).not.toEqual([]);
+    for (const [kind, c] of answers) expect(c.maxMs, kind).toBeLessThanOrEqual(summary.answerDeadlineMs);
+    expect(summary.checks['answered 2xx: every write shows in the records'], tail).toBe(true);
 
     // Every kind of fault happened (a Postgres restart only when the run started its own).
     for (const kind of ['kill_worker', 'exit_worker_after_commit', 'kill_temporal', 'terminate_pg_connections']) {
