@@ -29,8 +29,12 @@ const unavailableSqlStates = new Set(['57P01', '57P02', '57P03', '53300', '08000
 const pgDisconnect = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|connection is not open/i;
 
 // gRPC status codes
+const UNKNOWN = 2;
 const DEADLINE_EXCEEDED = 4;
+const NOT_FOUND = 5;
 const RESOURCE_EXHAUSTED = 8;
+const ABORTED = 10;
+const INTERNAL = 13;
 const UNAVAILABLE = 14;
 
 /** Thrown by a route that cannot answer without a dependency that is down. */
@@ -53,6 +57,10 @@ export function dependencyTrouble(error: unknown): DependencyTrouble | undefined
       if (e.code === UNAVAILABLE) return { dependency: 'temporal', reason: 'unavailable' };
       if (e.code === DEADLINE_EXCEEDED) return { dependency: 'temporal', reason: 'timeout' };
       if (e.code === RESOURCE_EXHAUSTED) return { dependency: 'temporal', reason: e.details === OVERLOADED_DETAIL ? 'overloaded' : 'unavailable' };
+      // The server's own failure (a restart in progress, a shard not yet owned): not the request's fault.
+      if (e.code === INTERNAL || e.code === UNKNOWN || e.code === ABORTED) return { dependency: 'temporal', reason: 'unavailable' };
+      // Right after a restart a server may not know its namespace yet.
+      if (e.code === NOT_FOUND && /namespace/i.test(e.details)) return { dependency: 'temporal', reason: 'unavailable' };
       continue;
     }
     const code = (e as { code?: unknown }).code;

@@ -170,7 +170,7 @@ async function main(): Promise<number> {
   apiDb = createDb(namedConnections(stack.databaseUrl, 'chaos-api'), config.resilience.db.poolSize, config.resilience.db);
   const api = apiTemporalClient(config, stack.temporalAddress);
   apiConnection = api.connection;
-  app = await buildApp({ db: apiDb, temporal: api.client, config, keys: roles.map((role) => ({ role, key: keys[role] })), logger: false });
+  app = await buildApp({ db: apiDb, temporal: api.client, config, keys: roles.map((role) => ({ role, key: keys[role] })), logger: { level: 'error' } });
   const port = await freePort();
   await app.listen({ port, host: '127.0.0.1' });
   const deadline = clientDeadline(config);

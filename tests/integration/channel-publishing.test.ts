@@ -35,6 +35,14 @@ let warehouses: string[] = [];
 let skus: string[] = [];
 
 beforeAll(async () => {
+  // Publisher ids are the channel's, the same in every test file on the shared server: one
+  // another file left (or started) on its own task queue would take this file's signals.
+  for (const channel of ['dtc', 'subscription', 'wholesale', 'marketplace']) {
+    await stack.client.workflow
+      .getHandle(channelPublisherWorkflowId(channel))
+      .terminate('the channel publishing test takes the channel')
+      .catch(() => {});
+  }
   await receiver.start();
   warehouses = [await addWarehouse(stack.db), await addWarehouse(stack.db)];
   skus = [

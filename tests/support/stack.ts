@@ -71,6 +71,10 @@ export async function startTestStack(overrides: Partial<Config> = {}): Promise<T
     worker,
     async stop() {
       await app.close();
+      // Processes left running on this file's task queue (a channel publisher started by a
+      // generated request, an order waiting for stock) would keep their business ids taken on
+      // the shared Temporal server, for files that run later.
+      await terminateRunning(client, taskQueue);
       worker.shutdown();
       await running;
       await nativeConnection.close();
@@ -78,6 +82,15 @@ export async function startTestStack(overrides: Partial<Config> = {}): Promise<T
       await db.destroy();
     },
   };
+}
+
+async function terminateRunning(client: Client, taskQueue: string): Promise<void> {
+  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    await client.workflow
+      .getHandle(execution.workflowId, execution.runId)
+      .terminate('test file finished')
+      .catch(() => {});
+  }
 }
 
 /**
