@@ -164,7 +164,7 @@ describe('the services npm start runs are supervised', () => {
     const key = 'system-key-supervisor-test';
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bin/start.ts')], {
       cwd: projectRoot,
-      env: plainEnv({ DATA_DIR: dataDir, ...ports, SEED_DEMO: 'false', API_KEYS: `system:${key}`, RATE_LIMIT_PER_MINUTE: '0' }),
+      env: plainEnv({ DATA_DIR: dataDir, ...ports, SEED_DEMO: 'false', API_KEYS: `system:${key}`, RATE_LIMIT_PER_MINUTE: '0', API_SHUTDOWN_GRACE: '40s' }),
       stdio: ['ignore', 'pipe', 'pipe'],
       // A process group of its own, as in a terminal, so that Ctrl-C can be sent to the whole group.
       detached: true,
@@ -215,7 +215,8 @@ describe('the services npm start runs are supervised', () => {
       }
       expect(await exited).toBe(0);
       const stopMs = Date.now() - signalled;
-      expect(stopMs).toBeLessThan(20_000);
+      // Generous: on a loaded 2-core machine six orders may take a while once Temporal thaws.
+      expect(stopMs).toBeLessThan(45_000);
 
       const order = ['[start] SIGINT: stopping', '[start] API closed', '[start] worker stopped', '[start] Temporal dev server stopped', '[start] PostgreSQL stopped', '[start] stopped'];
       const at = order.map((line) => output.indexOf(line));
