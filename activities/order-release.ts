@@ -63,7 +63,8 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
           .onConflict((oc) => oc.column('id').doNothing())
           .returning('id')
           .executeTakeFirst();
-        if (!inserted) return;
+        // A storefront order may arrive without a line it can ship; it is recorded, and rejected.
+        if (!inserted || order.lines.length === 0) return;
         await tx
           .insertInto('order_lines')
           .values(
