@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
+import { createChannelOrderActivities } from './channel-order.js';
 import { createChannelPublishingActivities } from './channel-publishing.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderReleaseActivities } from './order-release.js';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTransferActivities(deps),
     ...createReturnActivities(deps),
     ...createChannelPublishingActivities(deps),
+    ...createChannelOrderActivities(deps),
   };
 }
 

@@ -203,6 +203,48 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
     },
 
     /**
+     * An amendment on the order record: its address, billing country, freight and total, and
+     * its lines (only while none is allocated: the process takes new lines only then). Sets
+     * values, so a retry changes nothing more.
+     */
+    async recordOrderAmendment(amendment): Promise<void> {
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('orders')
+          .set({
+            ship_to: JSON.stringify(amendment.shipTo),
+            billing_country: amendment.billingCountry,
+            freight_minor: amendment.freightMinor,
+            total_minor: amendment.totalMinor,
+            updated_at: new Date(),
+          })
+          .where('id', '=', amendment.orderId)
+          .execute();
+        const lines = await tx.selectFrom('order_lines').select(['line_no', 'sku', 'qty', 'unit_price_minor', 'discount_minor', 'tax_minor', 'allocated_qty', 'shipped_qty']).where('order_id', '=', amendment.orderId).forUpdate().execute();
+        const same =
+          lines.length === amendment.lines.length &&
+          amendment.lines.every((l) => lines.some((r) => r.line_no === l.lineNo && r.sku === l.sku && Number(r.qty) === l.qty && Number(r.unit_price_minor) === l.unitPriceMinor && Number(r.discount_minor) === l.discountMinor && Number(r.tax_minor) === l.taxMinor));
+        if (same) return;
+        if (lines.some((r) => r.allocated_qty > 0 || r.shipped_qty > 0)) throw new Error(`order ${amendment.orderId} has allocated lines; they cannot be replaced`);
+        await tx.deleteFrom('order_lines').where('order_id', '=', amendment.orderId).execute();
+        await tx
+          .insertInto('order_lines')
+          .values(
+            amendment.lines.map((line) => ({
+              order_id: amendment.orderId,
+              line_no: line.lineNo,
+              sku: line.sku,
+              qty: line.qty,
+              unit_price_minor: line.unitPriceMinor,
+              discount_minor: line.discountMinor,
+              tax_minor: line.taxMinor,
+            })),
+          )
+          .execute();
+      });
+    },
+
+    /**
      * Stock arrived for these skus: nudge the backordered orders that can now get some,
      * in reservation priority (channel, then order age), so the first in line is served first.
      */

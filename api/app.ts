@@ -10,6 +10,7 @@ import type { Db } from '../db/connection.js';
 import type { Config } from '../runtime/config.js';
 import { auditRoutes, registerAudit } from './audit.js';
 import { registerAuth, type ApiKey } from './auth.js';
+import { channelConnectorRoutes } from './channel-connectors.js';
 import { channelPublishingRoutes } from './channels.js';
 import { consoleRoutes } from './console.js';
 import { answerFrameworkError, ApiError, badRequest, registerErrorHandling } from './errors.js';
@@ -129,6 +130,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(masterDataRoutes(deps));
   await app.register(inventoryRoutes(deps));
   await app.register(channelPublishingRoutes(deps));
+  await app.register(channelConnectorRoutes(deps));
   await app.register(eventRoutes(deps));
   await app.register(journalRoutes(deps));
   await app.register(inventoryAdjustmentRoutes(deps));

@@ -67,6 +67,8 @@ export const handlerRefusals: Record<string, readonly (404 | 409 | 422)[]> = {
   'DELETE /channels/:channel/webhook': [],
   'POST /channels/:channel/publishing/pause': [],
   'POST /channels/:channel/publishing/resume': [],
+  'PUT /channels/:channel/connector': [],
+  'POST /channels/:channel/webhooks/:platform': [],
   'POST /inventory/adjustments': [409, 422],
   'POST /inventory/adjustments/:id/decision': [409],
   'POST /purchase-orders': [409, 422],

@@ -1,4 +1,5 @@
 import { adjustmentWorkflowType } from './inventory-adjustment.js';
+import { channelOrderWorkflowType } from './channel-order.js';
 import { channelPublisherWorkflowType } from './channel-publishing.js';
 import { orderWorkflowType } from './order.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
@@ -10,6 +11,7 @@ import { transferWorkflowType } from './transfer.js';
 /** Every workflow type of the product, as the worker registers them. */
 export const workflowTypes = [
   adjustmentWorkflowType,
+  channelOrderWorkflowType,
   channelPublisherWorkflowType,
   orderWorkflowType,
   purchaseOrderWorkflowType,

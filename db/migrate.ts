@@ -16,6 +16,7 @@ import * as returns from './migrations/0014_returns.js';
 import * as channelPublishing from './migrations/0015_channel_publishing.js';
 import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
+import * as channelConnectors from './migrations/0030_channel_connectors.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '0015_channel_publishing': channelPublishing,
   '0016_invoice_decisions': invoiceDecisions,
   '0017_replenishment_failures': replenishmentFailures,
+  '0030_channel_connectors': channelConnectors,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

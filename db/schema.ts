@@ -513,6 +513,9 @@ export interface Database {
   replenishment_suggestions: ReplenishmentSuggestionsTable;
   demand_uplifts: DemandUpliftsTable;
   channel_publications: ChannelPublicationsTable;
+  channel_connectors: ChannelConnectorsTable;
+  channel_deliveries: ChannelDeliveriesTable;
+  channel_orders: ChannelOrdersTable;
 }
 
 /** A promotion or seasonality factor on a sku's demand from one day to another (both inclusive). */
@@ -679,4 +682,58 @@ export interface PaymentGatewayFaultsTable {
   kind: 'unavailable' | 'lost_response' | 'declined';
   remaining: number;
   hits: Generated<number>;
+}
+
+/** A channel's storefront connector: platform, shop, webhook secrets (never shown), mapping choices, admin API. */
+export interface ChannelConnectorsTable {
+  channel: string;
+  platform: 'shopify' | 'woocommerce';
+  shop: string;
+  webhook_secret: string;
+  previous_secret: string | null;
+  previous_secret_until: Stamp;
+  sku_prefix_map: Json<Record<string, string>>;
+  currencies: string[];
+  order_id_prefix: string;
+  api_base_url: string | null;
+  api_token: string | null;
+  updated_by: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** One authenticated webhook delivery and what came of it. */
+export interface ChannelDeliveriesTable {
+  id: Generated<number>;
+  channel: string;
+  platform: 'shopify' | 'woocommerce';
+  delivery_id: string;
+  topic: string;
+  platform_order_id: string | null;
+  order_id: string | null;
+  body_sha256: string;
+  snapshot: ColumnType<unknown, string | null, string | null>;
+  received_at: CreatedAt;
+  handed_over_at: Stamp;
+  outcome: Generated<string>;
+  detail: ColumnType<unknown, string | null | undefined, string | null>;
+  decided_at: Stamp;
+}
+
+/** A platform order and the order this product made of it. */
+export interface ChannelOrdersTable {
+  channel: string;
+  platform_order_id: string;
+  platform: 'shopify' | 'woocommerce';
+  order_id: string;
+  snapshot: Json<unknown>;
+  version: ColumnType<Date, Date | string, Date | string>;
+  applied: ColumnType<unknown, string | null | undefined, string | null>;
+  order_started_at: Stamp;
+  cancelled_at: Stamp;
+  payment_status: string | null;
+  payment_gateway: string | null;
+  coordinates: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
 }

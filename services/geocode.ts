@@ -5,7 +5,7 @@
  * of these it got.
  */
 import { createRequire } from 'node:module';
-import countries from 'world-countries';
+import type { Country } from 'world-countries';
 import type { Geocoder } from '../domain/channel-orders.js';
 
 interface ZipRecord {
@@ -13,9 +13,11 @@ interface ZipRecord {
   longitude: number;
 }
 // A CommonJS package without types of its own.
-const zipcodes = createRequire(import.meta.url)('zipcodes') as { lookup(code: string): ZipRecord | undefined };
+const load = createRequire(import.meta.url);
+const zipcodes = load('zipcodes') as { lookup(code: string): ZipRecord | undefined };
+const countries = load('world-countries') as Country[];
 
-const centroids = new Map(countries.filter((c) => c.latlng.length === 2).map((c) => [c.cca2, { lat: c.latlng[0]!, lon: c.latlng[1]! }]));
+const centroids = new Map<string, { lat: number; lon: number }>(countries.filter((c) => c.latlng.length === 2).map((c) => [c.cca2, { lat: c.latlng[0]!, lon: c.latlng[1]! }]));
 
 /** The `zipcodes` key of a postal code: a US ZIP's first five digits, a Canadian code's first three characters. */
 function zipKey(country: string, postalCode: string): string | undefined {

@@ -1,3 +1,4 @@
+export { channelOrderIntake } from './channel-order.js';
 export { channelPublisher } from './channel-publisher.js';
 export { inventoryAdjustment } from './inventory-adjustment.js';
 export { orderRelease } from './order-release.js';

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { workflowTypes } from '../../contracts/index.js';
 import type { AdjustmentWorkflow } from '../../contracts/inventory-adjustment.js';
+import type { ChannelOrderWorkflow } from '../../contracts/channel-order.js';
 import type { ChannelPublisherWorkflow } from '../../contracts/channel-publishing.js';
 import type { OrderReleaseWorkflow } from '../../contracts/order.js';
 import type { PurchaseOrderWorkflow } from '../../contracts/purchase-order.js';
@@ -17,6 +18,7 @@ import * as workflows from '../../workflows/index.js';
 // The bundle's functions have the signatures their contracts declare (checked by the compiler).
 const signatures: {
   inventoryAdjustment: AdjustmentWorkflow;
+  channelOrderIntake: ChannelOrderWorkflow;
   channelPublisher: ChannelPublisherWorkflow;
   orderRelease: OrderReleaseWorkflow;
   purchaseOrder: PurchaseOrderWorkflow;
