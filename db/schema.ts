@@ -692,8 +692,8 @@ export interface ChannelConnectorsTable {
   webhook_secret: string;
   previous_secret: string | null;
   previous_secret_until: Stamp;
-  sku_prefix_map: Json<Record<string, string>>;
-  currencies: string[];
+  sku_prefix_map: ColumnType<Record<string, string>, string | undefined, string>;
+  currencies: ColumnType<string[], string[] | undefined, string[]>;
   order_id_prefix: string;
   api_base_url: string | null;
   api_token: string | null;

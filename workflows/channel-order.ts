@@ -100,7 +100,8 @@ class ChannelOrderIntake {
     this.record.orderStarted = true;
     this.record.applied = snapshot;
     const created = { status: started.status, ...(started.problems.length ? { problems: started.problems } : {}), coordinates: snapshot.coordinates };
-    if (snapshot.state === 'cancelled') return this.cancelOrder(notice, snapshot, { created });
+    // A rejected order is closed already: a cancellation that came with it changes nothing.
+    if (snapshot.state === 'cancelled' && started.status !== 'rejected') return this.cancelOrder(notice, snapshot, { created });
     return this.settle(notice, started.status === 'rejected' ? DeliveryOutcome.orderRejected : DeliveryOutcome.orderCreated, created);
   }
 
@@ -112,6 +113,10 @@ class ChannelOrderIntake {
     if (answer.accepted) {
       this.record.cancelled = true;
       return this.settle(notice, DeliveryOutcome.orderCancelled, { ...detail, status: answer.status });
+    }
+    if (answer.status === 'cancelled' || answer.status === 'rejected') {
+      this.record.cancelled = answer.status === 'cancelled';
+      return this.settle(notice, DeliveryOutcome.noChange, { ...detail, already: answer.status });
     }
     if (answer.status && pastCancelling.has(answer.status)) {
       const taskId = await this.openReview(notice, 'channel_cancel_after_shipment', `${platform} cancelled order ${orderId} after it shipped`, answer);
