@@ -54,7 +54,23 @@ export function createChannelOrderActivities({ db, temporal }: { db: Db; tempora
     },
 
     /** Starts `order-<orderId>` once and answers when it is checked and screened (a repeat answers the process as it is). */
-    async startChannelOrder({ orderId, order, policy }) {
+    async startChannelOrder({ orderId, order, policy, channel, platformOrderId, snapshot }) {
+      await db
+        .insertInto('channel_orders')
+        .values({
+          channel,
+          platform_order_id: platformOrderId,
+          platform: snapshot.platform,
+          order_id: orderId,
+          snapshot: JSON.stringify(snapshot),
+          version: snapshot.version,
+          applied: JSON.stringify(snapshot),
+          payment_status: snapshot.payment.status,
+          payment_gateway: snapshot.payment.gateway,
+          coordinates: snapshot.coordinates,
+        })
+        .onConflict((oc) => oc.columns(['channel', 'platform_order_id']).doNothing())
+        .execute();
       const workflowId = orderWorkflowId(orderId);
       const start = new WithStartWorkflowOperation<OrderReleaseWorkflow>(orderWorkflowType, {
         workflowId,

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
 import { createChannelOrderActivities } from './channel-order.js';
+import { createChannelOrderPublishingActivities } from './channel-order-publishing.js';
 import { createChannelPublishingActivities } from './channel-publishing.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderReleaseActivities } from './order-release.js';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReturnActivities(deps),
     ...createChannelPublishingActivities(deps),
     ...createChannelOrderActivities(deps),
+    ...createChannelOrderPublishingActivities(deps),
   };
 }
 

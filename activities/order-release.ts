@@ -6,11 +6,17 @@ import { orderTotalMinor, type ChannelName, type OrderInput } from '../domain/or
 import { validateOrder } from '../domain/order-validation.js';
 import { routeOrder, routingPolicies } from '../domain/routing.js';
 import { ledgerCall } from './failures.js';
+import { ORDER_CANCELLED, ORDER_RELEASED, writeOrderEvent } from '../db/order-events.js';
 import { orderWorkflowId, stockArrivedSignal, type AllocationRequest, type AllocationResult, type CapturedOrder, type OrderStateUpdate, type OrderReleaseActivities } from '../contracts/order.js';
 
 export function createOrderReleaseActivities({ db, temporal }: { db: Db; temporal?: Client }): OrderReleaseActivities {
   async function recordOrderState(update: OrderStateUpdate): Promise<void> {
     await db.transaction().execute(async (tx) => {
+      // A move into released or cancelled is announced in the feed once (a retry finds the status already there).
+      const before = await tx.selectFrom('orders').select('status').where('id', '=', update.orderId).forUpdate().executeTakeFirst();
+      if (before && before.status !== update.status && (update.status === 'released' || update.status === 'cancelled')) {
+        await writeOrderEvent(tx, update.status === 'released' ? ORDER_RELEASED : ORDER_CANCELLED, update.orderId, { status: update.status, ...(update.reason ? { reason: update.reason } : {}) });
+      }
       await tx
         .updateTable('orders')
         .set({

@@ -16,6 +16,7 @@ import { connectorForDelivery, findConnector, listDeliveries, markHandedOver, re
 import { parsePlatformJson, signedByOneOf, type Headers } from '../services/connectors/connector.js';
 import { connectorFor } from '../services/connectors/index.js';
 import { offlineGeocoder } from '../services/geocode.js';
+import { ensureChannelOrderPublisher } from '../runtime/channel-publishers.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { anyRole } from './auth.js';
@@ -115,6 +116,8 @@ export const channelConnectorRoutes =
         const { channel } = request.params;
         const { before } = resultOrThrow(await setConnector(db, channel, request.body, request.actor ?? 'unknown', config.channelConnectors.secretGraceMs));
         const after = (await findConnector(db, channel))!;
+        // Order updates go back to the platform from its own publisher.
+        await ensureChannelOrderPublisher(temporal, channel, { taskQueue: config.taskQueue, policy: config.channelPublishing });
         return audited(request, after, shown, { action: 'channel.connector.set', before: shown(before), subjectType: 'channel', subjectId: channel });
       },
     );

@@ -83,8 +83,12 @@ export type ProcessAnswer = { accepted: true; status: string } | { accepted: fal
 
 export interface ChannelOrderActivities extends TaskActivities {
   loadChannelOrder(input: { channel: string; platformOrderId: string }): Promise<ChannelOrderRecord>;
-  /** Starts the order's release (once: a repeat answers the running process) and waits until it is checked and screened. */
-  startChannelOrder(input: { orderId: string; order: OrderInput; policy: OrderPolicy }): Promise<{ status: string; problems: OrderProblem[] }>;
+  /**
+   * Records the platform order as this order's (before the order exists, so every event the
+   * order writes is known as the channel's), starts the order's release (once: a repeat
+   * answers the running process) and waits until it is checked and screened.
+   */
+  startChannelOrder(input: { orderId: string; order: OrderInput; policy: OrderPolicy; channel: string; platformOrderId: string; snapshot: ChannelOrderSnapshot }): Promise<{ status: string; problems: OrderProblem[] }>;
   amendChannelOrder(input: { orderId: string; amendment: OrderAmendment }): Promise<ProcessAnswer>;
   cancelChannelOrder(input: { orderId: string; reason: string; actor: string }): Promise<ProcessAnswer>;
   /**

@@ -1,5 +1,6 @@
 import { adjustmentWorkflowType } from './inventory-adjustment.js';
 import { channelOrderWorkflowType } from './channel-order.js';
+import { channelOrderPublisherWorkflowType } from './channel-order-publisher.js';
 import { channelPublisherWorkflowType } from './channel-publishing.js';
 import { orderWorkflowType } from './order.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
@@ -12,6 +13,7 @@ import { transferWorkflowType } from './transfer.js';
 export const workflowTypes = [
   adjustmentWorkflowType,
   channelOrderWorkflowType,
+  channelOrderPublisherWorkflowType,
   channelPublisherWorkflowType,
   orderWorkflowType,
   purchaseOrderWorkflowType,

@@ -17,6 +17,7 @@ import * as channelPublishing from './migrations/0015_channel_publishing.js';
 import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
 import * as channelConnectors from './migrations/0030_channel_connectors.js';
+import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '0016_invoice_decisions': invoiceDecisions,
   '0017_replenishment_failures': replenishmentFailures,
   '0030_channel_connectors': channelConnectors,
+  '0031_channel_order_publications': channelOrderPublications,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -516,6 +516,8 @@ export interface Database {
   channel_connectors: ChannelConnectorsTable;
   channel_deliveries: ChannelDeliveriesTable;
   channel_orders: ChannelOrdersTable;
+  channel_order_publications: ChannelOrderPublicationsTable;
+  channel_order_updates: ChannelOrderUpdatesTable;
 }
 
 /** A promotion or seasonality factor on a sku's demand from one day to another (both inclusive). */
@@ -736,4 +738,35 @@ export interface ChannelOrdersTable {
   coordinates: string;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+/** Where a channel's order publisher stands in the outbox feed, and how its platform calls fare. */
+export interface ChannelOrderPublicationsTable {
+  channel: string;
+  cursor_tx: string | null;
+  cursor_id: number | null;
+  paused: Generated<boolean>;
+  sent_events: Generated<number>;
+  skipped_events: Generated<number>;
+  refused_events: Generated<number>;
+  last_sent_at: Stamp;
+  consecutive_failures: Generated<number>;
+  failing_since: Stamp;
+  last_error: string | null;
+  last_failure_at: Stamp;
+  open_exception_id: string | null;
+  updated_at: UpdatedAt;
+}
+
+/** What one feed event became on the platform. */
+export interface ChannelOrderUpdatesTable {
+  channel: string;
+  event_id: number;
+  order_id: string;
+  topic: string;
+  outcome: 'sent' | 'already' | 'skipped' | 'refused';
+  action: string;
+  reference: string | null;
+  detail: string | null;
+  at: CreatedAt;
 }

@@ -252,3 +252,10 @@ export function recordIdOf(...parts: string[]): string {
     .replace(/^[^A-Za-z0-9]+/, '')
     .slice(0, 64);
 }
+
+/** Integer minor units as the platforms' decimal text (`1234` at 2 decimals is `"12.34"`). */
+export function minorToDecimal(minor: number, exponent: number): string {
+  const sign = minor < 0 ? '-' : '';
+  const digits = String(Math.abs(minor)).padStart(exponent + 1, '0');
+  return exponent === 0 ? `${sign}${digits}` : `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}

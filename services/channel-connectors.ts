@@ -6,6 +6,8 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
+import { feedHead } from '../db/outbox.js';
+import { parseCursor } from '../domain/channel-publishing.js';
 import type { ChannelMapping, Platform } from '../domain/channel-orders.js';
 import * as refuse from './refusal.js';
 import type { Refusal } from './refusal.js';
@@ -103,6 +105,13 @@ export async function setConnector(db: Db, channel: string, settings: ConnectorS
   await db.transaction().execute(async (tx) => {
     const current = await tx.selectFrom('channel_connectors').select(['webhook_secret', 'api_token']).where('channel', '=', channel).forUpdate().executeTakeFirst();
     const token = settings.api === null ? null : settings.api?.token !== undefined ? settings.api.token : (current?.api_token ?? null);
+    // Order updates go back from here on: the publisher's cursor starts at the head of the feed.
+    const head = parseCursor(await feedHead(tx));
+    await tx
+      .insertInto('channel_order_publications')
+      .values({ channel, cursor_tx: head ? head.txId.toString() : null, cursor_id: head ? head.id : null })
+      .onConflict((oc) => oc.column('channel').doNothing())
+      .execute();
     if (!current) {
       await tx.insertInto('channel_connectors').values({ channel, ...values, webhook_secret: settings.webhookSecret, api_token: token }).execute();
       return;
@@ -261,5 +270,58 @@ export async function channelOrderOf(db: Db, orderId: string) {
     totals: { mappedMinor: s.totalMinor, platformMinor: s.platformTotalMinor },
     notes: s.notes,
     cancelledAt: row.cancelled_at,
+  };
+}
+
+// ---------------------------------------------------------------- order updates back
+
+/** How a channel's order updates to its platform stand: cursor, lag, what was sent, failures. Null when it has no connector. */
+export async function findOrderPublication(db: Db, channel: string) {
+  const row = await db
+    .selectFrom('channel_order_publications as p')
+    .innerJoin('channel_connectors as c', 'c.channel', 'p.channel')
+    .leftJoin('exceptions as e', 'e.id', 'p.open_exception_id')
+    .select([
+      sql<string | null>`p.cursor_tx::text`.as('cursor_tx'),
+      'p.cursor_id',
+      'p.paused',
+      'p.sent_events',
+      'p.skipped_events',
+      'p.refused_events',
+      'p.last_sent_at',
+      'p.consecutive_failures',
+      'p.failing_since',
+      'p.last_error',
+      'p.last_failure_at',
+      'c.api_base_url',
+      'e.id as exception_id',
+      'e.status as exception_status',
+      'e.raised_at as exception_raised_at',
+    ])
+    .where('p.channel', '=', channel)
+    .executeTakeFirst();
+  if (!row) return null;
+  const cursor = row.cursor_tx !== null && row.cursor_id !== null ? `${row.cursor_tx}-${row.cursor_id}` : '0-0';
+  const [txId, id] = cursor.split('-') as [string, string];
+  const { rows } = await sql<{ behind: number; oldest: Date | null }>`
+    select count(*)::int as behind, min(e.created_at) as oldest from (
+      select created_at, key from outbox_events
+      where (tx_id, id) > (${txId}::xid8, ${Number(id)}::bigint) and topic in ('order.released', 'order.cancelled', 'shipment.shipped', 'return.authorized', 'return.refunded')
+      order by tx_id, id limit 10001
+    ) e join channel_orders co on co.order_id = e.key and co.channel = ${channel}`.execute(db);
+  const oldest = rows[0]?.oldest ?? null;
+  return {
+    connected: row.api_base_url !== null,
+    paused: row.paused,
+    cursor: row.cursor_tx !== null ? cursor : null,
+    lag: {
+      eventsBehind: Math.min(rows[0]?.behind ?? 0, 10_000),
+      oldestUndeliveredAt: oldest,
+      oldestUndeliveredAgeSeconds: oldest ? Math.max(0, Math.round((Date.now() - oldest.getTime()) / 1000)) : null,
+    },
+    lastSentAt: row.last_sent_at,
+    updates: { sent: Number(row.sent_events), skipped: Number(row.skipped_events), refused: Number(row.refused_events) },
+    failures: { consecutive: row.consecutive_failures, since: row.failing_since, lastError: row.last_error, lastAt: row.last_failure_at },
+    exception: row.exception_id && row.exception_status && row.exception_raised_at ? { id: row.exception_id, status: row.exception_status, raisedAt: row.exception_raised_at } : null,
   };
 }

@@ -96,7 +96,7 @@ class ChannelOrderIntake {
     if (snapshot.state === 'not_placed') {
       return this.settle(notice, DeliveryOutcome.notPlaced, { platformStatus: snapshot.platformStatus });
     }
-    const started = await orders.startChannelOrder({ orderId, order: orderInputOf(snapshot, orderId, channel), policy: orderPolicy });
+    const started = await orders.startChannelOrder({ orderId, order: orderInputOf(snapshot, orderId, channel), policy: orderPolicy, channel, platformOrderId: this.input.platformOrderId, snapshot });
     this.record.orderStarted = true;
     this.record.applied = snapshot;
     const created = { status: started.status, ...(started.problems.length ? { problems: started.problems } : {}), coordinates: snapshot.coordinates };

@@ -1,4 +1,5 @@
 export { channelOrderIntake } from './channel-order.js';
+export { channelOrderPublisher } from './channel-order-publisher.js';
 export { channelPublisher } from './channel-publisher.js';
 export { inventoryAdjustment } from './inventory-adjustment.js';
 export { orderRelease } from './order-release.js';

@@ -5,9 +5,10 @@
  * `price_set.presentment_money`).
  */
 import type { ChannelAddress, ChannelOrderLine, ChannelOrderSnapshot, ChannelOrderState } from '../../domain/channel-orders.js';
-import { currencyExponent, decimalToMinor, nonNegative, normalizeSku, placeOf, recordIdOf, snapshotProblems, spread } from '../../domain/channel-orders.js';
+import { currencyExponent, decimalToMinor, minorToDecimal, nonNegative, normalizeSku, placeOf, recordIdOf, snapshotProblems, spread } from '../../domain/channel-orders.js';
 import type { OrderProblem } from '../../domain/order-validation.js';
 import { arr, header, idText, num, obj, str, utc, type InboundConnector, type MappingContext } from './connector.js';
+import { PlatformError, platformRequest, type PlatformApi, type PlatformUpdates } from './platform-api.js';
 
 const hostOf = (shop: string) => shop.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/\/.*$/, '');
 
@@ -152,3 +153,92 @@ export function mapShopifyOrder(o: Record<string, unknown>, topic: string, { map
   snapshot.problems = snapshotProblems(snapshot, mapping, negatives);
   return snapshot;
 }
+
+// ---------------------------------------------------------------- back to Shopify (Admin REST API)
+
+const shopifyCall = (api: PlatformApi, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) =>
+  platformRequest(api, { 'x-shopify-access-token': api.token ?? '' }, method, path, body);
+/** An id as Shopify takes it in a body: a number when it is one exactly, else its digits. */
+const numericId = (id: string): number | string => (Number.isSafeInteger(Number(id)) ? Number(id) : id);
+const marker = (returnId: string) => `return ${returnId}`;
+
+export const shopifyUpdates: PlatformUpdates = {
+  /** A fulfillment with tracking for the shipped lines, through the order's fulfillment orders. */
+  async shipped(api, { platformOrderId }, shipment) {
+    const fulfillments = arr(obj(await shopifyCall(api, 'GET', `/orders/${platformOrderId}/fulfillments.json`)).fulfillments);
+    const existing = fulfillments.find((f) => str(f.tracking_number) === shipment.tracking || (Array.isArray(f.tracking_numbers) && f.tracking_numbers.includes(shipment.tracking)));
+    if (existing) return { action: 'fulfillment', reference: idText(existing.id), already: true };
+    const open = arr(obj(await shopifyCall(api, 'GET', `/orders/${platformOrderId}/fulfillment_orders.json`)).fulfillment_orders).filter((fo) =>
+      ['open', 'in_progress'].includes(str(fo.status) ?? ''),
+    );
+    const byOrder = new Map<string, { id: number | string; quantity: number }[]>();
+    for (const line of shipment.lines) {
+      let need = line.qty;
+      for (const fo of open) {
+        for (const item of arr(fo.line_items)) {
+          if (need === 0 || idText(item.line_item_id) !== line.platformLineId) continue;
+          const take = Math.min(need, num(item.fulfillable_quantity) ?? 0);
+          if (take <= 0) continue;
+          const foId = idText(fo.id)!;
+          byOrder.set(foId, [...(byOrder.get(foId) ?? []), { id: numericId(idText(item.id)!), quantity: take }]);
+          item.fulfillable_quantity = (num(item.fulfillable_quantity) ?? 0) - take;
+          need -= take;
+        }
+      }
+      if (need > 0) throw new PlatformError(422, `line ${line.lineNo} (Shopify line item ${line.platformLineId}): ${need} of ${line.qty} units are not open for fulfillment on Shopify`);
+    }
+    const made = await shopifyCall(api, 'POST', '/fulfillments.json', {
+      fulfillment: {
+        line_items_by_fulfillment_order: [...byOrder].map(([foId, items]) => ({ fulfillment_order_id: numericId(foId), fulfillment_order_line_items: items })),
+        tracking_info: { company: shipment.carrier, number: shipment.tracking },
+        notify_customer: true,
+      },
+    });
+    return { action: 'fulfillment', reference: idText(obj(obj(made).fulfillment).id) };
+  },
+
+  async cancelled(api, { platformOrderId }) {
+    const order = obj(obj(await shopifyCall(api, 'GET', `/orders/${platformOrderId}.json`)).order);
+    if (str(order.cancelled_at)) return { action: 'cancel', already: true };
+    await shopifyCall(api, 'POST', `/orders/${platformOrderId}/cancel.json`, { reason: 'other', email: false });
+    return { action: 'cancel' };
+  },
+
+  /** A refund record with the returned lines (not restocked: stock is this product's) and the money, against the order's payment. */
+  async refunded(api, { platformOrderId, currency }, refund) {
+    const refunds = arr(obj(await shopifyCall(api, 'GET', `/orders/${platformOrderId}/refunds.json`)).refunds);
+    const existing = refunds.find((r) => (str(r.note) ?? '').includes(marker(refund.returnId)));
+    if (existing) return { action: 'refund', reference: idText(existing.id), already: true };
+    const transactions = arr(obj(await shopifyCall(api, 'GET', `/orders/${platformOrderId}/transactions.json`)).transactions);
+    const paid = transactions.find((t) => ['sale', 'capture'].includes(str(t.kind) ?? '') && str(t.status) === 'success');
+    const made = await shopifyCall(api, 'POST', `/orders/${platformOrderId}/refunds.json`, {
+      refund: {
+        currency,
+        note: marker(refund.returnId),
+        notify: true,
+        refund_line_items: refund.lines.map((l) => ({ line_item_id: numericId(l.platformLineId), quantity: l.qty, restock_type: 'no_restock' })),
+        transactions: paid
+          ? [{ parent_id: numericId(idText(paid.id)!), amount: minorToDecimal(refund.amountMinor, currencyExponent(currency) ?? 2), kind: 'refund', gateway: str(paid.gateway) ?? 'manual' }]
+          : [],
+      },
+    });
+    return { action: 'refund', reference: idText(obj(obj(made).refund).id) };
+  },
+
+  /** Shopify's REST API keeps no return authorization: nothing to send. */
+  async returnAuthorized() {
+    return { action: 'none' };
+  },
+
+  async ordersChanged(api, from, to) {
+    const orders: Record<string, unknown>[] = [];
+    for (let sinceId = '0'; ; ) {
+      const page = arr(
+        obj(await shopifyCall(api, 'GET', `/orders.json?status=any&limit=250&since_id=${sinceId}&updated_at_min=${encodeURIComponent(from.toISOString())}&updated_at_max=${encodeURIComponent(to.toISOString())}`)).orders,
+      );
+      orders.push(...page);
+      if (page.length < 250) return orders;
+      sinceId = idText(page.at(-1)!.id) ?? sinceId;
+    }
+  },
+};

@@ -6,9 +6,10 @@
  * tax; `subtotal` is before discounts, `total` after.
  */
 import type { ChannelAddress, ChannelOrderLine, ChannelOrderSnapshot, ChannelOrderState } from '../../domain/channel-orders.js';
-import { currencyExponent, decimalToMinor, nonNegative, normalizeSku, placeOf, recordIdOf, snapshotProblems, spread, unitPriceOf } from '../../domain/channel-orders.js';
+import { currencyExponent, decimalToMinor, minorToDecimal, nonNegative, normalizeSku, placeOf, recordIdOf, snapshotProblems, spread, unitPriceOf } from '../../domain/channel-orders.js';
 import type { OrderProblem } from '../../domain/order-validation.js';
 import { arr, header, idText, num, obj, str, utc, type InboundConnector, type MappingContext } from './connector.js';
+import { platformRequest, type PlatformApi, type PlatformUpdates } from './platform-api.js';
 
 /** Statuses of an order not yet placed (awaiting payment, or a checkout never finished): nothing to ship yet. */
 const notPlaced = new Set(['pending', 'failed', 'checkout-draft', 'draft']);
@@ -150,3 +151,70 @@ export function mapWooCommerceOrder(o: Record<string, unknown>, { mapping, geoco
   snapshot.problems = snapshotProblems(snapshot, mapping, negatives);
   return snapshot;
 }
+
+// ---------------------------------------------------------------- back to WooCommerce (REST API v3)
+
+const wooCall = (api: PlatformApi, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) =>
+  platformRequest(api, { authorization: `Basic ${Buffer.from(api.token ?? '').toString('base64')}` }, method, path, body);
+const wooMarker = (returnId: string) => `return ${returnId}`;
+const describeLines = (lines: { lineNo: number; qty: number }[]) => lines.map((l) => `line ${l.lineNo} × ${l.qty}`).join(', ');
+
+export const wooCommerceUpdates: PlatformUpdates = {
+  /** A customer note with carrier and tracking; the order `completed` once every unit has shipped. */
+  async shipped(api, { platformOrderId }, shipment) {
+    const notes = arr(await wooCall(api, 'GET', `/orders/${platformOrderId}/notes`));
+    const existing = notes.find((n) => (str(n.note) ?? '').includes(shipment.tracking));
+    let reference = existing ? idText(existing.id) : undefined;
+    if (!existing) {
+      const note = await wooCall(api, 'POST', `/orders/${platformOrderId}/notes`, {
+        note: `Shipped via ${shipment.carrier}, tracking ${shipment.tracking} (${describeLines(shipment.lines)})`,
+        customer_note: true,
+      });
+      reference = idText(obj(note).id);
+    }
+    if (shipment.orderComplete) {
+      const order = obj(await wooCall(api, 'GET', `/orders/${platformOrderId}`));
+      if (str(order.status) !== 'completed') await wooCall(api, 'PUT', `/orders/${platformOrderId}`, { status: 'completed' });
+    }
+    return { action: shipment.orderComplete ? 'note+completed' : 'note', ...(reference ? { reference } : {}), ...(existing && !shipment.orderComplete ? { already: true } : {}) };
+  },
+
+  async cancelled(api, { platformOrderId }) {
+    const order = obj(await wooCall(api, 'GET', `/orders/${platformOrderId}`));
+    if (str(order.status) === 'cancelled') return { action: 'status', already: true };
+    await wooCall(api, 'PUT', `/orders/${platformOrderId}`, { status: 'cancelled' });
+    return { action: 'status' };
+  },
+
+  /** A refund record of the amount, marked as refunded elsewhere (`api_refund: false`): the money went through this product's gateway. */
+  async refunded(api, { platformOrderId, currency }, refund) {
+    const refunds = arr(await wooCall(api, 'GET', `/orders/${platformOrderId}/refunds`));
+    const existing = refunds.find((r) => (str(r.reason) ?? '').includes(wooMarker(refund.returnId)));
+    if (existing) return { action: 'refund', reference: idText(existing.id), already: true };
+    const made = await wooCall(api, 'POST', `/orders/${platformOrderId}/refunds`, {
+      amount: minorToDecimal(refund.amountMinor, currencyExponent(currency) ?? 2),
+      reason: `${wooMarker(refund.returnId)}: ${describeLines(refund.lines)}`,
+      api_refund: false,
+    });
+    return { action: 'refund', reference: idText(obj(made).id) };
+  },
+
+  async returnAuthorized(api, { platformOrderId }, authorized) {
+    const notes = arr(await wooCall(api, 'GET', `/orders/${platformOrderId}/notes`));
+    const existing = notes.find((n) => (str(n.note) ?? '').includes(wooMarker(authorized.returnId)));
+    if (existing) return { action: 'note', reference: idText(existing.id), already: true };
+    const note = await wooCall(api, 'POST', `/orders/${platformOrderId}/notes`, { note: `${wooMarker(authorized.returnId)} authorized (${describeLines(authorized.lines)})`, customer_note: false });
+    return { action: 'note', reference: idText(obj(note).id) };
+  },
+
+  async ordersChanged(api, from, to) {
+    const orders: Record<string, unknown>[] = [];
+    for (let page = 1; ; page++) {
+      const batch = arr(
+        await wooCall(api, 'GET', `/orders?per_page=100&page=${page}&dates_are_gmt=true&modified_after=${encodeURIComponent(from.toISOString())}&modified_before=${encodeURIComponent(to.toISOString())}`),
+      );
+      orders.push(...batch);
+      if (batch.length < 100) return orders;
+    }
+  },
+};

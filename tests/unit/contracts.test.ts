@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { workflowTypes } from '../../contracts/index.js';
 import type { AdjustmentWorkflow } from '../../contracts/inventory-adjustment.js';
 import type { ChannelOrderWorkflow } from '../../contracts/channel-order.js';
+import type { ChannelOrderPublisherWorkflow } from '../../contracts/channel-order-publisher.js';
 import type { ChannelPublisherWorkflow } from '../../contracts/channel-publishing.js';
 import type { OrderReleaseWorkflow } from '../../contracts/order.js';
 import type { PurchaseOrderWorkflow } from '../../contracts/purchase-order.js';
@@ -19,6 +20,7 @@ import * as workflows from '../../workflows/index.js';
 const signatures: {
   inventoryAdjustment: AdjustmentWorkflow;
   channelOrderIntake: ChannelOrderWorkflow;
+  channelOrderPublisher: ChannelOrderPublisherWorkflow;
   channelPublisher: ChannelPublisherWorkflow;
   orderRelease: OrderReleaseWorkflow;
   purchaseOrder: PurchaseOrderWorkflow;
