@@ -3,6 +3,7 @@ import type { Db } from '../db/connection.js';
 import { createChannelOrderActivities } from './channel-order.js';
 import { createChannelOrderPublishingActivities } from './channel-order-publishing.js';
 import { createChannelPublishingActivities } from './channel-publishing.js';
+import { createChannelReconcileActivities } from './channel-reconcile.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createChannelPublishingActivities(deps),
     ...createChannelOrderActivities(deps),
     ...createChannelOrderPublishingActivities(deps),
+    ...createChannelReconcileActivities(deps),
   };
 }
 

@@ -4,15 +4,13 @@
  * outcome. A webhook records its delivery and hands it to the order's intake process, then
  * answers: it never waits for the order to be checked or stock to be reserved.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
-import { channelDeliverySignal, channelOrderWorkflowId, channelOrderWorkflowType, type ChannelOrderInput, type ChannelOrderWorkflow } from '../contracts/channel-order.js';
-import { Channel } from '../contracts/search-attributes.js';
-import { platforms, recordIdOf } from '../domain/channel-orders.js';
-import type { ChannelName } from '../domain/order.js';
-import { connectorForDelivery, findConnector, listDeliveries, markHandedOver, recordDelivery, setConnector, type ConnectorView } from '../services/channel-connectors.js';
+import { platforms } from '../domain/channel-orders.js';
+import { connectorForDelivery, findConnector, listDeliveries, recordDelivery, setConnector, type ConnectorView } from '../services/channel-connectors.js';
+import { handOverDelivery } from '../services/channel-intake.js';
 import { parsePlatformJson, signedByOneOf, type Headers } from '../services/connectors/connector.js';
 import { connectorFor } from '../services/connectors/index.js';
 import { offlineGeocoder } from '../services/geocode.js';
@@ -20,9 +18,11 @@ import { ensureChannelOrderPublisher } from '../runtime/channel-publishers.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { anyRole } from './auth.js';
-import { ApiError, badRequest, notFound, resultOrThrow } from './errors.js';
+import { ApiError, badRequest, notFound, resultOrThrow, unprocessable } from './errors.js';
 import { errorAnswers } from './openapi.js';
-import { channelInPath, currencyCode, pageLimit, webhookUrl } from './schemas.js';
+import { channelInPath, currencyCode, dateTime, pageLimit, webhookUrl } from './schemas.js';
+import { CHANNEL_RECONCILE_PREFIX, channelReconcileWorkflowType, type ChannelReconcileWorkflow } from '../contracts/channel-reconcile.js';
+import { Channel } from '../contracts/search-attributes.js';
 
 const params = z.object({ channel: channelInPath });
 
@@ -155,6 +155,74 @@ export const channelConnectorRoutes =
         ),
     );
 
+    const reportView = z.object({
+      reconcileId: z.string(),
+      channel: z.string(),
+      from: z.string(),
+      to: z.string(),
+      platformOrders: z.number(),
+      missing: z.array(z.object({ platformOrderId: z.string(), reference: z.string(), orderId: z.string() })).describe('on the platform, not here: imported'),
+      behind: z.array(z.object({ platformOrderId: z.string(), orderId: z.string(), ours: z.string(), platform: z.string() })).describe('changed on the platform after the state here: brought up to date'),
+      statusDiffers: z
+        .array(z.object({ platformOrderId: z.string(), orderId: z.string(), ours: z.string(), platform: z.string(), resent: z.array(z.string()) }))
+        .describe('shipments or a cancellation the platform does not show: sent again'),
+    });
+
+    app.post(
+      '/channels/:channel/reconcile',
+      {
+        config: { roles: ['ops', 'system'] },
+        schema: {
+          summary: "Reconciles the channel's orders with its platform for a period (default the last day): imports what was missed, re-sends what the platform lacks",
+          description:
+            "Pulls the platform's orders changed in the period through its admin API. Answers 200 with the report when it is done within a few seconds, else 202 with the process to follow (its report then shows in GET /channels/:channel/reconciliations). 422 `not_connected` without a connector that has the platform's admin API.",
+          params,
+          body: z
+            .object({ from: dateTime.optional(), to: dateTime.optional() })
+            .refine((b) => !b.from || !b.to || Date.parse(b.from) <= Date.parse(b.to), { message: 'from must not be after to', path: ['from'] })
+            .refine((b) => !b.from || !b.to || Date.parse(b.to) - Date.parse(b.from) <= 31 * 86_400_000, { message: 'at most 31 days at once', path: ['to'] })
+            .default({}),
+          response: { 200: z.object({ report: reportView }), 202: z.object({ workflowId: z.string(), status: z.literal('running') }) },
+        },
+      },
+      async (request, reply) => {
+        const { channel } = request.params;
+        if (!(await db.selectFrom('channels').select('code').where('code', '=', channel).executeTakeFirst())) throw notFound(`channel ${channel}`);
+        const connector = await db.selectFrom('channel_connectors').select('api_base_url').where('channel', '=', channel).executeTakeFirst();
+        if (!connector?.api_base_url) throw unprocessable('not_connected', `channel ${channel} has no connector with the platform's admin API (PUT /channels/${channel}/connector with api)`);
+        const to = request.body.to ?? new Date().toISOString();
+        const from = request.body.from ?? new Date(Date.parse(to) - 86_400_000).toISOString();
+        const workflowId = `${CHANNEL_RECONCILE_PREFIX}${channel}-${randomUUID()}`;
+        const handle = await temporal.workflow.start<ChannelReconcileWorkflow>(channelReconcileWorkflowType, {
+          workflowId,
+          taskQueue: config.taskQueue,
+          args: [{ channel, from, to, windowMs: 0, requestedBy: request.actor ?? 'unknown', orderPolicy: config.policies.order, idleMs: config.channelConnectors.intakeIdleMs }],
+          typedSearchAttributes: [{ key: Channel, value: channel }],
+        });
+        audited(request, null, () => ({ workflowId, from, to }), { action: 'channel.reconcile', subjectType: 'channel', subjectId: channel });
+        const done = await Promise.race([handle.result(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000))]);
+        if (!done) return reply.code(202).send({ workflowId, status: 'running' as const });
+        return { report: done[0]! };
+      },
+    );
+
+    app.get(
+      '/channels/:channel/reconciliations',
+      {
+        config: { roles: anyRole },
+        schema: {
+          summary: "The channel's reconciliations with its platform, newest first, each with its report",
+          params,
+          querystring: z.object({ limit: pageLimit(20, 200) }),
+          response: { 200: z.object({ reconciliations: z.array(z.object({ id: z.string(), requestedBy: z.string(), finishedAt: z.date(), report: reportView })) }) },
+        },
+      },
+      async (request) => {
+        const rows = await db.selectFrom('channel_reconciliations').selectAll().where('channel', '=', request.params.channel).orderBy('finished_at', 'desc').limit(request.query.limit).execute();
+        return { reconciliations: rows.map((r) => ({ id: r.id, requestedBy: r.requested_by, finishedAt: r.finished_at, report: r.report as z.infer<typeof reportView> })) };
+      },
+    );
+
     // The platforms' webhooks: the raw bytes are kept for the signature, and parsed only once it holds.
     await app.register(async (scope) => {
       scope.removeAllContentTypeParsers();
@@ -212,31 +280,14 @@ export const channelConnectorRoutes =
           }
 
           const snapshot = connector.mapOrder(body as Record<string, unknown>, identity.topic, { mapping: settings.mapping, geocoder: offlineGeocoder });
-          const delivery = await recordDelivery(db, { ...base, snapshot });
-          const orderId = recordIdOf(settings.orderIdPrefix, platformOrderId);
-          if (!delivery.handedOver) {
-            const notice = { rowId: delivery.rowId, deliveryId: identity.deliveryId, topic: identity.topic, snapshot };
-            const input: ChannelOrderInput = {
-              channel: channel as ChannelName,
-              platform: connector.platform,
-              platformOrderId,
-              orderId,
-              orderPolicy: config.policies.order,
-              idleMs: config.channelConnectors.intakeIdleMs,
-            };
-            // Within the platform's timeout, or 503 for it to retry: the delivery is recorded and will be handed over then.
-            await temporal.withDeadline(Date.now() + config.channelConnectors.webhookDeadlineMs, () =>
-              temporal.workflow.signalWithStart<ChannelOrderWorkflow, [typeof notice]>(channelOrderWorkflowType, {
-                workflowId: channelOrderWorkflowId(channel, platformOrderId),
-                taskQueue: config.taskQueue,
-                args: [input],
-                signal: channelDeliverySignal,
-                signalArgs: [notice],
-                typedSearchAttributes: [{ key: Channel, value: channel }],
-              }),
-            );
-            await markHandedOver(db, delivery.rowId, orderId);
-          }
+          // Within the platform's timeout, or 503 for it to retry: the delivery stays recorded and is handed over then.
+          const delivery = await handOverDelivery(
+            db,
+            temporal,
+            { channel, platform: connector.platform, deliveryId: identity.deliveryId, topic: identity.topic, bodySha256, snapshot, orderIdPrefix: settings.orderIdPrefix },
+            { taskQueue: config.taskQueue, orderPolicy: config.policies.order, idleMs: config.channelConnectors.intakeIdleMs, deadlineMs: config.channelConnectors.webhookDeadlineMs },
+          );
+          const orderId = delivery.orderId;
           return { received: true, deliveryId: identity.deliveryId, repeated: delivery.repeated, orderId, outcome: delivery.outcome };
         },
       );

@@ -69,6 +69,7 @@ export const handlerRefusals: Record<string, readonly (404 | 409 | 422)[]> = {
   'POST /channels/:channel/publishing/resume': [],
   'PUT /channels/:channel/connector': [],
   'POST /channels/:channel/webhooks/:platform': [],
+  'POST /channels/:channel/reconcile': [422],
   'POST /inventory/adjustments': [409, 422],
   'POST /inventory/adjustments/:id/decision': [409],
   'POST /purchase-orders': [409, 422],

@@ -2,6 +2,7 @@ import { adjustmentWorkflowType } from './inventory-adjustment.js';
 import { channelOrderWorkflowType } from './channel-order.js';
 import { channelOrderPublisherWorkflowType } from './channel-order-publisher.js';
 import { channelPublisherWorkflowType } from './channel-publishing.js';
+import { channelReconcileWorkflowType } from './channel-reconcile.js';
 import { orderWorkflowType } from './order.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
 import { replenishmentWorkflowType } from './replenishment.js';
@@ -15,6 +16,7 @@ export const workflowTypes = [
   channelOrderWorkflowType,
   channelOrderPublisherWorkflowType,
   channelPublisherWorkflowType,
+  channelReconcileWorkflowType,
   orderWorkflowType,
   purchaseOrderWorkflowType,
   replenishmentWorkflowType,

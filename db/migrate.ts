@@ -18,6 +18,7 @@ import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
 import * as channelConnectors from './migrations/0030_channel_connectors.js';
 import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
+import * as channelReconciliations from './migrations/0032_channel_reconciliations.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '0017_replenishment_failures': replenishmentFailures,
   '0030_channel_connectors': channelConnectors,
   '0031_channel_order_publications': channelOrderPublications,
+  '0032_channel_reconciliations': channelReconciliations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -518,6 +518,7 @@ export interface Database {
   channel_orders: ChannelOrdersTable;
   channel_order_publications: ChannelOrderPublicationsTable;
   channel_order_updates: ChannelOrderUpdatesTable;
+  channel_reconciliations: ChannelReconciliationsTable;
 }
 
 /** A promotion or seasonality factor on a sku's demand from one day to another (both inclusive). */
@@ -769,4 +770,16 @@ export interface ChannelOrderUpdatesTable {
   reference: string | null;
   detail: string | null;
   at: CreatedAt;
+}
+
+/** One reconciliation of a channel's orders with its platform. */
+export interface ChannelReconciliationsTable {
+  id: string;
+  channel: string;
+  period_from: ColumnType<Date, Date | string, Date | string>;
+  period_to: ColumnType<Date, Date | string, Date | string>;
+  requested_by: string;
+  platform_orders: number;
+  report: Json<unknown>;
+  finished_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

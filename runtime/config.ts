@@ -90,6 +90,9 @@ export interface ChannelConnectorSettings {
   secretGraceMs: number;
   /** An order's intake process ends after this long without a delivery (the next one starts it again). */
   intakeIdleMs: number;
+  /** When the daily reconciliation with every connected platform runs, and how far back it looks. */
+  reconcileSchedule: string;
+  reconcileWindowMs: number;
 }
 
 export interface TemporalConnectionExtras {
@@ -196,6 +199,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookDeadlineMs: positive(env, 'CHANNEL_WEBHOOK_DEADLINE', durationMs(duration(env, 'CHANNEL_WEBHOOK_DEADLINE', '4s'))),
       secretGraceMs: durationMs(duration(env, 'CHANNEL_SECRET_GRACE', '24h')),
       intakeIdleMs: positive(env, 'CHANNEL_ORDER_IDLE', durationMs(duration(env, 'CHANNEL_ORDER_IDLE', '1h'))),
+      reconcileSchedule: env.CHANNEL_RECONCILE_SCHEDULE_CRON || '30 4 * * *',
+      reconcileWindowMs: positive(env, 'CHANNEL_RECONCILE_WINDOW', durationMs(duration(env, 'CHANNEL_RECONCILE_WINDOW', '48h'))),
     },
     supervisor: {
       maxRestarts: intFrom(env, 'SUPERVISOR_MAX_RESTARTS', 5),

@@ -1,6 +1,7 @@
 export { channelOrderIntake } from './channel-order.js';
 export { channelOrderPublisher } from './channel-order-publisher.js';
 export { channelPublisher } from './channel-publisher.js';
+export { channelReconcile } from './channel-reconcile.js';
 export { inventoryAdjustment } from './inventory-adjustment.js';
 export { orderRelease } from './order-release.js';
 export { purchaseOrder } from './purchase-order.js';

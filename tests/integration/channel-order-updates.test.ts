@@ -35,7 +35,7 @@ function splitOrder(id: string, skus: string[]): Record<string, unknown> {
   const sample = shopifyOrder(id);
   const template = (sample.line_items as Record<string, unknown>[])[0]!;
   const lines = skus.map((sku, i) => ({ ...template, id: `${id.slice(0, 15)}10${i}`, admin_graphql_api_id: `gid://shopify/LineItem/${id.slice(0, 15)}10${i}`, sku, price: '10.00', name: sku, title: sku }));
-  return { ...sample, line_items: lines, total_discounts: '0.00', total_price: `${10 * skus.length + 10}.00` };
+  return { ...sample, line_items: lines, total_discounts: '0.00', total_price: `${10 * skus.length + 10}.00`, updated_at: new Date().toISOString() };
 }
 const orderIdOf = (id: string) => `dtc-SH-${id}`;
 const settled = (orderId: string, status: string) =>
@@ -162,6 +162,44 @@ describe('Shopify', () => {
     expect(cancel.statusCode, cancel.body).toBe(200);
     await eventually(async () => (shopifyApi.orders.get(other)!.order.cancelled_at ? true : undefined), 30_000, 'the cancellation on Shopify');
     expect(shopifyApi.requests.filter((r) => r.path === `/orders/${other}/cancel.json`)).toHaveLength(1);
+  });
+});
+
+describe('reconciliation', () => {
+  it('imports an order whose webhook was missed and re-sends a fulfillment the platform lost, once', async () => {
+    // An order the shop has and never told us of.
+    const missedId = shopifyId();
+    shopifyApi.addOrder(splitOrder(missedId, ['SPLIT-A']));
+    // An order shipped and fulfilled on Shopify, whose fulfillment Shopify then lost.
+    const lostId = await placeShopify(['SPLIT-A']);
+    await shipAll(orderIdOf(lostId), 1, () => `1ZLOST${lostId.slice(-6)}`);
+    await eventually(async () => (shopifyApi.fulfillmentsOf(lostId).length === 1 ? true : undefined), 30_000, 'the first fulfillment');
+    const lost = shopifyApi.orders.get(lostId)!;
+    lost.fulfillments.length = 0;
+    for (const fo of lost.fulfillmentOrders) {
+      fo.status = 'open';
+      for (const line of fo.line_items) line.fulfillable_quantity = line.quantity;
+    }
+    lost.order = { ...lost.order, fulfillment_status: null, fulfillments: [] };
+
+    const period = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() };
+    expect((await stack.app.inject({ method: 'POST', url: '/channels/dtc/reconcile', headers: authAs('viewer'), payload: period })).statusCode).toBe(403);
+    const run = await stack.app.inject({ method: 'POST', url: '/channels/dtc/reconcile', headers: authAs('ops'), payload: period });
+    expect(run.statusCode, run.body).toBe(200);
+    const { report } = run.json();
+    expect(report.missing).toEqual([{ platformOrderId: missedId, reference: '#9999', orderId: orderIdOf(missedId) }]);
+    expect(report.statusDiffers).toEqual([{ platformOrderId: lostId, orderId: orderIdOf(lostId), ours: 'shipped', platform: expect.any(String), resent: [`shipment ${orderIdOf(lostId)}-1`] }]);
+    await settled(orderIdOf(missedId), 'released');
+    const refound = await eventually(async () => (shopifyApi.fulfillmentsOf(lostId).length === 1 ? shopifyApi.fulfillmentsOf(lostId) : undefined), 30_000, 'the fulfillment sent again');
+    expect(refound[0]).toMatchObject({ tracking_number: `1ZLOST${lostId.slice(-6)}` });
+
+    // Again: nothing missing, nothing lacking.
+    const again = await stack.app.inject({ method: 'POST', url: '/channels/dtc/reconcile', headers: authAs('system'), payload: period });
+    expect(again.json().report).toMatchObject({ missing: [], statusDiffers: [] });
+    const listed = (await stack.app.inject({ method: 'GET', url: '/channels/dtc/reconciliations', headers: authAs('viewer') })).json();
+    expect(listed.reconciliations).toHaveLength(2);
+    expect(listed.reconciliations[1].report.missing).toHaveLength(1);
+    expect((await stack.app.inject({ method: 'POST', url: '/channels/wholesale/reconcile', headers: authAs('ops'), payload: {} })).json().error.code).toBe('not_connected');
   });
 });
 

@@ -132,7 +132,7 @@ export class FakeShopify extends FakePlatform {
       const limit = Number(query.get('limit') ?? 50);
       if (query.get('status') !== 'any') return unprocessable({ status: 'expected any' });
       const orders = [...this.orders.values()]
-        .map((s) => s.order)
+        .map((s) => this.orderJson(s))
         .filter((o) => BigInt(String(o.id)) > since && Date.parse(String(o.updated_at)) >= from && Date.parse(String(o.updated_at)) <= to)
         .sort((a, b) => (BigInt(String(a.id)) < BigInt(String(b.id)) ? -1 : 1))
         .slice(0, limit);
@@ -142,7 +142,7 @@ export class FakeShopify extends FakePlatform {
       const state = this.orders.get(m[1]!);
       if (!state) return notFound;
       const what = m[2]!;
-      if (method === 'GET' && what === '.json') return { status: 200, body: { order: state.order } };
+      if (method === 'GET' && what === '.json') return { status: 200, body: { order: this.orderJson(state) } };
       if (method === 'GET' && what === '/fulfillments.json') return { status: 200, body: { fulfillments: state.fulfillments } };
       if (method === 'GET' && what === '/fulfillment_orders.json') return { status: 200, body: { fulfillment_orders: state.fulfillmentOrders.map((fo) => ({ ...fo, order_id: m![1] })) } };
       if (method === 'GET' && what === '/refunds.json') return { status: 200, body: { refunds: state.refunds } };
@@ -156,6 +156,11 @@ export class FakeShopify extends FakePlatform {
     }
     if (method === 'POST' && path === '/fulfillments.json') return this.fulfil(body);
     return notFound;
+  }
+
+  /** An order as Shopify shows it: with its fulfillments (and their tracking) in it. */
+  private orderJson(state: ShopifyState): Json {
+    return { ...state.order, fulfillments: state.fulfillments };
   }
 
   private fulfil(body: Json): Answer {

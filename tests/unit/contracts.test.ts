@@ -8,6 +8,7 @@ import type { AdjustmentWorkflow } from '../../contracts/inventory-adjustment.js
 import type { ChannelOrderWorkflow } from '../../contracts/channel-order.js';
 import type { ChannelOrderPublisherWorkflow } from '../../contracts/channel-order-publisher.js';
 import type { ChannelPublisherWorkflow } from '../../contracts/channel-publishing.js';
+import type { ChannelReconcileWorkflow } from '../../contracts/channel-reconcile.js';
 import type { OrderReleaseWorkflow } from '../../contracts/order.js';
 import type { PurchaseOrderWorkflow } from '../../contracts/purchase-order.js';
 import type { ReplenishmentWorkflow } from '../../contracts/replenishment.js';
@@ -22,6 +23,7 @@ const signatures: {
   channelOrderIntake: ChannelOrderWorkflow;
   channelOrderPublisher: ChannelOrderPublisherWorkflow;
   channelPublisher: ChannelPublisherWorkflow;
+  channelReconcile: ChannelReconcileWorkflow;
   orderRelease: OrderReleaseWorkflow;
   purchaseOrder: PurchaseOrderWorkflow;
   replenishmentPlanner: ReplenishmentWorkflow;
