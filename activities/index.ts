@@ -5,6 +5,7 @@ import { createChannelOrderPublishingActivities } from './channel-order-publishi
 import { createChannelPublishingActivities } from './channel-publishing.js';
 import { createChannelReconcileActivities } from './channel-reconcile.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
+import { createOrderImportActivities } from './order-import.js';
 import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
 import { createReplenishmentActivities } from './replenishment.js';
@@ -37,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createChannelOrderActivities(deps),
     ...createChannelOrderPublishingActivities(deps),
     ...createChannelReconcileActivities(deps),
+    ...createOrderImportActivities(deps),
   };
 }
 

@@ -24,6 +24,7 @@ import { masterDataRoutes } from './master-data.js';
 import { registerMetrics } from './metrics.js';
 import { inventoryAdjustmentRoutes } from './inventory-adjustment.js';
 import { documentTransform, registerErrorAnswers } from './openapi.js';
+import { orderImportRoutes } from './order-import.js';
 import { orderRoutes } from './orders.js';
 import { purchaseOrderRoutes } from './purchase-orders.js';
 import { replenishmentRoutes } from './replenishment.js';
@@ -122,6 +123,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
   registerAudit(app, deps);
   await app.register(healthRoutes(deps));
   await app.register(orderRoutes(deps));
+  await app.register(orderImportRoutes(deps));
   await app.register(shipmentRoutes(deps));
   await app.register(waveRoutes(deps));
   await app.register(transferRoutes(deps));

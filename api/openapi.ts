@@ -48,6 +48,7 @@ export const handlerRefusals: Record<string, readonly (404 | 409 | 422)[]> = {
   'POST /orders': [409, 422],
   'POST /orders/:id/hold-decision': [409],
   'POST /orders/:id/cancel': [409],
+  'POST /orders/import': [409],
   'POST /shipments/:id/events': [409, 422],
   'PUT /warehouses/:code/locations': [422],
   'POST /transfers': [409, 422],

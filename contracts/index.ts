@@ -4,6 +4,7 @@ import { channelOrderPublisherWorkflowType } from './channel-order-publisher.js'
 import { channelPublisherWorkflowType } from './channel-publishing.js';
 import { channelReconcileWorkflowType } from './channel-reconcile.js';
 import { orderWorkflowType } from './order.js';
+import { orderImportWorkflowType } from './order-import.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
 import { replenishmentWorkflowType } from './replenishment.js';
 import { returnWorkflowType } from './return.js';
@@ -17,6 +18,7 @@ export const workflowTypes = [
   channelOrderPublisherWorkflowType,
   channelPublisherWorkflowType,
   channelReconcileWorkflowType,
+  orderImportWorkflowType,
   orderWorkflowType,
   purchaseOrderWorkflowType,
   replenishmentWorkflowType,

@@ -19,6 +19,7 @@ import * as replenishmentFailures from './migrations/0017_replenishment_failures
 import * as channelConnectors from './migrations/0030_channel_connectors.js';
 import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
 import * as channelReconciliations from './migrations/0032_channel_reconciliations.js';
+import * as orderImports from './migrations/0033_order_imports.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   '0030_channel_connectors': channelConnectors,
   '0031_channel_order_publications': channelOrderPublications,
   '0032_channel_reconciliations': channelReconciliations,
+  '0033_order_imports': orderImports,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

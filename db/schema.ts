@@ -519,6 +519,9 @@ export interface Database {
   channel_order_publications: ChannelOrderPublicationsTable;
   channel_order_updates: ChannelOrderUpdatesTable;
   channel_reconciliations: ChannelReconciliationsTable;
+  order_imports: OrderImportsTable;
+  order_import_rows: OrderImportRowsTable;
+  order_import_orders: OrderImportOrdersTable;
 }
 
 /** A promotion or seasonality factor on a sku's demand from one day to another (both inclusive). */
@@ -782,4 +785,38 @@ export interface ChannelReconciliationsTable {
   platform_orders: number;
   report: Json<unknown>;
   finished_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** A CSV file of orders, imported by one process. */
+export interface OrderImportsTable {
+  id: string;
+  channel: string;
+  file_sha256: string;
+  rows: number;
+  orders: number;
+  status: Generated<'importing' | 'done'>;
+  created_by: string;
+  created_at: CreatedAt;
+  finished_at: Stamp;
+}
+
+/** One row of an imported file and its result. */
+export interface OrderImportRowsTable {
+  import_id: string;
+  row_no: number;
+  order_id: string | null;
+  line_no: number | null;
+  accepted: boolean;
+  problems: Json<string[]>;
+}
+
+/** One order of an imported file and what became of it. */
+export interface OrderImportOrdersTable {
+  import_id: string;
+  order_id: string;
+  seq: number;
+  input: Json<unknown>;
+  outcome: Generated<'pending' | 'created' | 'rejected' | 'on_hold' | 'refused'>;
+  detail: ColumnType<unknown, string | null | undefined, string | null>;
+  decided_at: Stamp;
 }

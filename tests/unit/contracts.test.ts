@@ -10,6 +10,7 @@ import type { ChannelOrderPublisherWorkflow } from '../../contracts/channel-orde
 import type { ChannelPublisherWorkflow } from '../../contracts/channel-publishing.js';
 import type { ChannelReconcileWorkflow } from '../../contracts/channel-reconcile.js';
 import type { OrderReleaseWorkflow } from '../../contracts/order.js';
+import type { OrderImportWorkflow } from '../../contracts/order-import.js';
 import type { PurchaseOrderWorkflow } from '../../contracts/purchase-order.js';
 import type { ReplenishmentWorkflow } from '../../contracts/replenishment.js';
 import type { ReturnWorkflow } from '../../contracts/return.js';
@@ -24,6 +25,7 @@ const signatures: {
   channelOrderPublisher: ChannelOrderPublisherWorkflow;
   channelPublisher: ChannelPublisherWorkflow;
   channelReconcile: ChannelReconcileWorkflow;
+  orderImport: OrderImportWorkflow;
   orderRelease: OrderReleaseWorkflow;
   purchaseOrder: PurchaseOrderWorkflow;
   replenishmentPlanner: ReplenishmentWorkflow;
