@@ -145,6 +145,38 @@ describe('Shopify', () => {
     expect((await publishing('dtc')).orderUpdates.failures.consecutive).toBe(0);
   });
 
+  it("sends a return's refund as a Shopify refund record of the lines against the order's payment", async () => {
+    const id = await placeShopify(['SPLIT-A']);
+    const orderId = orderIdOf(id);
+    await shipAll(orderId, 1, () => `1ZRET${id.slice(-6)}`);
+    await settled(orderId, 'shipped');
+    const post = (url: string, payload: object, role: 'ops' | 'system') => stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });
+    const rmaId = `rma-${id.slice(-10)}`;
+    expect((await post('/returns', { returnId: rmaId, orderId, lines: [{ sku: 'SPLIT-A', qty: 1 }], reasonCode: 'defective', resolution: 'refund' }, 'ops')).statusCode).toBe(201);
+    expect((await post(`/returns/${rmaId}/receipt`, { parcelId: 'P1', warehouse: near, lines: [{ sku: 'SPLIT-A', qty: 1 }] }, 'system')).statusCode).toBe(200);
+    expect((await post(`/returns/${rmaId}/inspection`, { inspectionId: 'I1', lines: [{ sku: 'SPLIT-A', qty: 1, condition: 'as_new' }] }, 'ops')).statusCode).toBe(200);
+    const refunded = await eventually(async () => {
+      const r = (await stack.app.inject({ method: 'GET', url: `/returns/${rmaId}`, headers: authAs('viewer') })).json();
+      return r.status === 'refunded' ? r : undefined;
+    }, 30_000, 'the refund');
+    const refunds = await eventually(async () => (shopifyApi.orders.get(id)!.refunds.length ? shopifyApi.orders.get(id)!.refunds : undefined), 30_000, 'the refund on Shopify');
+    const lineId = String((shopifyApi.orders.get(id)!.order.line_items as { id: unknown }[])[0]!.id);
+    const paymentId = String(shopifyApi.orders.get(id)!.transactions[0]!.id);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({ note: `return ${rmaId}` });
+    expect((refunds[0]!.refund_line_items as { line_item_id: unknown; quantity: number; restock_type: string }[]).map((l) => [String(l.line_item_id), l.quantity, l.restock_type])).toEqual([[lineId, 1, 'no_restock']]);
+    const [money] = refunds[0]!.transactions as { parent_id: unknown; amount: string; kind: string }[];
+    expect([String(money!.parent_id), money!.amount, money!.kind]).toEqual([paymentId, (refunded.refundedMinor / 100).toFixed(2), 'refund']);
+    const updates = await eventually(async () => {
+      const rows = await stack.db.selectFrom('channel_order_updates').select(['topic', 'outcome']).where('order_id', '=', orderId).where('topic', 'like', 'return.%').orderBy('event_id').execute();
+      return rows.length === 2 ? rows : undefined;
+    });
+    expect(updates.map((u) => [u.topic, u.outcome])).toEqual([
+      ['return.authorized', 'skipped'],
+      ['return.refunded', 'sent'],
+    ]);
+  });
+
   it('holds updates while paused, sends them on resume; sends a cancellation by ops', async () => {
     const id = await placeShopify(['SPLIT-A']);
     expect((await stack.app.inject({ method: 'POST', url: '/channels/dtc/publishing/pause', headers: authAs('ops') })).statusCode).toBe(200);
