@@ -97,7 +97,8 @@ export function createChannelReconcileActivities({ db, temporal }: { db: Db; tem
 /**
  * Shipments the platform does not show (Shopify: no fulfillment with their tracking;
  * WooCommerce: an order shipped here and not `completed` there), and a cancellation it did
- * not get, written to the feed again in one transaction; a retried run writes them once.
+ * not get, written to the feed again in one transaction; a retried run writes them once. A
+ * shipment the platform refused outright is not sent again: ops have its exception.
  */
 async function resendWhatThePlatformLacks(
   db: Db,
@@ -113,6 +114,11 @@ async function resendWhatThePlatformLacks(
     const already = await sql<{ id: string }>`
       select payload->>'resendOf' as id from outbox_events where key = ${orderId} and payload->>'resentBy' = ${reconcileId}`.execute(tx);
     const done = new Set(already.rows.map((r) => r.id));
+    // A shipment whose update the platform refused outright is with ops already (a channel_update_refused exception).
+    const refused = await sql<{ id: string }>`
+      select e.payload->>'shipmentId' as id from channel_order_updates u join outbox_events e on e.id = u.event_id
+      where u.order_id = ${orderId} and u.topic = ${SHIPMENT_SHIPPED} and u.outcome = 'refused'`.execute(tx);
+    for (const r of refused.rows) done.add(r.id);
     const resent: string[] = [];
     const shipments = await tx.selectFrom('shipments').select(['id', 'carrier', 'tracking']).where('order_id', '=', orderId).where('status', '=', 'shipped').orderBy('id').execute();
     const tracked = platformTracking(raw);

@@ -11,7 +11,11 @@ export interface PlatformApi {
   timeoutMs: number;
 }
 
-/** The platform answered with an error: 429 and 5xx are worth another try (after `retryAfterMs`), other 4xx are not. */
+/**
+ * The platform answered with an error. 429, 5xx and no answer are worth another try (after
+ * `retryAfterMs`); so are 401 and 403, a token that is wrong or lacks a scope until someone
+ * fixes the connector, which holds every update alike. Other 4xx refuse this one update.
+ */
 export class PlatformError extends Error {
   constructor(
     readonly status: number,
@@ -21,7 +25,7 @@ export class PlatformError extends Error {
     super(message);
   }
   get retryable(): boolean {
-    return this.status === 0 || this.status === 408 || this.status === 409 || this.status === 429 || this.status >= 500;
+    return this.status === 0 || this.status === 401 || this.status === 403 || this.status === 408 || this.status === 409 || this.status === 429 || this.status >= 500;
   }
 }
 

@@ -177,6 +177,25 @@ describe('Shopify', () => {
     ]);
   });
 
+  it('records an update the platform refuses outright, raises it for ops, and goes on with the next', async () => {
+    // Shopify knows the order without its line (the fulfillment cannot be made there).
+    const id = shopifyId();
+    const order = splitOrder(id, ['SPLIT-A']);
+    shopifyApi.addOrder({ ...order, line_items: [] });
+    expect((await postShopify(stack, 'dtc', 'orders/create', order, { secret: SHOPIFY_SECRET })).status).toBe(200);
+    await settled(orderIdOf(id), 'released');
+    await shipAll(orderIdOf(id), 1, () => `1ZREFUSED${id.slice(-6)}`);
+    const next = await placeShopify(['SPLIT-A']);
+    await shipAll(orderIdOf(next), 1, () => `1ZNEXT${next.slice(-6)}`);
+    await eventually(async () => (shopifyApi.fulfillmentsOf(next).length === 1 ? true : undefined), 30_000, 'the next order’s fulfillment');
+    const refused = await stack.db.selectFrom('channel_order_updates').selectAll().where('order_id', '=', orderIdOf(id)).where('topic', '=', 'shipment.shipped').executeTakeFirstOrThrow();
+    expect(refused).toMatchObject({ outcome: 'refused' });
+    expect(refused.detail).toContain('not open for fulfillment');
+    const exception = await stack.db.selectFrom('exceptions').selectAll().where('kind', '=', 'channel_update_refused').where('reference', '=', orderIdOf(id)).executeTakeFirstOrThrow();
+    expect(exception).toMatchObject({ owner_role: 'ops', status: 'open' });
+    expect((await publishing('dtc')).orderUpdates.updates.refused).toBeGreaterThanOrEqual(1);
+  });
+
   it('holds updates while paused, sends them on resume; sends a cancellation by ops', async () => {
     const id = await placeShopify(['SPLIT-A']);
     expect((await stack.app.inject({ method: 'POST', url: '/channels/dtc/publishing/pause', headers: authAs('ops') })).statusCode).toBe(200);

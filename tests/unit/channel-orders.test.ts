@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { changesBetween, currencyExponent, decimalToMinor, normalizeSku, placeOf, supersedes, unitPriceOf, type ChannelMapping } from '../../domain/channel-orders.js';
+import { changesBetween, currencyExponent, decimalToMinor, minorToDecimal, normalizeSku, placeOf, supersedes, unitPriceOf, type ChannelMapping } from '../../domain/channel-orders.js';
+import { PlatformError, retryAfterMs } from '../../services/connectors/platform-api.js';
 import { validateOrder } from '../../domain/order-validation.js';
 import { orderInputOf } from '../../domain/channel-orders.js';
 import { parsePlatformJson, signatureFor, signedByOneOf } from '../../services/connectors/connector.js';
@@ -186,6 +187,27 @@ describe('money', () => {
 
   it('knows each currency’s minor units, and no code that is not a currency', () => {
     expect([currencyExponent('USD'), currencyExponent('JPY'), currencyExponent('KWD'), currencyExponent('XYZ'), currencyExponent('usd')]).toEqual([2, 0, 3, undefined, undefined]);
+  });
+
+  it.each([
+    [2000, 2, '20.00'],
+    [5, 2, '0.05'],
+    [1500, 0, '1500'],
+    [1235, 3, '1.235'],
+    [-101, 2, '-1.01'],
+  ])('%i minor units at %i decimals read %s on a platform', (minor, exponent, text) => {
+    expect(minorToDecimal(minor, exponent)).toBe(text);
+    expect(decimalToMinor(text, exponent)).toBe(minor);
+  });
+
+  it("reads a platform's Retry-After and knows which failures are worth another try", () => {
+    expect(retryAfterMs('2.0')).toBe(2000);
+    expect(retryAfterMs('0')).toBe(0);
+    expect(retryAfterMs(null)).toBeUndefined();
+    expect(retryAfterMs(new Date(Date.now() + 3_000).toUTCString())).toBeGreaterThan(1_000);
+    // A wrong token holds every update until the connector is fixed; a 4xx about this update refuses it alone.
+    expect([0, 401, 403, 408, 409, 429, 500, 503].map((s) => new PlatformError(s, '').retryable)).toEqual([true, true, true, true, true, true, true, true]);
+    expect([400, 404, 422].map((s) => new PlatformError(s, '').retryable)).toEqual([false, false, false]);
   });
 
   it('splits a line amount into a unit price and a rounding discount that make it exactly', () => {
