@@ -3,7 +3,7 @@
  * change that would break processes already running fails here first.
  * `RECORD_HISTORIES=1 npx vitest run tests/workflow/replay.test.ts` records them afresh
  * (only when a change to the processes is meant to be incompatible and versioned); add
- * `-t purchasing`, `-t publisher` (or `-t "each scenario"`) to record one group and keep the
+ * `-t purchasing`, `-t publisher`, `-t storefront` (or `-t "each scenario"`) to record one group and keep the
  * others' files.
  */
 import fs from 'node:fs';
