@@ -1,7 +1,11 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
+import { createChannelOrderActivities } from './channel-order.js';
+import { createChannelOrderPublishingActivities } from './channel-order-publishing.js';
 import { createChannelPublishingActivities } from './channel-publishing.js';
+import { createChannelReconcileActivities } from './channel-reconcile.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
+import { createOrderImportActivities } from './order-import.js';
 import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
 import { createReplenishmentActivities } from './replenishment.js';
@@ -31,6 +35,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createTransferActivities(deps),
     ...createReturnActivities(deps),
     ...createChannelPublishingActivities(deps),
+    ...createChannelOrderActivities(deps),
+    ...createChannelOrderPublishingActivities(deps),
+    ...createChannelReconcileActivities(deps),
+    ...createOrderImportActivities(deps),
   };
 }
 

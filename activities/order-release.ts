@@ -6,11 +6,17 @@ import { orderTotalMinor, type ChannelName, type OrderInput } from '../domain/or
 import { validateOrder } from '../domain/order-validation.js';
 import { routeOrder, routingPolicies } from '../domain/routing.js';
 import { ledgerCall } from './failures.js';
+import { ORDER_CANCELLED, ORDER_RELEASED, writeOrderEvent } from '../db/order-events.js';
 import { orderWorkflowId, stockArrivedSignal, type AllocationRequest, type AllocationResult, type CapturedOrder, type OrderStateUpdate, type OrderReleaseActivities } from '../contracts/order.js';
 
 export function createOrderReleaseActivities({ db, temporal }: { db: Db; temporal?: Client }): OrderReleaseActivities {
   async function recordOrderState(update: OrderStateUpdate): Promise<void> {
     await db.transaction().execute(async (tx) => {
+      // A move into released or cancelled is announced in the feed once (a retry finds the status already there).
+      const before = await tx.selectFrom('orders').select('status').where('id', '=', update.orderId).forUpdate().executeTakeFirst();
+      if (before && before.status !== update.status && (update.status === 'released' || update.status === 'cancelled')) {
+        await writeOrderEvent(tx, update.status === 'released' ? ORDER_RELEASED : ORDER_CANCELLED, update.orderId, { status: update.status, ...(update.reason ? { reason: update.reason } : {}) });
+      }
       await tx
         .updateTable('orders')
         .set({
@@ -63,7 +69,8 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
           .onConflict((oc) => oc.column('id').doNothing())
           .returning('id')
           .executeTakeFirst();
-        if (!inserted) return;
+        // A storefront order may arrive without a line it can ship; it is recorded, and rejected.
+        if (!inserted || order.lines.length === 0) return;
         await tx
           .insertInto('order_lines')
           .values(
@@ -199,6 +206,48 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
         await db.updateTable('reservations').set({ expires_at: null }).where('id', 'in', request.reservationIds).where('status', '=', 'active').execute();
       }
       await recordOrderState(request.state);
+    },
+
+    /**
+     * An amendment on the order record: its address, billing country, freight and total, and
+     * its lines (only while none is allocated: the process takes new lines only then). Sets
+     * values, so a retry changes nothing more.
+     */
+    async recordOrderAmendment(amendment): Promise<void> {
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('orders')
+          .set({
+            ship_to: JSON.stringify(amendment.shipTo),
+            billing_country: amendment.billingCountry,
+            freight_minor: amendment.freightMinor,
+            total_minor: amendment.totalMinor,
+            updated_at: new Date(),
+          })
+          .where('id', '=', amendment.orderId)
+          .execute();
+        const lines = await tx.selectFrom('order_lines').select(['line_no', 'sku', 'qty', 'unit_price_minor', 'discount_minor', 'tax_minor', 'allocated_qty', 'shipped_qty']).where('order_id', '=', amendment.orderId).forUpdate().execute();
+        const same =
+          lines.length === amendment.lines.length &&
+          amendment.lines.every((l) => lines.some((r) => r.line_no === l.lineNo && r.sku === l.sku && Number(r.qty) === l.qty && Number(r.unit_price_minor) === l.unitPriceMinor && Number(r.discount_minor) === l.discountMinor && Number(r.tax_minor) === l.taxMinor));
+        if (same) return;
+        if (lines.some((r) => r.allocated_qty > 0 || r.shipped_qty > 0)) throw new Error(`order ${amendment.orderId} has allocated lines; they cannot be replaced`);
+        await tx.deleteFrom('order_lines').where('order_id', '=', amendment.orderId).execute();
+        await tx
+          .insertInto('order_lines')
+          .values(
+            amendment.lines.map((line) => ({
+              order_id: amendment.orderId,
+              line_no: line.lineNo,
+              sku: line.sku,
+              qty: line.qty,
+              unit_price_minor: line.unitPriceMinor,
+              discount_minor: line.discountMinor,
+              tax_minor: line.taxMinor,
+            })),
+          )
+          .execute();
+      });
     },
 
     /**

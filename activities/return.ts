@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { postEntry } from '../db/journal.js';
+import { RETURN_REFUNDED, writeOrderEvent } from '../db/order-events.js';
 import { dispose, returnReceive, type Tx } from '../db/ledger.js';
 import type { Address, ChannelName, OrderInput } from '../domain/order.js';
 import { computeRefund, refundEntryLines, returnedCostMinor, shareByWeight, type RefundBreakdown, type ReturnPolicy } from '../domain/refund.js';
@@ -415,6 +416,17 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
           })
           .where('id', '=', input.rmaId)
           .execute();
+        // Money given back goes to the storefront as its refund record, once.
+        if (!rma.refunded_at && input.cashMinor > 0) {
+          const refunded = await tx.selectFrom('return_lines').select(['line_no', 'sku', 'refunded_qty']).where('return_id', '=', input.rmaId).orderBy('line_no').execute();
+          await writeOrderEvent(tx, RETURN_REFUNDED, rma.order_id, {
+            returnId: input.rmaId,
+            amountMinor: input.cashMinor,
+            currency: rma.currency,
+            reasonCode: rma.reason_code,
+            lines: refunded.filter((l) => Number(l.refunded_qty) > 0).map((l) => ({ lineNo: l.line_no, sku: l.sku, qty: Number(l.refunded_qty) })),
+          });
+        }
         return { journalEntryId: entry?.entryId ?? null };
       });
     },

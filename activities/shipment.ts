@@ -4,6 +4,7 @@ import { postEntry } from '../db/journal.js';
 import { consumeReservation, releaseReservations } from '../db/ledger.js';
 import { cumulativeShare, shipmentAmounts, shipmentEntryLines, type ShipmentAmounts } from '../domain/postings.js';
 import { ledgerCall } from './failures.js';
+import { SHIPMENT_SHIPPED, writeOrderEvent } from '../db/order-events.js';
 import { type ShipmentInput, shipmentWorkflowId, type UnitsOfLine, type ShipmentActivities } from '../contracts/shipment.js';
 
 export function createShipmentActivities({ db }: { db: Db }): ShipmentActivities {
@@ -181,6 +182,15 @@ export function createShipmentActivities({ db }: { db: Db }): ShipmentActivities
           })
           .where('id', '=', request.shipmentId)
           .execute();
+        // The storefront hears of it from the feed: carrier, tracking, the lines, and whether the order is now all shipped.
+        const cancelledUnits = orderLines.reduce((n, l) => n + Number(l.cancelled_qty), 0);
+        await writeOrderEvent(tx, SHIPMENT_SHIPPED, request.orderId, {
+          shipmentId: request.shipmentId,
+          carrier: request.carrier,
+          tracking: request.tracking,
+          lines: shipped.filter((s) => s.qty > 0),
+          orderComplete: unitsBefore + unitsNow >= orderedUnits - cancelledUnits,
+        });
         return { journalEntryId: entry.entryId, shipped, amounts };
       });
     },

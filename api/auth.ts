@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
 
-export const roles = ['system', 'ops', 'buyer', 'finance', 'viewer'] as const;
+/** `admin`: connector settings (and, to come, users and tokens). */
+export const roles = ['system', 'ops', 'buyer', 'finance', 'viewer', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
 export interface ApiKey {

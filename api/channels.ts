@@ -6,7 +6,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ChannelPublicationSettings } from '../db/channel-publishing.js';
-import { ensureChannelPublisher } from '../runtime/channel-publishers.js';
+import { ensureChannelPublisher, nudgeChannelOrderPublisher } from '../runtime/channel-publishers.js';
+import { findOrderPublication } from '../services/channel-connectors.js';
 import { channelCodes, findChannelPublication, removeChannelWebhook, setChannelPaused, setChannelWebhook } from '../services/channel-publishing.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
@@ -47,6 +48,23 @@ const publishingView = z.object({
   }),
   exception: z.object({ id: z.string(), status: z.string(), raisedAt: z.date() }).nullable(),
   publisher: z.object({ workflowId: z.string(), status: z.string(), temporalUiUrl: z.string() }),
+  orderUpdates: z
+    .object({
+      connected: z.boolean().describe("the connector has the platform's admin API to send to"),
+      paused: z.boolean(),
+      cursor: z.string().nullable(),
+      lag: z.object({
+        eventsBehind: z.number().describe("order events (released, cancelled, shipped, return authorized, refunded) of this channel's storefront orders after the cursor"),
+        oldestUndeliveredAt: z.date().nullable(),
+        oldestUndeliveredAgeSeconds: z.number().nullable(),
+      }),
+      lastSentAt: z.date().nullable(),
+      updates: z.object({ sent: z.number(), skipped: z.number(), refused: z.number() }),
+      failures: z.object({ consecutive: z.number(), since: z.date().nullable(), lastError: z.string().nullable(), lastAt: z.date().nullable() }),
+      exception: z.object({ id: z.string(), status: z.string(), raisedAt: z.date() }).nullable(),
+    })
+    .nullable()
+    .describe("order updates to the channel's storefront platform (channel-order-publisher-<channel>); null without a connector"),
 });
 type PublishingView = z.infer<typeof publishingView>;
 
@@ -79,7 +97,7 @@ export const channelPublishingRoutes =
     const view = async (channel: string): Promise<PublishingView> => {
       const publication = await findChannelPublication(db, channel);
       if (!publication) throw notFound(`channel ${channel}`);
-      return { ...publication, publisher: await publisherStatus(channel) };
+      return { ...publication, publisher: await publisherStatus(channel), orderUpdates: await findOrderPublication(db, channel) };
     };
 
     const startPublisher = (channel: string) =>
@@ -156,8 +174,8 @@ export const channelPublishingRoutes =
           schema: {
             summary:
               action === 'pause'
-                ? 'Holds deliveries to the channel; changes wait behind its cursor'
-                : 'Delivers again from the cursor (what changed meanwhile, at its current figures)',
+                ? "Holds deliveries to the channel (availability, and order updates to its storefront platform); changes wait behind their cursors"
+                : 'Delivers again from the cursors (what changed meanwhile, at its current figures; order updates in feed order)',
             params,
             response: { 200: publishingView },
           },
@@ -166,6 +184,7 @@ export const channelPublishingRoutes =
           const { channel } = request.params;
           const before = resultOrThrow(await setChannelPaused(db, channel, action === 'pause', request.actor ?? 'unknown'));
           await startPublisher(channel);
+          await nudgeChannelOrderPublisher(temporal, channel);
           return audited(request, await view(channel), auditedSettings, { before: shown(before) });
         },
       );

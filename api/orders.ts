@@ -11,6 +11,7 @@ import { cancelOrderUpdate, holdDecisionUpdate, orderViewQuery, orderWorkflowId,
 import { cancelBody, currencyCode, dateTime, decisionBody, lineNo, lineNumbersOnce, lineQty, minor, pageLimit, recordId, sku } from './schemas.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
 import { DependencyUnavailable } from './dependencies.js';
+import { channelOrderOf } from '../services/channel-connectors.js';
 
 export const orderBody = z
   .object({
@@ -223,6 +224,8 @@ export const orderRoutes =
           processError,
           // Returns against the order: units returned per line, money refunded and credited.
           returns: row ? await orderReturnSummary(db, orderId) : null,
+          // The storefront order behind it: platform, its payment as the platform says it, where the coordinates came from.
+          channelOrder: row ? await channelOrderOf(db, orderId) : null,
         };
       },
     );

@@ -9,7 +9,7 @@ import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { databaseUrlOf, temporalAddressOf } from '../runtime/services.js';
-import { ensureReplenishmentSchedule } from '../runtime/schedules.js';
+import { ensureChannelReconcileSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { ensureSearchAttributes } from '../runtime/temporal.js';
 import { createWorker } from '../runtime/worker.js';
 
@@ -56,6 +56,8 @@ for (let attempt = 1; ; attempt++) {
 const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
 const schedule = await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON });
 console.log(`[worker] replenishment-planner schedule ${schedule}`);
+const reconcileSchedule = await ensureChannelReconcileSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.channelConnectors.reconcileSchedule, windowMs: config.channelConnectors.reconcileWindowMs, orderPolicy: config.policies.order, idleMs: config.channelConnectors.intakeIdleMs });
+console.log(`[worker] channel-reconcile schedule ${reconcileSchedule}`);
 // One publisher per channel, as `npm start` does: a worker coming up (or a second one) finds them running.
 const publishers = await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing });
 console.log(`[worker] channel publishers: ${publishers.join(', ') || 'none (no channels yet)'}`);

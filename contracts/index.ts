@@ -1,6 +1,10 @@
 import { adjustmentWorkflowType } from './inventory-adjustment.js';
+import { channelOrderWorkflowType } from './channel-order.js';
+import { channelOrderPublisherWorkflowType } from './channel-order-publisher.js';
 import { channelPublisherWorkflowType } from './channel-publishing.js';
+import { channelReconcileWorkflowType } from './channel-reconcile.js';
 import { orderWorkflowType } from './order.js';
+import { orderImportWorkflowType } from './order-import.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
 import { replenishmentWorkflowType } from './replenishment.js';
 import { returnWorkflowType } from './return.js';
@@ -10,7 +14,11 @@ import { transferWorkflowType } from './transfer.js';
 /** Every workflow type of the product, as the worker registers them. */
 export const workflowTypes = [
   adjustmentWorkflowType,
+  channelOrderWorkflowType,
+  channelOrderPublisherWorkflowType,
   channelPublisherWorkflowType,
+  channelReconcileWorkflowType,
+  orderImportWorkflowType,
   orderWorkflowType,
   purchaseOrderWorkflowType,
   replenishmentWorkflowType,

@@ -3,7 +3,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderProblem } from '../domain/order-validation.js';
-import type { OrderInput, ShortagePolicy } from '../domain/order.js';
+import type { Address, OrderInput, OrderLineInput, ShortagePolicy } from '../domain/order.js';
 import type { RiskFacts, RiskFlag, RiskRules } from '../domain/risk.js';
 import type { RoutePlan } from '../domain/routing.js';
 import type { CancelRequest, Decision, TimelineEntry } from './shared.js';
@@ -21,6 +21,8 @@ export const orderPatches = {
   shipments: 'shipments',
   /** Database steps as local activities. */
   localActivities: 'local-activities',
+  /** Amendments (a storefront's address or line change before release) recorded on the order. */
+  amendments: 'amendments',
 } as const;
 
 export const OrderStatus = {
@@ -96,12 +98,33 @@ export interface OrderView {
   cancellation?: CancelRequest & { at: string };
   shipments: { shipmentId: string; warehouse: string; status: 'open' | 'shipped' | 'cancelled' }[];
   timeline: TimelineEntry<OrderStatus>[];
+  /** Changes of address or lines taken before release, with who asked and why. */
+  amendments?: { at: string; actor: string; reason: string; changed: ('address' | 'lines')[] }[];
+}
+
+/**
+ * A change of the order before it is released: a new ship-to address (and billing country),
+ * or new lines and freight. Lines change only while nothing is reserved for the order.
+ */
+export interface OrderAmendment {
+  shipTo?: Address;
+  billingCountry?: string | null;
+  lines?: OrderLineInput[];
+  freightMinor?: number;
+  reason: string;
+  actor: string;
 }
 
 /** Answers once the order is checked and screened: rejected, on hold, or on its way to stock. */
 export const submitOrderUpdate = defineUpdate<OrderView>('submit');
 export const holdDecisionUpdate = defineUpdate<OrderView, [Decision]>('holdDecision');
 export const cancelOrderUpdate = defineUpdate<OrderView, [CancelRequest]>('cancel');
+/**
+ * Answers once the change is on the order. Refused (409) with `already_released` once any
+ * unit went to fulfillment, `already_allocated` for new lines once stock is reserved,
+ * `not_amendable` for an order that is closed or closing, `not_screened` before it is checked.
+ */
+export const amendOrderUpdate = defineUpdate<OrderView, [OrderAmendment]>('amend');
 /** Stock arrived for a sku the order waits for: look again now. */
 export const stockArrivedSignal = defineSignal('stockArrived');
 export const orderViewQuery = defineQuery<OrderView>('orderView');
@@ -159,4 +182,6 @@ export interface OrderReleaseActivities {
   releaseToFulfillment(request: { reservationIds: number[]; state: OrderStateUpdate }): Promise<void>;
   /** Stock arrived for these skus: nudge the backordered orders that can now get some, first in line first. */
   wakeBackorders(skus: string[]): Promise<{ woken: string[] }>;
+  /** Writes an amendment onto the order record: its address, and its lines while none is allocated. */
+  recordOrderAmendment(amendment: { orderId: string; shipTo: Address; billingCountry: string | null; freightMinor: number; lines: OrderLineInput[]; totalMinor: number }): Promise<void>;
 }

@@ -513,6 +513,15 @@ export interface Database {
   replenishment_suggestions: ReplenishmentSuggestionsTable;
   demand_uplifts: DemandUpliftsTable;
   channel_publications: ChannelPublicationsTable;
+  channel_connectors: ChannelConnectorsTable;
+  channel_deliveries: ChannelDeliveriesTable;
+  channel_orders: ChannelOrdersTable;
+  channel_order_publications: ChannelOrderPublicationsTable;
+  channel_order_updates: ChannelOrderUpdatesTable;
+  channel_reconciliations: ChannelReconciliationsTable;
+  order_imports: OrderImportsTable;
+  order_import_rows: OrderImportRowsTable;
+  order_import_orders: OrderImportOrdersTable;
 }
 
 /** A promotion or seasonality factor on a sku's demand from one day to another (both inclusive). */
@@ -679,4 +688,135 @@ export interface PaymentGatewayFaultsTable {
   kind: 'unavailable' | 'lost_response' | 'declined';
   remaining: number;
   hits: Generated<number>;
+}
+
+/** A channel's storefront connector: platform, shop, webhook secrets (never shown), mapping choices, admin API. */
+export interface ChannelConnectorsTable {
+  channel: string;
+  platform: 'shopify' | 'woocommerce';
+  shop: string;
+  webhook_secret: string;
+  previous_secret: string | null;
+  previous_secret_until: Stamp;
+  sku_prefix_map: ColumnType<Record<string, string>, string | undefined, string>;
+  currencies: ColumnType<string[], string[] | undefined, string[]>;
+  order_id_prefix: string;
+  api_base_url: string | null;
+  api_token: string | null;
+  updated_by: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** One authenticated webhook delivery and what came of it. */
+export interface ChannelDeliveriesTable {
+  id: Generated<number>;
+  channel: string;
+  platform: 'shopify' | 'woocommerce';
+  delivery_id: string;
+  topic: string;
+  platform_order_id: string | null;
+  order_id: string | null;
+  body_sha256: string;
+  snapshot: ColumnType<unknown, string | null, string | null>;
+  received_at: CreatedAt;
+  handed_over_at: Stamp;
+  outcome: Generated<string>;
+  detail: ColumnType<unknown, string | null | undefined, string | null>;
+  decided_at: Stamp;
+}
+
+/** A platform order and the order this product made of it. */
+export interface ChannelOrdersTable {
+  channel: string;
+  platform_order_id: string;
+  platform: 'shopify' | 'woocommerce';
+  order_id: string;
+  snapshot: Json<unknown>;
+  version: ColumnType<Date, Date | string, Date | string>;
+  applied: ColumnType<unknown, string | null | undefined, string | null>;
+  order_started_at: Stamp;
+  cancelled_at: Stamp;
+  payment_status: string | null;
+  payment_gateway: string | null;
+  coordinates: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** Where a channel's order publisher stands in the outbox feed, and how its platform calls fare. */
+export interface ChannelOrderPublicationsTable {
+  channel: string;
+  cursor_tx: string | null;
+  cursor_id: number | null;
+  paused: Generated<boolean>;
+  sent_events: Generated<number>;
+  skipped_events: Generated<number>;
+  refused_events: Generated<number>;
+  last_sent_at: Stamp;
+  consecutive_failures: Generated<number>;
+  failing_since: Stamp;
+  last_error: string | null;
+  last_failure_at: Stamp;
+  open_exception_id: string | null;
+  updated_at: UpdatedAt;
+}
+
+/** What one feed event became on the platform. */
+export interface ChannelOrderUpdatesTable {
+  channel: string;
+  event_id: number;
+  order_id: string;
+  topic: string;
+  outcome: 'sent' | 'already' | 'skipped' | 'refused';
+  action: string;
+  reference: string | null;
+  detail: string | null;
+  at: CreatedAt;
+}
+
+/** One reconciliation of a channel's orders with its platform. */
+export interface ChannelReconciliationsTable {
+  id: string;
+  channel: string;
+  period_from: ColumnType<Date, Date | string, Date | string>;
+  period_to: ColumnType<Date, Date | string, Date | string>;
+  requested_by: string;
+  platform_orders: number;
+  report: Json<unknown>;
+  finished_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** A CSV file of orders, imported by one process. */
+export interface OrderImportsTable {
+  id: string;
+  channel: string;
+  file_sha256: string;
+  rows: number;
+  orders: number;
+  status: Generated<'importing' | 'done'>;
+  created_by: string;
+  created_at: CreatedAt;
+  finished_at: Stamp;
+}
+
+/** One row of an imported file and its result. */
+export interface OrderImportRowsTable {
+  import_id: string;
+  row_no: number;
+  order_id: string | null;
+  line_no: number | null;
+  accepted: boolean;
+  problems: Json<string[]>;
+}
+
+/** One order of an imported file and what became of it. */
+export interface OrderImportOrdersTable {
+  import_id: string;
+  order_id: string;
+  seq: number;
+  input: Json<unknown>;
+  outcome: Generated<'pending' | 'created' | 'rejected' | 'on_hold' | 'refused'>;
+  detail: ColumnType<unknown, string | null | undefined, string | null>;
+  decided_at: Stamp;
 }

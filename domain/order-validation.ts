@@ -8,15 +8,27 @@ export interface CatalogItem {
 
 export interface OrderProblem {
   lineNo?: number;
-  problem: 'unknown_sku' | 'inactive_sku' | 'price_mismatch' | 'empty_order';
+  problem:
+    | 'unknown_sku'
+    | 'inactive_sku'
+    | 'price_mismatch'
+    | 'empty_order'
+    // Found while reading a storefront's order (domain/channel-orders.ts).
+    | 'missing_sku'
+    | 'negative_amount'
+    | 'unsupported_currency'
+    | 'missing_address';
   detail: string;
 }
 
 /** Unknown or inactive SKUs, and unit prices off the list price by more than `tolerancePct`. */
 export function validateOrder(order: OrderInput, catalog: Map<string, CatalogItem>, tolerancePct: number): OrderProblem[] {
-  if (order.lines.length === 0) return [{ problem: 'empty_order', detail: 'the order has no lines' }];
-  const problems: OrderProblem[] = [];
+  const found = order.problems ?? [];
+  if (order.lines.length === 0) return found.some((p) => p.problem === 'empty_order') ? found : [...found, { problem: 'empty_order', detail: 'the order has no lines' }];
+  const problems: OrderProblem[] = [...found];
   for (const line of order.lines) {
+    // A line already found without a sku is not looked up again.
+    if (found.some((p) => p.lineNo === line.lineNo && p.problem === 'missing_sku')) continue;
     const item = catalog.get(line.sku);
     if (!item) {
       problems.push({ lineNo: line.lineNo, problem: 'unknown_sku', detail: `line ${line.lineNo}: unknown sku ${line.sku}` });

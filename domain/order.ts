@@ -1,3 +1,5 @@
+import type { OrderProblem } from './order-validation.js';
+
 /** Sales channels, in the order of their reservation priority (lower number wins). */
 export const channels = ['dtc', 'subscription', 'wholesale', 'marketplace'] as const;
 export type ChannelName = (typeof channels)[number];
@@ -28,6 +30,8 @@ export interface OrderLineInput {
 
 /** An order as a system submits it; money in integer minor units. */
 export interface OrderInput {
+  /** Problems found before capture (a storefront order that could not be read whole); any makes the order `rejected`. */
+  problems?: OrderProblem[];
   orderId: string;
   channel: ChannelName;
   customerId: string;

@@ -47,6 +47,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Channel publishers: feed reads, webhook timeout, retry backoff, when failing becomes an exception. */
   channelPublishing: ChannelPublishingPolicy;
+  /** Storefront connectors: webhook size and deadline, how long a rotated secret still counts, intake idle time. */
+  channelConnectors: ChannelConnectorSettings;
   /** Deadlines and bounds on every outbound call, and how the API sheds load. */
   resilience: Resilience;
   /** How `npm start` bears crashes of the servers it runs: restarts allowed within a window. */
@@ -77,6 +79,20 @@ export interface Resilience {
     probeIntervalMs: number;
   };
   paymentGatewayTimeoutMs: number;
+}
+
+export interface ChannelConnectorSettings {
+  /** Largest webhook body taken, in bytes (413 past it). */
+  webhookBodyLimitBytes: number;
+  /** A webhook hands its delivery to Temporal within this, or answers 503 for the platform to retry (Shopify waits 5 s). */
+  webhookDeadlineMs: number;
+  /** After a secret is replaced, deliveries signed with the previous one are still taken this long. */
+  secretGraceMs: number;
+  /** An order's intake process ends after this long without a delivery (the next one starts it again). */
+  intakeIdleMs: number;
+  /** When the daily reconciliation with every connected platform runs, and how far back it looks. */
+  reconcileSchedule: string;
+  reconcileWindowMs: number;
 }
 
 export interface TemporalConnectionExtras {
@@ -177,6 +193,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryMaxMs: durationMs(duration(env, 'CHANNEL_RETRY_MAX', '1m')),
       idleRecheckMs: durationMs(duration(env, 'CHANNEL_IDLE_RECHECK', '1m')),
       readsPerRun: Math.max(1, intFrom(env, 'CHANNEL_READS_PER_RUN', 500)),
+    },
+    channelConnectors: {
+      webhookBodyLimitBytes: Math.max(1_024, intFrom(env, 'CHANNEL_WEBHOOK_BODY_LIMIT', 1024 * 1024)),
+      webhookDeadlineMs: positive(env, 'CHANNEL_WEBHOOK_DEADLINE', durationMs(duration(env, 'CHANNEL_WEBHOOK_DEADLINE', '4s'))),
+      secretGraceMs: durationMs(duration(env, 'CHANNEL_SECRET_GRACE', '24h')),
+      intakeIdleMs: positive(env, 'CHANNEL_ORDER_IDLE', durationMs(duration(env, 'CHANNEL_ORDER_IDLE', '1h'))),
+      reconcileSchedule: env.CHANNEL_RECONCILE_SCHEDULE_CRON || '30 4 * * *',
+      reconcileWindowMs: positive(env, 'CHANNEL_RECONCILE_WINDOW', durationMs(duration(env, 'CHANNEL_RECONCILE_WINDOW', '48h'))),
     },
     supervisor: {
       maxRestarts: intFrom(env, 'SUPERVISOR_MAX_RESTARTS', 5),

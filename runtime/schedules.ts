@@ -4,6 +4,8 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
 import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
+import { CHANNEL_RECONCILE_PREFIX, CHANNEL_RECONCILE_SCHEDULE_ID, channelReconcileWorkflowType, type ChannelReconcileWorkflow } from '../contracts/channel-reconcile.js';
+import type { OrderPolicy } from '../contracts/order.js';
 
 export const DEFAULT_REPLENISHMENT_SCHEDULE = '0 5 * * *';
 
@@ -49,5 +51,40 @@ export async function ensureReplenishmentSchedule(client: Client, options: Reple
     action,
     policies: { ...current.policies, ...policies },
   }));
+  return 'updated';
+}
+
+export const DEFAULT_CHANNEL_RECONCILE_SCHEDULE = '30 4 * * *';
+
+export interface ChannelReconcileScheduleOptions {
+  taskQueue: string;
+  /** A cron expression or an interval (`CHANNEL_RECONCILE_SCHEDULE_CRON`). */
+  schedule?: string;
+  /** Each run looks back this far (overlapping the previous run, so an order changed at the edge is not missed). */
+  windowMs: number;
+  orderPolicy: OrderPolicy;
+  idleMs: number;
+}
+
+/** Creates the daily `channel-reconcile` schedule (every connected channel against its platform), or brings it up to date. */
+export async function ensureChannelReconcileSchedule(client: Client, options: ChannelReconcileScheduleOptions): Promise<'created' | 'updated'> {
+  const spec = replenishmentScheduleSpec(options.schedule || DEFAULT_CHANNEL_RECONCILE_SCHEDULE);
+  const action: ScheduleOptionsStartWorkflowAction<ChannelReconcileWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: channelReconcileWorkflowType,
+    // Temporal appends the scheduled time: `channel-reconcile-all-2025-01-31T04:30:00Z`.
+    workflowId: `${CHANNEL_RECONCILE_PREFIX}all`,
+    taskQueue: options.taskQueue,
+    args: [{ channel: null, windowMs: options.windowMs, requestedBy: 'schedule', orderPolicy: options.orderPolicy, idleMs: options.idleMs }],
+    workflowExecutionTimeout: '2h',
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' } as const;
+  try {
+    await client.schedule.create({ scheduleId: CHANNEL_RECONCILE_SCHEDULE_ID, spec, action, policies });
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  await client.schedule.getHandle(CHANNEL_RECONCILE_SCHEDULE_ID).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
   return 'updated';
 }

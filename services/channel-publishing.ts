@@ -179,5 +179,7 @@ export async function setChannelPaused(db: Db, channel: string, paused: boolean,
     .values({ channel, paused, updated_by: actor })
     .onConflict((oc) => oc.column('channel').doUpdateSet({ paused, updated_by: actor, updated_at: sql<Date>`now()` }))
     .execute();
+  // Order updates to the channel's platform (when it has a connector) pause and resume with it.
+  await db.updateTable('channel_order_publications').set({ paused, updated_at: sql<Date>`now()` }).where('channel', '=', channel).execute();
   return before;
 }

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { postEntry } from '../db/journal.js';
 import { applyLegs, runOperation } from '../db/ledger.js';
+import { RETURN_AUTHORIZED, writeOrderEvent } from '../db/order-events.js';
 import { durationMs } from '../domain/duration.js';
 import type { ChannelName } from '../domain/order.js';
 import { returnedCostMinor, type ReturnPolicy } from '../domain/refund.js';
@@ -177,6 +178,7 @@ export async function authorizeReturn(
       .insertInto('return_lines')
       .values(lines.map((l) => ({ return_id: request.rmaId, line_no: l.lineNo, sku: l.sku, qty: l.qty, replacement_sku: l.replacementSku ?? null })))
       .execute();
+    await writeOrderEvent(tx, RETURN_AUTHORIZED, request.orderId, { returnId: request.rmaId, reasonCode: request.reasonCode, lines: lines.map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: l.qty })) });
     return { input, created: true, requestHash: hash };
   });
 }

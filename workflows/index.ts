@@ -1,5 +1,9 @@
+export { channelOrderIntake } from './channel-order.js';
+export { channelOrderPublisher } from './channel-order-publisher.js';
 export { channelPublisher } from './channel-publisher.js';
+export { channelReconcile } from './channel-reconcile.js';
 export { inventoryAdjustment } from './inventory-adjustment.js';
+export { orderImport } from './order-import.js';
 export { orderRelease } from './order-release.js';
 export { purchaseOrder } from './purchase-order.js';
 export { replenishmentPlanner } from './replenishment-planner.js';

@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
+  amendOrderUpdate,
   cancelOrderUpdate,
   holdDecisionUpdate,
   orderPatches,
@@ -21,6 +22,7 @@ import {
   submitOrderUpdate,
   terminalOrderStatuses,
   type AllocationRequest,
+  type OrderAmendment,
   type AllocationResult,
   type CapturedOrder,
   type OrderLineState,
@@ -50,6 +52,8 @@ export async function orderRelease(order: OrderInput, policy: OrderPolicy): Prom
   const localSteps = patched(orderPatches.localActivities);
   const process = new OrderRelease(order, policy, localSteps ? localActivities : remoteActivities);
   const view = await process.run();
+  // An amendment taken in the last moment of a run that ended otherwise is refused to its caller.
+  process.closeAmendments();
   // A parent that completes terminates its children: the order ends after its shipments, so
   // none is cut off before it answers the WMS event that ended it.
   if (localSteps) await Promise.all(process.shipmentResults);
@@ -85,12 +89,17 @@ class OrderRelease {
   private readonly reports: ShipmentReport[] = [];
   private attempt = 0;
   private backorderDeadline = 0;
+  /** Amendments accepted and not yet on the order; each caller waits for its own. */
+  private readonly amendments: PendingAmendment[] = [];
+  /** The order as it stands: amendments change its address and lines before release. */
+  private readonly order: OrderInput;
 
   constructor(
-    private readonly order: OrderInput,
+    order: OrderInput,
     private readonly policy: OrderPolicy,
     private readonly activities: Activities,
   ) {
+    this.order = { ...order, lines: [...order.lines] };
     this.view = {
       orderId: order.orderId,
       status: OrderStatus.received,
@@ -130,6 +139,17 @@ class OrderRelease {
       },
     );
     setHandler(
+      amendOrderUpdate,
+      async (request) => {
+        const entry: PendingAmendment = { request, state: 'pending' };
+        this.amendments.push(entry);
+        await condition(() => entry.state !== 'pending');
+        if (entry.state === 'dropped') throw refusal(`order ${this.order.orderId}: ${entry.why}`, entry.code ?? 'not_amendable');
+        return view;
+      },
+      { validator: (request) => this.checkAmendable(request) },
+    );
+    setHandler(
       cancelOrderUpdate,
       async (request) => {
         this.cancelRequest = request;
@@ -146,6 +166,84 @@ class OrderRelease {
     if (terminalOrderStatuses.includes(this.view.status)) throw refusal(`order ${orderId} is already ${this.view.status}`, 'not_cancellable');
     if (this.view.lines.every((l) => l.shipped + l.cancelled >= l.ordered)) throw refusal(`order ${orderId} has shipped`, 'already_shipped');
     if (this.cancelRequest || this.closing) throw refusal(`order ${orderId} is being cancelled`, 'not_cancellable');
+  }
+
+  /** An amendment is taken before release only; new lines only while nothing is reserved. */
+  private checkAmendable(request: OrderAmendment): void {
+    const { view } = this;
+    const { orderId } = this.order;
+    if (!request.reason.trim()) throw refusal('an amendment needs a reason', 'reason_required');
+    if (terminalOrderStatuses.includes(view.status) || this.closing || this.cancelRequest) throw refusal(`order ${orderId} is ${view.status}${this.cancelRequest ? ' and being cancelled' : ''}`, 'not_amendable');
+    if (!this.screened) throw refusal(`order ${orderId} is still being checked`, 'not_screened');
+    if (view.status === OrderStatus.released || view.shipments.length > 0 || view.lines.some((l) => l.shipped > 0)) {
+      throw refusal(`order ${orderId} has gone to fulfillment`, 'already_released');
+    }
+    if (request.lines) {
+      if (request.lines.length === 0) throw refusal('an amendment cannot take every line away; cancel the order', 'bad_quantity');
+      if (view.status === OrderStatus.allocating || view.lines.some((l) => l.allocated > 0) || this.heldReservations.length > 0) {
+        throw refusal(`order ${orderId} has stock reserved; its lines can no longer change`, 'already_allocated');
+      }
+    }
+  }
+
+  private hasPendingAmendment(): boolean {
+    return this.amendments.some((a) => a.state === 'pending');
+  }
+
+  /** Puts accepted amendments on the order and its record; the callers' updates answer once it is done. */
+  private async applyAmendments(): Promise<void> {
+    const pending = this.amendments.filter((a) => a.state === 'pending');
+    if (pending.length === 0) return;
+    const { order, view } = this;
+    for (const { request } of pending) {
+      const changed: ('address' | 'lines')[] = [];
+      if (request.shipTo) {
+        order.shipTo = request.shipTo;
+        changed.push('address');
+      }
+      if (request.billingCountry !== undefined) order.billingCountry = request.billingCountry ?? undefined;
+      if (request.freightMinor !== undefined) order.freightMinor = request.freightMinor;
+      if (request.lines) {
+        order.lines = request.lines;
+        view.lines = request.lines.map((l) => ({ lineNo: l.lineNo, sku: l.sku, ordered: l.qty, allocated: 0, backordered: 0, cancelled: 0, shipped: 0, allocations: [] }));
+        changed.push('lines');
+      }
+      view.valueMinor = orderTotalMinor(order);
+      const at = new Date().toISOString();
+      view.amendments = [...(view.amendments ?? []), { at, actor: request.actor, reason: request.reason, changed }];
+      view.timeline.push({ at, status: view.status, note: `amended (${changed.join(', ') || 'billing'}) by ${request.actor}: ${request.reason}` });
+    }
+    if (patched(orderPatches.amendments)) {
+      await this.activities.recordOrderAmendment({
+        orderId: order.orderId,
+        shipTo: order.shipTo,
+        billingCountry: order.billingCountry ?? null,
+        freightMinor: order.freightMinor,
+        lines: order.lines,
+        totalMinor: view.valueMinor,
+      });
+    }
+    for (const entry of pending) entry.state = 'applied';
+  }
+
+  closeAmendments(): void {
+    this.dropAmendments(`is ${this.view.status}`, 'not_amendable');
+  }
+
+  /** Amendments the order will not take any more (it is closing, or went to fulfillment) are refused to their callers. */
+  private dropAmendments(why: string, code: string): void {
+    for (const entry of this.amendments.filter((a) => a.state === 'pending')) Object.assign(entry, { state: 'dropped', why, code });
+  }
+
+  /** Waits for `done` up to `timeoutMs`, putting amendments on the order as they come. True when `done`. */
+  private async waitAmending(done: () => boolean, timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const woke = await condition(() => done() || this.hasPendingAmendment(), Math.max(0, until - Date.now()));
+      if (this.hasPendingAmendment()) await this.applyAmendments();
+      if (done()) return true;
+      if (!woke || Date.now() >= until) return false;
+    }
   }
 
   async run(): Promise<OrderView> {
@@ -166,6 +264,8 @@ class OrderRelease {
     this.backorderDeadline = Date.now() + durationMs(this.policy.backorderDeadline);
     const stop = await this.allocate();
     if (stop) return this.cancel(stop);
+    // An address change taken while the stock was being reserved goes on the order before it is released.
+    if (this.hasPendingAmendment()) await this.applyAmendments();
     // 4. Release to fulfillment.
     await this.activities.releaseToFulfillment({ reservationIds: this.heldReservations, state: this.state(OrderStatus.released, { routing: this.view.routing, released: true }) });
     moveTo(this.view, OrderStatus.released);
@@ -210,10 +310,10 @@ class OrderRelease {
 
     const decided = () => view.hold!.decision !== undefined || this.cancelRequest !== undefined;
     const holdStarted = Date.now();
-    if (!(await condition(decided, policy.holdEscalateAfter))) {
+    if (!(await this.waitAmending(decided, durationMs(policy.holdEscalateAfter)))) {
       await this.escalateHold(flags);
       const left = Math.max(0, holdStarted + durationMs(policy.holdAutoCancelAfter) - Date.now());
-      if (!(await condition(decided, left))) return { reason: `hold not decided within ${policy.holdAutoCancelAfter}: cancelled automatically`, actor: 'system' };
+      if (!(await this.waitAmending(decided, left))) return { reason: `hold not decided within ${policy.holdAutoCancelAfter}: cancelled automatically`, actor: 'system' };
     }
     if (view.hold.escalated) await this.activities.resolveException(`${workflowId}:hold-escalated`);
     if (this.cancelRequest) return this.cancelRequest;
@@ -275,8 +375,9 @@ class OrderRelease {
       const heldUntil = this.heldSince ? this.heldSince + durationMs(this.policy.reservationExpiry) : Infinity;
       const wakeAt = Math.min(Date.now() + durationMs(this.policy.backorderRecheck), this.backorderDeadline, heldUntil);
       this.stockNudged = false;
-      await condition(() => this.stockNudged || this.cancelRequest !== undefined, Math.max(0, wakeAt - Date.now()));
+      await condition(() => this.stockNudged || this.cancelRequest !== undefined || this.hasPendingAmendment(), Math.max(0, wakeAt - Date.now()));
       if (this.cancelRequest) return this.cancelRequest;
+      if (this.hasPendingAmendment()) await this.applyAmendments();
       if (Date.now() >= heldUntil) allocateNow = await this.expireHeld();
       if (Date.now() >= this.backorderDeadline) return this.cancelBackorders();
     }
@@ -414,6 +515,7 @@ class OrderRelease {
   /** Follows the shipments to the end; a short pick, stock news or the next look routes what is missing again. */
   private async fulfil(): Promise<OrderView> {
     const { view } = this;
+    this.dropAmendments('has gone to fulfillment', 'already_released');
     await this.dispatchShipments();
     let reroute = false;
     for (;;) {
@@ -488,6 +590,7 @@ class OrderRelease {
   private async cancel(request: CancelRequest): Promise<OrderView> {
     const { view, workflowId } = this;
     this.closing = true;
+    this.dropAmendments(`is being cancelled: ${request.reason}`, 'not_amendable');
     // Open shipments say what they gave back (or shipped, if the carrier was faster).
     for (const open of view.shipments.filter((x) => x.status === 'open')) {
       await getExternalWorkflowHandle(shipmentWorkflowId(open.shipmentId)).signal(cancelShipmentSignal, request);
@@ -541,3 +644,10 @@ class OrderRelease {
 }
 
 const refusal = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
+
+interface PendingAmendment {
+  request: OrderAmendment;
+  state: 'pending' | 'applied' | 'dropped';
+  why?: string;
+  code?: string;
+}

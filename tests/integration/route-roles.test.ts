@@ -10,7 +10,8 @@ import { authAs, useTestStack } from '../support/stack.js';
 
 const stack = useTestStack();
 
-const publicRoutes = ['/health', '/health/live', '/health/ready', '/', '/console.js', '/console.css'];
+// The storefronts' webhooks are authenticated by the platform's signature, not an API key.
+const publicRoutes = ['/health', '/health/live', '/health/ready', '/', '/console.js', '/console.css', '/channels/:channel/webhooks/:platform'];
 const isDocs = (url: string) => url.startsWith('/docs');
 
 /** `/orders/:id` → `/orders/x1`; `{id}` (OpenAPI) the same way. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { buildApp, type App } from '../../api/app.js';
-import type { ApiKey, Role } from '../../api/auth.js';
+import { roles, type ApiKey, type Role } from '../../api/auth.js';
 import { createDb, type Db } from '../../db/connection.js';
 import { trialBalance } from '../../db/journal.js';
 import { checkLedger } from '../../db/ledger-check.js';
@@ -14,7 +14,7 @@ import { ensureDatabase, withDatabase } from '../../runtime/postgres.js';
 
 export const uniqueId = (prefix = '') => `${prefix}${randomBytes(5).toString('hex')}`;
 
-export const testKeys: ApiKey[] = (['system', 'ops', 'buyer', 'finance', 'viewer'] as const).map((role) => ({
+export const testKeys: ApiKey[] = roles.map((role) => ({
   role,
   key: `test-${role}-key`,
 }));

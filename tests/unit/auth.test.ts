@@ -11,7 +11,7 @@ describe('parseApiKeys', () => {
   });
 
   it.each([
-    ['admin:abcdefgh', /unknown role/],
+    ['root:abcdefgh', /unknown role/],
     ['abcdefgh', /unknown role/],
     ['ops:short', /at least 8/],
   ])('refuses %j', (text, message) => {

@@ -5,8 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { workflowTypes } from '../../contracts/index.js';
 import type { AdjustmentWorkflow } from '../../contracts/inventory-adjustment.js';
+import type { ChannelOrderWorkflow } from '../../contracts/channel-order.js';
+import type { ChannelOrderPublisherWorkflow } from '../../contracts/channel-order-publisher.js';
 import type { ChannelPublisherWorkflow } from '../../contracts/channel-publishing.js';
+import type { ChannelReconcileWorkflow } from '../../contracts/channel-reconcile.js';
 import type { OrderReleaseWorkflow } from '../../contracts/order.js';
+import type { OrderImportWorkflow } from '../../contracts/order-import.js';
 import type { PurchaseOrderWorkflow } from '../../contracts/purchase-order.js';
 import type { ReplenishmentWorkflow } from '../../contracts/replenishment.js';
 import type { ReturnWorkflow } from '../../contracts/return.js';
@@ -17,7 +21,11 @@ import * as workflows from '../../workflows/index.js';
 // The bundle's functions have the signatures their contracts declare (checked by the compiler).
 const signatures: {
   inventoryAdjustment: AdjustmentWorkflow;
+  channelOrderIntake: ChannelOrderWorkflow;
+  channelOrderPublisher: ChannelOrderPublisherWorkflow;
   channelPublisher: ChannelPublisherWorkflow;
+  channelReconcile: ChannelReconcileWorkflow;
+  orderImport: OrderImportWorkflow;
   orderRelease: OrderReleaseWorkflow;
   purchaseOrder: PurchaseOrderWorkflow;
   replenishmentPlanner: ReplenishmentWorkflow;

@@ -3,7 +3,7 @@
  * change that would break processes already running fails here first.
  * `RECORD_HISTORIES=1 npx vitest run tests/workflow/replay.test.ts` records them afresh
  * (only when a change to the processes is meant to be incompatible and versioned); add
- * `-t purchasing`, `-t publisher` (or `-t "each scenario"`) to record one group and keep the
+ * `-t purchasing`, `-t publisher`, `-t storefront` (or `-t "each scenario"`) to record one group and keep the
  * others' files.
  */
 import fs from 'node:fs';
@@ -17,6 +17,11 @@ import { ChannelReceiver } from '../support/channel-receiver.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
 import { authAs, eventually, startTestStack, uniqueId } from '../support/stack.js';
 import { channelPublisherStateQuery, channelPublisherWorkflowId } from '../../contracts/channel-publishing.js';
+import { channelOrderWorkflowId } from '../../contracts/channel-order.js';
+import { channelOrderPublisherWorkflowId, orderPublisherStateQuery } from '../../contracts/channel-order-publisher.js';
+import { loadConfig } from '../../runtime/config.js';
+import { FakeShopify } from '../support/fake-platforms.js';
+import { postShopify, SHOPIFY_SHOP, shopifyOrder } from '../support/storefront.js';
 
 const folder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'histories');
 const recording = process.env.RECORD_HISTORIES === '1';
@@ -226,6 +231,75 @@ describe.runIf(recording)('record histories', () => {
   }, 120_000);
 });
 
+describe.runIf(recording)('record storefront histories', () => {
+  it('runs a storefront order through its intake (created, amended on hold), release, shipment and the fulfillment sent back, and saves them', async () => {
+    const shopifyApi = new FakeShopify();
+    await shopifyApi.start();
+    const base = loadConfig({});
+    const stack = await startTestStack({
+      // A short idle time ends the intake within the test; few reads make the order publisher continue as new.
+      channelConnectors: { ...base.channelConnectors, intakeIdleMs: 3_000 },
+      channelPublishing: { pollWaitMs: 20_000, pollIntervalMs: 100, requestTimeoutMs: 2_000, failureThreshold: 2, retryInitialMs: 200, retryMaxMs: 1_000, idleRecheckMs: 5_000, readsPerRun: 3 },
+      policies: { ...base.policies, order: { ...base.policies.order, risk: { ...base.policies.order.risk, newCustomerValueMinor: 10_000_000, holdValueMinor: 10_000_000 } } },
+    });
+    const publisher = stack.client.workflow.getHandle(channelOrderPublisherWorkflowId('dtc'));
+    try {
+      const secret = 'replay-shopify-signing-key-01';
+      const post = async (url: string, payload: object, role: Parameters<typeof authAs>[0]) => {
+        const res = await stack.app.inject({ method: url.includes('/connector') ? 'PUT' : 'POST', url, headers: authAs(role), payload });
+        expect(res.statusCode, `${url}: ${res.body}`).toBeLessThan(300);
+        return res.json();
+      };
+      const warehouse = await addWarehouse(stack.db, undefined, { lat: 38.2, lon: -85.7 });
+      for (const [sku, price] of [['SKU2006-001', 8999], ['LENS-PROTECT-2YR', 1999]] as const) {
+        await addItem(stack.db, sku, { price_minor: price });
+        await stock(stack.db, sku, warehouse, 10);
+      }
+      await post('/channels/dtc/connector', { platform: 'shopify', shop: SHOPIFY_SHOP, webhookSecret: secret, api: { baseUrl: shopifyApi.baseUrl, token: shopifyApi.token } }, 'admin');
+      const id = '820982911946150001';
+      const lines = (shopifyOrder(id).line_items as Record<string, unknown>[]).slice(0, 2);
+      // Billed in Canada, shipped to the US: on hold; then the address and the lines change on Shopify.
+      const placed = shopifyOrder(id, { line_items: lines, total_discounts: '0.00', updated_at: '2026-02-01T10:00:00Z', billing_address: { country_code: 'CA', zip: 'K2H7A8' } });
+      shopifyApi.addOrder(placed);
+      expect((await postShopify(stack, 'dtc', 'orders/create', placed, { secret })).status).toBe(200);
+      const orderId = `dtc-SH-${id}`;
+      const status = () => stack.db.selectFrom('orders').select('status').where('id', '=', orderId).executeTakeFirst().then((r) => r?.status);
+      await eventually(async () => ((await status()) === 'on_hold' ? true : undefined), 20_000, 'the order on hold');
+      const changed = { ...placed, updated_at: '2026-02-01T11:00:00Z', shipping_address: { ...(placed.shipping_address as object), address1: '1 New Street' }, line_items: lines.map((l) => ({ ...l, quantity: 2, current_quantity: 2 })) };
+      shopifyApi.addOrder(changed);
+      expect((await postShopify(stack, 'dtc', 'orders/updated', changed, { secret })).status).toBe(200);
+      await eventually(async () => ((await stack.db.selectFrom('channel_deliveries').select('outcome').where('topic', '=', 'orders/updated').executeTakeFirst())?.outcome === 'update_applied' ? true : undefined), 20_000, 'the amendment');
+      await post(`/orders/${orderId}/hold-decision`, { decision: 'approve', reason: 'known customer' }, 'ops');
+      await eventually(async () => ((await status()) === 'released' ? true : undefined), 20_000, 'the order released');
+      for (const type of ['picked', 'packed']) await post(`/shipments/${orderId}-1/events`, { type }, 'system');
+      await post(`/shipments/${orderId}-1/events`, { type: 'shipped', carrier: 'UPS', tracking: '1ZREPLAY0001', freightCostMinor: 500 }, 'system');
+      await eventually(async () => (shopifyApi.fulfillmentsOf(id).length === 1 ? true : undefined), 30_000, 'the fulfillment on Shopify');
+      const orderHandle = stack.client.workflow.getHandle(`order-${orderId}`);
+      await orderHandle.result();
+      save('storefront-order-amended-on-hold', `order-${orderId}`, await orderHandle.fetchHistory());
+      const intake = stack.client.workflow.getHandle(channelOrderWorkflowId('dtc', id));
+      await intake.result();
+      save('storefront-intake-created-amended', channelOrderWorkflowId('dtc', id), await intake.fetchHistory());
+
+      // The order publisher's runs, back from the current one: one that sent an update and continued as new is kept.
+      await eventually(async () => ((await publisher.query(orderPublisherStateQuery)).runs >= 2 ? true : undefined), 60_000, 'the order publisher to continue as new');
+      const runs: Awaited<ReturnType<typeof publisher.fetchHistory>>[] = [];
+      for (let runId: string | undefined = (await publisher.describe()).runId; runId; ) {
+        const history = await stack.client.workflow.getHandle(channelOrderPublisherWorkflowId('dtc'), runId).fetchHistory();
+        runs.push(history);
+        runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+      }
+      const kept = runs.find((h) => (h.events ?? []).some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendOrderUpdate') && h.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes != null);
+      expect(kept, 'a run that sent an update and continued as new').toBeDefined();
+      save('storefront-order-publisher-sent', channelOrderPublisherWorkflowId('dtc'), kept!);
+    } finally {
+      await publisher.terminate('recorded').catch(() => {});
+      await stack.stop();
+      await shopifyApi.stop();
+    }
+  }, 180_000);
+});
+
 describe.skipIf(recording)('replay of recorded histories', () => {
   const files = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.json')).sort() : [];
 
@@ -245,6 +319,9 @@ describe.skipIf(recording)('replay of recorded histories', () => {
         'return-exchange-replacement-shipped.json',
         'return-two-parcels-every-disposition-refunded.json',
         'channel-publisher-delivered.json',
+        'storefront-order-amended-on-hold.json',
+        'storefront-intake-created-amended.json',
+        'storefront-order-publisher-sent.json',
         // Recorded while orders and shipments ran their steps as remote activities (patched 'local-activities').
         'remote-steps-order-backorder-filled.json',
         'remote-steps-order-cancel-after-allocation.json',
