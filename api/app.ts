@@ -10,6 +10,9 @@ import type { Db } from '../db/connection.js';
 import type { Config } from '../runtime/config.js';
 import { auditRoutes, registerAudit } from './audit.js';
 import { registerAuth, type ApiKey } from './auth.js';
+import { registerSessions, requireCsrf, sessionRoutes } from './session.js';
+import { userRoutes } from './users.js';
+import { seedAccounts, type SeedResult } from '../services/users.js';
 import { channelPublishingRoutes } from './channels.js';
 import { consoleRoutes } from './console.js';
 import { answerFrameworkError, ApiError, badRequest, registerErrorHandling } from './errors.js';
@@ -47,6 +50,13 @@ export interface AppDeps {
 
 export type App = FastifyInstance;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What seeding the configured keys did at build: the first admin, a generated token to show once. */
+    accountSeed: SeedResult;
+  }
+}
+
 export async function buildApp(given: AppDeps): Promise<App> {
   const monitor = given.monitor ?? new DependencyMonitor(given.db, given.temporal, given.config.resilience.api.probeIntervalMs);
   const deps = { ...given, monitor };
@@ -59,6 +69,8 @@ export async function buildApp(given: AppDeps): Promise<App> {
     routerOptions: { maxParamLength: 256 },
     // A malformed URL or an overlong path parameter, refused before routing, in the error shape.
     frameworkErrors: answerFrameworkError,
+    // Behind a TLS-terminating proxy: the request's protocol (and so the Secure cookie) from X-Forwarded-Proto.
+    trustProxy: deps.config.trustProxy,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -104,7 +116,11 @@ export async function buildApp(given: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
-  registerAuth(app, deps.keys);
+  // The configured keys' accounts, and the first admin when nobody has an account yet.
+  app.decorate('accountSeed', await seedAccounts(deps.db, deps.keys));
+  await registerSessions(app, deps);
+  registerAuth(app, deps.keys, { db: deps.db, monitor });
+  requireCsrf(app);
   // No field of this API carries a NUL character, and Postgres cannot store one: refuse it
   // at the edge, before it can reach a process whose activities would retry on it.
   app.addHook('preValidation', async (request) => {
@@ -139,5 +155,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(kpiRoutes(deps));
   await app.register(kpiSeriesRoutes(deps));
   await app.register(auditRoutes(deps));
+  await app.register(sessionRoutes(deps));
+  await app.register(userRoutes(deps));
   return app;
 }

@@ -41,10 +41,35 @@ export const consoleRoutes =
       '/me',
       {
         schema: {
-          summary: 'Who the key belongs to: its role and the actor recorded on decisions',
-          response: { 200: z.object({ role: z.enum(roles), actor: z.string() }) },
+          summary: 'Who is calling: the user, their roles and limits, and the actor recorded on their decisions',
+          response: {
+            200: z.object({
+              id: z.string(),
+              kind: z.enum(['person', 'service']),
+              name: z.string(),
+              email: z.string().nullable(),
+              roles: z.array(z.enum(roles)),
+              role: z.enum(roles),
+              actor: z.string(),
+              poApprovalLimitMinor: z.number().nullable(),
+              refundApprovalLimitMinor: z.number().nullable(),
+            }),
+          },
         },
       },
-      async (request) => ({ role: request.role!, actor: request.actor! }),
+      async (request) => {
+        const user = request.user!;
+        return {
+          id: user.id,
+          kind: user.kind,
+          name: user.name,
+          email: user.email,
+          roles: user.roles,
+          role: request.role!,
+          actor: request.actor!,
+          poApprovalLimitMinor: user.poApprovalLimitMinor,
+          refundApprovalLimitMinor: user.refundApprovalLimitMinor,
+        };
+      },
     );
   };

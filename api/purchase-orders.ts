@@ -165,7 +165,8 @@ export const purchaseOrderRoutes =
               lines: priced,
               createdBy: request.actor!,
               creatorRole: request.role === 'buyer' ? 'buyer' : 'ops',
-              policy: config.policies.purchaseOrder,
+              // A buyer's own limit, when they have one, decides whether their PO needs approval.
+              policy: request.role === 'buyer' && request.user!.poApprovalLimitMinor !== null ? { ...config.policies.purchaseOrder, buyerApprovalLimitMinor: request.user!.poApprovalLimitMinor } : config.policies.purchaseOrder,
             },
           ],
         },
@@ -292,13 +293,20 @@ export const purchaseOrderRoutes =
           if (error instanceof WorkflowNotFoundError) throw notFound(`purchase order ${poId}`);
           throw error;
         }
-        if (!mayApprove(request.role!, view.valueMinor, view.approval.buyerLimitMinor)) {
-          throw new ApiError(403, 'over_approval_limit', `a ${request.role} may approve purchase orders up to ${view.approval.buyerLimitMinor}; this one is ${view.valueMinor}`, {
+        // Limits are a person's: a buyer's own PO approval limit, else the policy's buyer limit; finance has none.
+        const limitMinor = request.user!.poApprovalLimitMinor ?? view.approval.buyerLimitMinor;
+        if (!mayApprove(request.role!, view.valueMinor, limitMinor)) {
+          throw new ApiError(403, 'over_approval_limit', `${request.actor} (${request.role}) may approve purchase orders up to ${limitMinor}; this one is ${view.valueMinor}`, {
             valueMinor: view.valueMinor,
-            limitMinor: view.approval.buyerLimitMinor,
+            limitMinor,
           });
         }
-        return send(poId, approvePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]).then((v) => audited(request, v, () => ({ status: v.status, valueMinor: v.valueMinor })));
+        // Four eyes: whoever drafted a PO that waits for approval does not approve it too.
+        const draft = await db.selectFrom('purchase_orders').select('created_by').where('id', '=', poId).executeTakeFirst();
+        if (draft?.created_by === request.actor) {
+          throw new ApiError(409, 'same_person', `${request.actor} drafted purchase order ${poId} and may not also decide its approval: someone else must`);
+        }
+        return send(poId, approvePurchaseOrderUpdate, [{ ...request.body, actor: request.actor!, userId: request.user!.id }]).then((v) => audited(request, v, () => ({ status: v.status, valueMinor: v.valueMinor })));
       },
     );
 

@@ -346,7 +346,20 @@ export const returnRoutes =
           body: approvalBody,
         },
       },
-      async (request) => sendDecision(handle(request.params.id), refundApprovalUpdate, [{ ...request.body, actor: request.actor! }], `return ${request.params.id}`),
+      async (request) => {
+        // A finance person's own refund limit, when they have one: a larger refund is someone else's to approve.
+        const limit = request.user!.refundApprovalLimitMinor;
+        if (limit !== null) {
+          const view = await handle(request.params.id)
+            .query(returnViewQuery)
+            .catch(() => undefined);
+          const refundMinor = view?.refund?.totalMinor;
+          if (refundMinor !== undefined && refundMinor > limit) {
+            throw new ApiError(403, 'over_approval_limit', `${request.actor} may decide refunds up to ${limit}; this one is ${refundMinor}`, { refundMinor, limitMinor: limit });
+          }
+        }
+        return sendDecision(handle(request.params.id), refundApprovalUpdate, [{ ...request.body, actor: request.actor!, userId: request.user!.id }], `return ${request.params.id}`);
+      },
     );
 
     app.post(

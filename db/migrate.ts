@@ -16,6 +16,7 @@ import * as returns from './migrations/0014_returns.js';
 import * as channelPublishing from './migrations/0015_channel_publishing.js';
 import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
+import * as users from './migrations/0050_users.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '0015_channel_publishing': channelPublishing,
   '0016_invoice_decisions': invoiceDecisions,
   '0017_replenishment_failures': replenishmentFailures,
+  '0050_users': users,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { Address, ShortagePolicy } from '../domain/order.js';
+import type { PeopleTables } from './schema-people.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -472,7 +473,7 @@ export interface VendorReturnsTable {
   journal_entry_id: number | null;
 }
 
-export interface Database {
+export interface Database extends PeopleTables {
   returns: ReturnsTable;
   return_lines: ReturnLinesTable;
   return_receipts: ReturnReceiptsTable;
@@ -544,6 +545,10 @@ export interface AuditLogTable {
   reason: string | null;
   request_id: string;
   status_code: number;
+  /** The user who made the change or attempt (null on rows from before named users). */
+  user_id: string | null;
+  /** `refused`: a person's attempt the API refused (403, 409, 422); nothing changed. */
+  outcome: Generated<'accepted' | 'refused'>;
 }
 
 /** Where a channel's publisher stands in the outbox feed, and how its deliveries fare. */

@@ -1,0 +1,64 @@
+/** Tables of people, their tokens and console sessions (migration 0050). */
+import type { ColumnType, Generated } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Moment = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export type UserKind = 'person' | 'service';
+
+export interface UsersTable {
+  /** A short, permanent handle (`alice`, `wms`): what decisions and the audit log record. */
+  id: string;
+  kind: UserKind;
+  name: string;
+  email: string | null;
+  roles: ColumnType<string[], string[], string[]>;
+  /** A buyer's own limit for approving purchase orders; null: the policy's buyer limit. */
+  po_approval_limit_minor: number | null;
+  /** A finance person's own limit for approving refunds; null: no limit. */
+  refund_approval_limit_minor: number | null;
+  created_at: CreatedAt;
+  created_by: string | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  disabled_at: Moment;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** The first characters of the token, to tell tokens apart; never enough to use one. */
+  prefix: string;
+  /** SHA-256 of the token, hex. The token itself is shown once and kept nowhere. */
+  hash: string;
+  created_at: CreatedAt;
+  created_by: string | null;
+  expires_at: Moment;
+  last_used_at: Moment;
+  revoked_at: Moment;
+  revoked_by: string | null;
+  rotated_to: string | null;
+  seeded_role: string | null;
+}
+
+export interface ConsoleSessionsTable {
+  sid: string;
+  user_id: string;
+  token_id: string;
+  data: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+export interface AppSecretsTable {
+  name: string;
+  value: string;
+  created_at: Generated<Date>;
+}
+
+export interface PeopleTables {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  console_sessions: ConsoleSessionsTable;
+  app_secrets: AppSecretsTable;
+}
