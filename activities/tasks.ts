@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { Database } from '../db/schema.js';
 import type { ExceptionInput, TaskInput, TaskActivities } from '../contracts/shared.js';
+import { clearCaseIfDone, fileUnderCase } from '../db/exception-cases.js';
 
 /** The human queue and the exception list, written by processes; every write is idempotent by id. */
 export function createTaskActivities({ db }: { db: Db }): TaskActivities {
@@ -51,9 +52,14 @@ export function createTaskActivities({ db }: { db: Db }): TaskActivities {
   };
 }
 
-/** Raises an exception once: a second raise under the same id changes nothing. Works inside a transaction too. */
+/**
+ * Raises an exception once: a second raise under the same id changes nothing. A new one is
+ * filed under the case of its kind on its record, reopening it if it was resolved. Works
+ * inside a transaction too; outside one, it makes its own.
+ */
 export async function insertException(db: Kysely<Database>, exception: ExceptionInput): Promise<void> {
-  await db
+  if (!db.isTransaction) return db.transaction().execute((tx) => insertException(tx, exception));
+  const inserted = await db
     .insertInto('exceptions')
     .values({
       id: exception.id,
@@ -65,10 +71,14 @@ export async function insertException(db: Kysely<Database>, exception: Exception
       details: JSON.stringify(exception.details ?? {}),
     })
     .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) await fileUnderCase(db, exception);
 }
 
 /** Resolves an open exception; one already resolved (or never raised) is left as it is. */
 export async function resolveExceptionRow(db: Kysely<Database>, id: string): Promise<void> {
-  await db.updateTable('exceptions').set({ status: 'resolved', resolved_at: new Date() }).where('id', '=', id).where('status', '=', 'open').execute();
+  if (!db.isTransaction) return db.transaction().execute((tx) => resolveExceptionRow(tx, id));
+  const resolved = await db.updateTable('exceptions').set({ status: 'resolved', resolved_at: new Date() }).where('id', '=', id).where('status', '=', 'open').returning('id').executeTakeFirst();
+  if (resolved) await clearCaseIfDone(db, id);
 }

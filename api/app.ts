@@ -12,6 +12,7 @@ import { auditRoutes, registerAudit } from './audit.js';
 import { registerAuth, type ApiKey } from './auth.js';
 import { registerSessions, requireCsrf, sessionRoutes } from './session.js';
 import { userRoutes } from './users.js';
+import { exceptionRoutes } from './exceptions.js';
 import { seedAccounts, type SeedResult } from '../services/users.js';
 import { channelPublishingRoutes } from './channels.js';
 import { consoleRoutes } from './console.js';
@@ -157,5 +158,6 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(auditRoutes(deps));
   await app.register(sessionRoutes(deps));
   await app.register(userRoutes(deps));
+  await app.register(exceptionRoutes(deps));
   return app;
 }

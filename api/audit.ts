@@ -75,6 +75,7 @@ const SUBJECT_TYPES: [prefix: string, type: string, idField: string][] = [
   ['/replenishment/uplifts', 'demand_uplift', 'sku'],
   ['/replenishment/run', 'replenishment_run', 'runId'],
   ['/users', 'user', 'id'],
+  ['/exceptions/cases', 'exception_case', 'id'],
 ];
 const ID_PARAMS = ['id', 'sku', 'code', 'channel'];
 const ID_FIELDS = ['orderId', 'poId', 'adjustmentId', 'transferId', 'returnId', 'rmaId', 'runId', 'sku', 'code', 'id'];

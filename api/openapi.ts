@@ -95,6 +95,10 @@ export const handlerRefusals: Record<string, readonly (401 | 403 | 404 | 409 | 4
   'POST /me/tokens': [422],
   'POST /me/tokens/:tokenId/rotate': [409],
   'DELETE /me/tokens/:tokenId': [],
+  'POST /exceptions/cases/:id/assign': [409, 422],
+  'POST /exceptions/cases/:id/comments': [],
+  'POST /exceptions/cases/:id/snooze': [409, 422],
+  'POST /exceptions/cases/:id/resolve': [409, 422],
 };
 
 /** Methods whose requests Fastify reads a body for (so they may meet 413 and 415). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containing, listPage } from './lists.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
@@ -227,6 +228,43 @@ export const purchaseOrderRoutes =
           currency: 'USD',
           lines: picked.map((l, index) => ({ lineNo: index + 1, sku: l.sku, qty: l.suggestedQty })),
         });
+      },
+    );
+
+    app.get(
+      '/purchase-orders',
+      {
+        schema: {
+          summary: 'Purchase orders, newest first, with search (PO, supplier) and filters',
+          querystring: z.object({ status: z.string().max(40).optional(), supplierId: z.string().max(64).optional(), warehouse: z.string().max(16).optional(), ...listPage(50, 500) }),
+        },
+      },
+      async (request) => {
+        const { q, status, supplierId, warehouse } = request.query;
+        let base = db.selectFrom('purchase_orders');
+        if (status) base = base.where('status', '=', status);
+        if (supplierId) base = base.where('supplier_id', '=', supplierId);
+        if (warehouse) base = base.where('warehouse_code', '=', warehouse);
+        if (q) base = base.where((eb) => eb.or([eb('id', 'ilike', containing(q)), eb('supplier_id', 'ilike', containing(q))]));
+        const [rows, count] = await Promise.all([
+          base.selectAll().orderBy('created_at', 'desc').orderBy('id').offset(request.query.offset).limit(request.query.limit).execute(),
+          base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+        ]);
+        return {
+          total: Number(count.n),
+          purchaseOrders: rows.map((r) => ({
+            poId: r.id,
+            supplierId: r.supplier_id,
+            warehouse: r.warehouse_code,
+            currency: r.currency,
+            status: r.status,
+            statusReason: r.status_reason,
+            valueMinor: r.value_minor,
+            expectedAt: r.expected_at,
+            createdBy: r.created_by,
+            createdAt: r.created_at,
+          })),
+        };
       },
     );
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containing, listPage } from './lists.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
@@ -27,6 +28,42 @@ const wmsEvent = z.discriminatedUnion('type', [
 export const shipmentRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
   async (app) => {
+    app.get(
+      '/shipments',
+      {
+        schema: {
+          summary: 'Shipments, newest first, with search (shipment, order, tracking) and filters',
+          querystring: z.object({ orderId: z.string().max(64).optional(), status: z.string().max(40).optional(), warehouse: z.string().max(16).optional(), ...listPage(50, 500) }),
+        },
+      },
+      async (request) => {
+        const { q, orderId, status, warehouse } = request.query;
+        let base = db.selectFrom('shipments');
+        if (orderId) base = base.where('order_id', '=', orderId);
+        if (status) base = base.where('status', '=', status);
+        if (warehouse) base = base.where('warehouse_code', '=', warehouse);
+        if (q) base = base.where((eb) => eb.or([eb('id', 'ilike', containing(q)), eb('order_id', 'ilike', containing(q)), eb('tracking', 'ilike', containing(q))]));
+        const [rows, count] = await Promise.all([
+          base.selectAll().orderBy('created_at', 'desc').orderBy('id').offset(request.query.offset).limit(request.query.limit).execute(),
+          base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+        ]);
+        return {
+          total: Number(count.n),
+          shipments: rows.map((row) => ({
+            shipmentId: row.id,
+            orderId: row.order_id,
+            warehouse: row.warehouse_code,
+            status: row.status,
+            shipBy: row.ship_by,
+            carrier: row.carrier,
+            tracking: row.tracking,
+            createdAt: row.created_at,
+            shippedAt: row.shipped_at,
+          })),
+        };
+      },
+    );
+
     app.get(
       '/shipments/:id',
       { schema: { summary: 'A shipment: its record and the live state of its process', params: z.object({ id: shipmentId }) } },

@@ -17,6 +17,7 @@ import * as channelPublishing from './migrations/0015_channel_publishing.js';
 import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
 import * as users from './migrations/0050_users.js';
+import * as exceptionCases from './migrations/0051_exception_cases.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '0016_invoice_decisions': invoiceDecisions,
   '0017_replenishment_failures': replenishmentFailures,
   '0050_users': users,
+  '0051_exception_cases': exceptionCases,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -56,7 +56,38 @@ export interface AppSecretsTable {
   created_at: Generated<Date>;
 }
 
+/** One case per kind of exception on one record (migration 0051). */
+export interface ExceptionCasesTable {
+  id: Generated<number>;
+  kind: string;
+  reference: string;
+  owner_role: string;
+  status: Generated<'open' | 'resolved'>;
+  assignee: string | null;
+  snoozed_until: Moment;
+  cause: string | null;
+  resolution_note: string | null;
+  resolved_by: string | null;
+  resolved_at: Moment;
+  opened_at: CreatedAt;
+  last_raised_at: Generated<Date>;
+  occurrences: Generated<number>;
+  reopened: Generated<number>;
+}
+
+export interface ExceptionEventsTable {
+  id: Generated<number>;
+  case_id: number;
+  at: CreatedAt;
+  actor: string;
+  kind: 'raised' | 'assigned' | 'commented' | 'snoozed' | 'resolved' | 'reopened' | 'cleared';
+  note: string | null;
+  details: ColumnType<unknown, string | undefined, never>;
+}
+
 export interface PeopleTables {
+  exception_cases: ExceptionCasesTable;
+  exception_events: ExceptionEventsTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;
   console_sessions: ConsoleSessionsTable;

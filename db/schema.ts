@@ -260,6 +260,8 @@ export interface ExceptionsTable {
   status: Generated<'open' | 'resolved'>;
   raised_at: CreatedAt;
   resolved_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  /** The case it belongs to: its kind on its record (migration 0051). */
+  case_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface InventoryAdjustmentsTable {
