@@ -83,14 +83,15 @@ export async function buildApp(given: AppDeps): Promise<App> {
   registerLoadShedding(app, monitor, deps.config.resilience.api);
   app.addHook('onReady', async () => monitor.start());
   app.addHook('onClose', async () => monitor.stop());
-  // Requests per minute per API key, or per address when no key is sent. An app-wide hook,
+  // Requests per minute per API token or console session, or per address when neither is sent. An app-wide hook,
   // added before the auth hook, so that refused and unknown requests count too.
   if (deps.config.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {
       global: false,
       max: deps.config.rateLimitPerMinute,
       timeWindow: 60_000,
-      keyGenerator: (request) => request.headers.authorization ?? request.ip,
+      // A console session counts as its own caller, not as everyone behind the same address.
+      keyGenerator: (request) => request.headers.authorization ?? /(?:^|;\s*)ops_session=([^;]+)/.exec(request.headers.cookie ?? '')?.[1] ?? request.ip,
       errorResponseBuilder: (_request, context) =>
         new ApiError(429, 'rate_limited', `more than ${context.max} requests a minute; retry in ${context.after}`),
     });

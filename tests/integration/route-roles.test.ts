@@ -10,7 +10,7 @@ import { authAs, useTestStack } from '../support/stack.js';
 
 const stack = useTestStack();
 
-const publicRoutes = ['/health', '/health/live', '/health/ready', '/', '/console.js', '/console.css', '/console/session'];
+const publicRoutes = ['/health', '/health/live', '/health/ready', '/', '/console', '/console/*', '/console/app.js', '/console/app.css', '/console/session'];
 const isDocs = (url: string) => url.startsWith('/docs');
 
 /** `/orders/:id` → `/orders/x1`; `{id}` (OpenAPI) the same way. */
