@@ -3,8 +3,10 @@ import { containing, listPage } from './lists.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
-import { notFound } from './errors.js';
-import { lineNoUnbounded, lineQtyOrNone, minor, shipmentId, skuText } from './schemas.js';
+import { notFound, resultOrThrow } from './errors.js';
+import { dateTime, lineNoUnbounded, lineQtyOrNone, minor, shipmentId, skuText } from './schemas.js';
+import { recordDelivery } from '../services/deliveries.js';
+import { audited } from './audit.js';
 import { shipmentViewQuery, shipmentWorkflowId, type WmsEvent, wmsEventUpdate } from '../contracts/shipment.js';
 import { liveView } from './processes.js';
 
@@ -23,6 +25,8 @@ const wmsEvent = z.discriminatedUnion('type', [
     tracking: z.string().trim().min(1).max(100),
     freightCostMinor: minor,
   }),
+  // From the carrier, after the shipment's process has ended: recorded on the shipment's record.
+  z.object({ type: z.literal('delivered'), deliveredAt: dateTime.optional().describe('when the carrier delivered it; now when left out') }),
 ]);
 
 export const shipmentRoutes =
@@ -59,6 +63,7 @@ export const shipmentRoutes =
             tracking: row.tracking,
             createdAt: row.created_at,
             shippedAt: row.shipped_at,
+            deliveredAt: row.delivered_at,
           })),
         };
       },
@@ -88,6 +93,7 @@ export const shipmentRoutes =
           pickedAt: row.picked_at,
           packedAt: row.packed_at,
           shippedAt: row.shipped_at,
+          deliveredAt: row.delivered_at,
           lines: lines.map((l) => ({ lineNo: l.line_no, sku: l.sku, qty: l.qty, picked: l.picked_qty, shipped: l.shipped_qty, reservationId: l.reservation_id })),
           workflowId,
           temporalUiUrl: `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/${workflowId}`,
@@ -102,13 +108,21 @@ export const shipmentRoutes =
       {
         config: { roles: ['system'] },
         schema: {
-          summary: 'An event from the warehouse: picked, short_pick (what was found), packed, shipped (carrier, tracking, freight cost)',
-          description: 'Events must come in order (409 out_of_order); a repeat of the last event changes nothing; a finished shipment answers 409.',
+          summary: 'An event from the warehouse (picked, short_pick with what was found, packed, shipped with carrier, tracking, freight cost) or the carrier (delivered)',
+          description:
+            'Events must come in order (409 out_of_order); a repeat of the last event changes nothing; a finished shipment answers 409. ' +
+            '`delivered` comes after the process has ended: it is recorded on the shipment once (the same again answers the first; another time 409 already_delivered), and is 409 not_shipped before the shipment shipped.',
           params: z.object({ id: shipmentId }),
           body: wmsEvent,
         },
       },
-      async (request) =>
-        sendDecision(temporal.workflow.getHandle(shipmentWorkflowId(request.params.id)), wmsEventUpdate, [request.body as WmsEvent], `shipment ${request.params.id}`),
+      async (request) => {
+        const event = request.body;
+        if (event.type === 'delivered') {
+          const delivery = resultOrThrow(await recordDelivery(db, { shipmentId: request.params.id, deliveredAt: event.deliveredAt ? new Date(event.deliveredAt) : new Date(), actor: request.actor! }), 'body');
+          return audited(request, delivery, (d) => ({ deliveredAt: d.deliveredAt, recorded: d.recorded }), { action: 'shipment.events.delivered' });
+        }
+        return sendDecision(temporal.workflow.getHandle(shipmentWorkflowId(request.params.id)), wmsEventUpdate, [event as WmsEvent], `shipment ${request.params.id}`);
+      },
     );
   };

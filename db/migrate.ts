@@ -18,6 +18,7 @@ import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
 import * as users from './migrations/0050_users.js';
 import * as exceptionCases from './migrations/0051_exception_cases.js';
+import * as deliveries from './migrations/0052_deliveries.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '0017_replenishment_failures': replenishmentFailures,
   '0050_users': users,
   '0051_exception_cases': exceptionCases,
+  '0052_deliveries': deliveries,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -299,6 +299,10 @@ export interface ShipmentsTable {
   packed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   shipped_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   closed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  /** The carrier's delivery, reported after the process ended (migration 0052). */
+  delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  delivery_reported_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  delivery_reported_by: ColumnType<string | null, string | null | undefined, string | null>;
   updated_at: UpdatedAt;
 }
 
