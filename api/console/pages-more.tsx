@@ -210,25 +210,43 @@ interface Point {
   value: number | null;
 }
 
-/** A day-by-day line as an SVG drawn by Preact: no chart library needed for one line. */
-function Trend({ metric, title, ratio }: { metric: string; title: string; ratio: boolean }) {
-  const loaded = useApi<{ points: Point[]; definition: string }>(`/kpis/series${query({ metric, days: 14 })}`);
-  const points = loaded.data?.points ?? [];
-  const values = points.map((p) => p.value ?? 0);
-  const max = Math.max(1, ...values);
+const palette = ['#1f5fbf', '#b45309', '#15803d', '#9333ea', '#be123c', '#0e7490'];
+
+/** Day-by-day lines as an SVG drawn by Preact, one per group of the breakdown (or one for all). */
+function Trend({ metric, title, ratio, by }: { metric: string; title: string; ratio: boolean; by?: string }) {
+  const loaded = useApi<{ points: Point[]; definition: string; groups?: { key: string; points: Point[] }[] }>(`/kpis/series${query({ metric, days: 14, by })}`);
+  const refused = loaded.error?.message.includes('no breakdown');
+  const series = loaded.data ? (loaded.data.groups ?? [{ key: 'all', points: loaded.data.points }]) : [];
+  const max = Math.max(ratio ? 1 : 1, ...series.flatMap((s) => s.points.map((p) => p.value ?? 0)));
   const w = 280;
   const h = 80;
-  const path = values.map((v, i) => `${i === 0 ? 'M' : 'L'}${((i / Math.max(1, values.length - 1)) * w).toFixed(1)},${(h - (v / max) * h).toFixed(1)}`).join(' ');
-  const latest = values.at(-1);
+  const line = (points: Point[]) =>
+    points.map((p, i) => `${i === 0 ? 'M' : 'L'}${((i / Math.max(1, points.length - 1)) * w).toFixed(1)},${(h - ((p.value ?? 0) / max) * h).toFixed(1)}`).join(' ');
   return (
     <figure class="chart" data-testid="chart" data-metric={metric}>
-      <figcaption>
-        {title} <span class="muted">{latest === undefined ? '' : ratio ? pct(latest) : latest}</span>
-      </figcaption>
-      {loaded.data ? (
-        <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}, last 14 days`}>
-          <path d={path} fill="none" stroke="currentColor" stroke-width="2" />
-        </svg>
+      <figcaption>{title}</figcaption>
+      {refused ? (
+        <p class="muted small">No breakdown by {by} for this one.</p>
+      ) : loaded.data && !series.length ? (
+        <p class="muted small">Nothing in these 14 days.</p>
+      ) : loaded.data ? (
+        <>
+          <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}, last 14 days`}>
+            {series.map((s, i) => (
+              <path key={s.key} d={line(s.points)} fill="none" stroke={palette[i % palette.length]} stroke-width="2" data-testid="chart-line" data-key={s.key} />
+            ))}
+          </svg>
+          <p class="legend small">
+            {series.map((s, i) => {
+              const latest = s.points.at(-1)?.value;
+              return (
+                <span key={s.key} style={{ color: palette[i % palette.length] }}>
+                  ● {s.key} {latest === null || latest === undefined ? '—' : ratio ? pct(latest) : latest}{' '}
+                </span>
+              );
+            })}
+          </p>
+        </>
       ) : (
         <Loading error={loaded.error} />
       )}
@@ -237,38 +255,117 @@ function Trend({ metric, title, ratio }: { metric: string; title: string; ratio:
   );
 }
 
+function WorkingCapital() {
+  const session = useSession();
+  const readable = allowed(session.user, ['finance', 'ops', 'viewer']);
+  const loaded = useApi<{ points: { date: string; valueMinor: number; inventoryMinor: number; receivablesMinor: number; payablesMinor: number }[] }>(readable.ok ? '/kpis/working-capital?days=30' : null);
+  if (!readable.ok) return null;
+  const points = loaded.data?.points ?? [];
+  const values = points.map((p) => p.valueMinor);
+  const min = Math.min(0, ...values);
+  const max = Math.max(1, ...values);
+  const w = 280;
+  const h = 80;
+  const path = values.map((v, i) => `${i === 0 ? 'M' : 'L'}${((i / Math.max(1, values.length - 1)) * w).toFixed(1)},${(h - ((v - min) / (max - min || 1)) * h).toFixed(1)}`).join(' ');
+  const last = points.at(-1);
+  return (
+    <figure class="chart" data-testid="chart" data-metric="working_capital">
+      <figcaption>Working capital, 30 days</figcaption>
+      {loaded.data ? (
+        <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label="working capital, last 30 days">
+          <path d={path} fill="none" stroke="currentColor" stroke-width="2" />
+        </svg>
+      ) : (
+        <Loading error={loaded.error} />
+      )}
+      {last && (
+        <p class="muted small">
+          {money(last.valueMinor)} = inventory {money(last.inventoryMinor)} + receivables {money(last.receivablesMinor)} − payables {money(last.payablesMinor)}
+        </p>
+      )}
+    </figure>
+  );
+}
+
+interface Breakdown {
+  groups: { key: string; kpis: Record<string, { value: number | null; numerator: number; denominator: number }> }[];
+  definitions: Record<string, string>;
+  notBrokenDown: string[];
+}
+
+const kpiLabel = (name: string) => name.replace(/([A-Z])/g, ' $1').toLowerCase();
+
 export function KpisPage() {
   const session = useSession();
+  const location = useLocation();
+  const by = location.query.by;
   const readable = allowed(session.user, ['ops', 'buyer', 'finance', 'viewer', 'admin']);
-  const loaded = useApi<{ from: string; to: string; kpis: Record<string, Ratio & { p50Hours?: number | null; valueMinor?: number | null }> }>(readable.ok ? '/kpis' : null);
+  const loaded = useApi<{ from: string; to: string; kpis: Record<string, Ratio>; breakdown?: Breakdown }>(readable.ok ? `/kpis${query({ by })}` : null);
   const ratios = loaded.data ? Object.entries(loaded.data.kpis).filter(([, k]) => typeof k.numerator === 'number' && 'value' in k) : [];
+  const breakdown = loaded.data?.breakdown;
+  const names = breakdown ? Object.keys(breakdown.definitions).sort() : [];
   return (
     <div data-testid="kpis">
       <h1>KPIs</h1>
+      <form class="filters">
+        <label>
+          Break down by{' '}
+          <select value={by ?? ''} data-testid="breakdown" onChange={(e) => location.route(`/console/kpis${query({ by: e.currentTarget.value || undefined })}`)}>
+            <option value="">nothing (whole business)</option>
+            <option value="channel">channel</option>
+            <option value="warehouse">warehouse</option>
+            <option value="sku_class">sku class</option>
+          </select>
+        </label>
+      </form>
       {loaded.data ? (
         <>
           <p class="muted">
             {when(loaded.data.from)} – {when(loaded.data.to)}
           </p>
-          <dl class="kpi-grid">
-            {ratios.map(([name, k]) => (
-              <div key={name} title={k.definition}>
-                <dt>{name.replace(/([A-Z])/g, ' $1').toLowerCase()}</dt>
-                <dd>{pct(k.value)}</dd>
-                <dd class="muted small">
-                  {k.numerator} / {k.denominator}
-                </dd>
-              </div>
-            ))}
-          </dl>
+          {breakdown ? (
+            <Section title={`By ${by}`} testid="kpi-breakdown">
+              <Table
+                rows={breakdown.groups}
+                rowKey={(g) => g.key}
+                columns={[
+                  { label: by ?? '', cell: (g) => <strong>{g.key}</strong> },
+                  ...names.map((name) => ({
+                    label: kpiLabel(name),
+                    cell: (g: Breakdown['groups'][number]) => {
+                      const k = g.kpis[name];
+                      return k ? <span title={`${k.numerator} / ${k.denominator}`}>{pct(k.value)}</span> : '—';
+                    },
+                  })),
+                ]}
+              />
+              {breakdown.notBrokenDown.length > 0 && <p class="muted small">Not by {by}: {breakdown.notBrokenDown.map(kpiLabel).join(', ')}.</p>}
+            </Section>
+          ) : (
+            <dl class="kpi-grid">
+              {ratios.map(([name, k]) => (
+                <div key={name} title={k.definition}>
+                  <dt>{kpiLabel(name)}</dt>
+                  <dd>{pct(k.value)}</dd>
+                  <dd class="muted small">
+                    {k.numerator} / {k.denominator}
+                  </dd>
+                </div>
+              ))}
+            </dl>
+          )}
         </>
       ) : (
         <Loading error={loaded.error} />
       )}
       <div class="chart-grid">
-        <Trend metric="orders_shipped" title="Orders shipped per day" ratio={false} />
-        <Trend metric="on_time" title="On-time shipment" ratio />
-        <Trend metric="fill_rate" title="Fill rate" ratio />
+        <Trend key={`s-${by}`} metric="orders_shipped" title="Orders shipped per day" ratio={false} by={by} />
+        <Trend key={`o-${by}`} metric="on_time" title="On-time shipment" ratio by={by} />
+        <Trend key={`d-${by}`} metric="on_time_delivery" title="On-time delivery" ratio by={by} />
+        <Trend key={`f-${by}`} metric="fill_rate" title="Fill rate" ratio by={by} />
+        <Trend key={`p-${by}`} metric="pick_accuracy" title="Pick accuracy" ratio by={by} />
+        <Trend key={`k-${by}`} metric="stockout_rate" title="Stockout rate" ratio by={by} />
+        <WorkingCapital />
       </div>
     </div>
   );

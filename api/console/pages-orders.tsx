@@ -71,6 +71,7 @@ interface ShipmentRow {
   carrier: string | null;
   tracking: string | null;
   shippedAt: string | null;
+  deliveredAt?: string | null;
   createdAt: string;
 }
 interface ReturnRow {
@@ -196,6 +197,7 @@ export function OrderPage({ id }: { id: string }) {
               { label: 'Carrier', cell: (s) => s.carrier ?? '—' },
               { label: 'Tracking', cell: (s) => s.tracking ?? '—' },
               { label: 'Shipped', cell: (s) => when(s.shippedAt) },
+              { label: 'Delivered', cell: (s) => when(s.deliveredAt) },
             ]}
           />
         ) : (
@@ -273,6 +275,7 @@ export function ShipmentPage({ id }: { id: string }) {
           ['Carrier', s.carrier ?? '—'],
           ['Tracking', s.tracking ?? '—'],
           ['Picked / packed / shipped', `${when(s.pickedAt)} / ${when(s.packedAt)} / ${when(s.shippedAt)}`],
+          ['Delivered', when(s.deliveredAt)],
           ['Process', <HistoryLink workflowId={s.workflowId} />],
         ]}
       />

@@ -217,6 +217,10 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
     await visit(page, '/console/finance', '[data-testid="trial-balance"] [data-testid="row"]', 'finance');
     expect(await page.getByTestId('trial-balance').textContent()).toContain('balanced');
     await visit(page, '/console/kpis', '[data-testid="chart"] svg', 'kpis');
+    await page.getByTestId('breakdown').selectOption('channel');
+    await page.locator('[data-testid="kpi-breakdown"] [data-testid="row"][data-key="dtc"]').waitFor(WAIT);
+    await page.locator('[data-testid="chart"][data-metric="stockout_rate"] [data-testid="chart-line"][data-key="dtc"]').waitFor({ ...WAIT, state: 'attached' });
+    await visit(page, '/console/kpis?by=warehouse', '[data-testid="kpi-breakdown"] [data-testid="row"]', 'kpis-by-warehouse');
     await visit(page, `/console/audit?actor=${people.olivia.id}`, '[data-testid="audit-log"] [data-testid="row"]', 'audit');
     expect(await page.getByTestId('audit-log').textContent()).toContain('refused (409)');
     // Olivia is no admin: the users list says so instead of failing.
