@@ -3,25 +3,42 @@ import type { Db } from '../db/connection.js';
 import type { Database } from '../db/schema.js';
 import type { ExceptionInput, TaskInput, TaskActivities } from '../contracts/shared.js';
 import { clearCaseIfDone, fileUnderCase } from '../db/exception-cases.js';
+import { queueNotifications } from '../db/notification-queue.js';
 
 /** The human queue and the exception list, written by processes; every write is idempotent by id. */
 export function createTaskActivities({ db }: { db: Db }): TaskActivities {
   return {
     async openTask(task: TaskInput): Promise<void> {
-      await db
-        .insertInto('tasks')
-        .values({
-          id: task.id,
-          kind: task.kind,
-          reference: task.reference,
-          workflow_id: task.workflowId,
-          role: task.role,
-          title: task.title,
-          reason: task.reason,
-          details: JSON.stringify(task.details ?? {}),
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+      // The task and the notifications of it are written together, once.
+      await db.transaction().execute(async (tx) => {
+        const opened = await tx
+          .insertInto('tasks')
+          .values({
+            id: task.id,
+            kind: task.kind,
+            reference: task.reference,
+            workflow_id: task.workflowId,
+            role: task.role,
+            title: task.title,
+            reason: task.reason,
+            details: JSON.stringify(task.details ?? {}),
+          })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (opened) {
+          await queueNotifications(tx, {
+            topic: 'task',
+            kind: task.kind,
+            eventKey: `task:${task.id}`,
+            reference: task.reference,
+            title: `${task.title}${task.reason ? ` — ${task.reason}` : ''}`,
+            role: task.role,
+            consolePath: taskConsolePath(task.kind, task.reference),
+            workflowId: task.workflowId,
+          });
+        }
+      });
     },
 
     async escalateTask(id: string): Promise<void> {
@@ -73,7 +90,28 @@ export async function insertException(db: Kysely<Database>, exception: Exception
     .onConflict((oc) => oc.column('id').doNothing())
     .returning('id')
     .executeTakeFirst();
-  if (inserted) await fileUnderCase(db, exception);
+  if (!inserted) return;
+  const caseId = await fileUnderCase(db, exception);
+  await queueNotifications(db, {
+    topic: 'exception',
+    kind: exception.kind,
+    eventKey: `exception:${exception.id}`,
+    reference: exception.reference,
+    title: exception.message,
+    role: exception.ownerRole,
+    consolePath: `/console/exceptions/${caseId}`,
+    workflowId: exception.workflowId ?? null,
+  });
+}
+
+/** Where the console shows a task's record. */
+function taskConsolePath(kind: string, reference: string): string {
+  const ref = encodeURIComponent(reference);
+  if (kind === 'order_hold') return `/console/orders/${ref}`;
+  if (kind === 'adjustment_approval') return `/console/adjustments/${ref}`;
+  if (kind.startsWith('purchase_order') || kind === 'supplier_invoice_mismatch') return `/console/purchase-orders/${ref}`;
+  if (kind.startsWith('refund')) return `/console/returns/${ref}`;
+  return `/console/tasks?q=${ref}`;
 }
 
 /** Resolves an open exception; one already resolved (or never raised) is left as it is. */

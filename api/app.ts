@@ -13,6 +13,8 @@ import { registerAuth, type ApiKey } from './auth.js';
 import { registerSessions, requireCsrf, sessionRoutes } from './session.js';
 import { userRoutes } from './users.js';
 import { exceptionRoutes } from './exceptions.js';
+import { notificationRoutes } from './notifications.js';
+import { NotificationDispatcher } from '../services/notifications.js';
 import { seedAccounts, type SeedResult } from '../services/users.js';
 import { channelPublishingRoutes } from './channels.js';
 import { consoleRoutes } from './console.js';
@@ -160,5 +162,10 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(sessionRoutes(deps));
   await app.register(userRoutes(deps));
   await app.register(exceptionRoutes(deps));
+  await app.register(notificationRoutes(deps));
+  // Sends the notifications processes queue with their tasks and exceptions (every replica shares the work).
+  const dispatcher = new NotificationDispatcher(deps.db, deps.config.notifications, app.log);
+  app.addHook('onReady', async () => dispatcher.start());
+  app.addHook('onClose', async () => dispatcher.stop());
   return app;
 }

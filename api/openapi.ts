@@ -99,6 +99,8 @@ export const handlerRefusals: Record<string, readonly (401 | 403 | 404 | 409 | 4
   'POST /exceptions/cases/:id/comments': [],
   'POST /exceptions/cases/:id/snooze': [409, 422],
   'POST /exceptions/cases/:id/resolve': [409, 422],
+  'POST /me/subscriptions': [422],
+  'DELETE /me/subscriptions/:id': [],
 };
 
 /** Methods whose requests Fastify reads a body for (so they may meet 413 and 415). */

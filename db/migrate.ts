@@ -19,6 +19,7 @@ import * as replenishmentFailures from './migrations/0017_replenishment_failures
 import * as users from './migrations/0050_users.js';
 import * as exceptionCases from './migrations/0051_exception_cases.js';
 import * as deliveries from './migrations/0052_deliveries.js';
+import * as notifications from './migrations/0053_notifications.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   '0050_users': users,
   '0051_exception_cases': exceptionCases,
   '0052_deliveries': deliveries,
+  '0053_notifications': notifications,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -85,7 +85,35 @@ export interface ExceptionEventsTable {
   details: ColumnType<unknown, string | undefined, never>;
 }
 
+/** Subscriptions to kinds of tasks and exceptions, and their deliveries (migration 0053). */
+export interface NotificationSubscriptionsTable {
+  id: Generated<number>;
+  user_id: string;
+  topic: 'task' | 'exception';
+  kind: string;
+  channel: 'webhook' | 'email';
+  target: string;
+  secret: string | null;
+  created_at: CreatedAt;
+  disabled_at: Moment;
+}
+
+export interface NotificationDeliveriesTable {
+  id: Generated<number>;
+  subscription_id: number;
+  event_key: string;
+  payload: ColumnType<unknown, string, never>;
+  status: Generated<'pending' | 'sent' | 'failed'>;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_error: string | null;
+  created_at: CreatedAt;
+  sent_at: Moment;
+}
+
 export interface PeopleTables {
+  notification_subscriptions: NotificationSubscriptionsTable;
+  notification_deliveries: NotificationDeliveriesTable;
   exception_cases: ExceptionCasesTable;
   exception_events: ExceptionEventsTable;
   users: UsersTable;

@@ -12,6 +12,7 @@ import { durationMs } from '../domain/duration.js';
 import type { OrderPolicy } from '../contracts/order.js';
 import type { PurchaseOrderPolicy } from '../contracts/purchase-order.js';
 import type { ChannelPublishingPolicy } from '../contracts/channel-publishing.js';
+import type { NotificationSettings } from '../services/notifications.js';
 
 export interface Policies {
   order: OrderPolicy;
@@ -49,6 +50,8 @@ export interface Config {
   session: { ttlMs: number; secureCookie: boolean | 'auto'; secret?: string };
   /** Believe X-Forwarded-* from a proxy in front (TLS termination): Fastify's trustProxy. */
   trustProxy: boolean;
+  /** Notifications of tasks and exceptions: SMTP server, sender, links, how often and how long to try. */
+  notifications: NotificationSettings;
   /** Channel publishers: feed reads, webhook timeout, retry backoff, when failing becomes an exception. */
   channelPublishing: ChannelPublishingPolicy;
   /** Deadlines and bounds on every outbound call, and how the API sheds load. */
@@ -170,6 +173,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secret: sessionSecretFrom(env),
     },
     trustProxy: env.TRUST_PROXY === 'true',
+    notifications: {
+      smtpUrl: env.SMTP_URL || undefined,
+      mailFrom: env.MAIL_FROM ?? 'ops-backbone@localhost',
+      publicUrl: env.PUBLIC_URL ?? `http://localhost:${intFrom(env, 'PORT', 3000)}`,
+      intervalMs: positive(env, 'NOTIFY_INTERVAL', durationMs(duration(env, 'NOTIFY_INTERVAL', '2s'))),
+      timeoutMs: durationMs(duration(env, 'NOTIFY_TIMEOUT', '10s')),
+      maxAttempts: Math.max(1, intFrom(env, 'NOTIFY_MAX_ATTEMPTS', 8)),
+    },
     resilience: {
       db: {
         poolSize: Math.max(1, intFrom(env, 'DB_POOL_SIZE', 10)),
