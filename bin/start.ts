@@ -159,7 +159,7 @@ function welcome(config: Config, port: number, temporalUiUrl: string, started: s
 Ecommerce operations backbone is running.
   API          ${base}
   API docs     ${base}/docs
-  Console      ${base}/
+  Console      ${base}/console
   Health       ${base}/health
   Temporal UI  ${temporalUiUrl}
   Started      ${started.length ? started.join('\n               ') : 'nothing (using configured services)'}
@@ -172,7 +172,7 @@ Try it:
      curl -s -X POST ${base}/orders -H 'Authorization: Bearer ${key('system')}' -H 'Content-Type: application/json' \\
        -d '${JSON.stringify(order)}'
   2. Watch it: curl -s ${base}/orders/TRY-1001 -H 'Authorization: Bearer ${key('viewer')}'
-     or open the console ${base}/console (sign in with the admin token) and open it under Orders.
+     or open the console ${base}/console (sign in with your personal token) and open it under Orders.
   3. Read its history in the Temporal UI: ${temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/order-TRY-1001
 Press Ctrl-C to stop.`;
 }
