@@ -5,6 +5,7 @@ import { consumeReservation, releaseReservations } from '../db/ledger.js';
 import { cumulativeShare, shipmentAmounts, shipmentEntryLines, type ShipmentAmounts } from '../domain/postings.js';
 import { ledgerCall } from './failures.js';
 import { SHIPMENT_SHIPPED, writeOrderEvent } from '../db/order-events.js';
+import { insertException } from './tasks.js';
 import { type ShipmentInput, shipmentWorkflowId, type UnitsOfLine, type ShipmentActivities } from '../contracts/shipment.js';
 
 export function createShipmentActivities({ db }: { db: Db }): ShipmentActivities {
@@ -96,6 +97,19 @@ export function createShipmentActivities({ db }: { db: Db }): ShipmentActivities
           .where('line_no', '=', line.line_no)
           .where('sku', '=', line.sku)
           .execute();
+      }
+      if (missing.length) {
+        // Worked to its cause by ops (bin error, count error, damaged, theft): one exception per shipment.
+        const shipment = await db.selectFrom('shipments').select(['order_id', 'warehouse_code']).where('id', '=', request.shipmentId).executeTakeFirst();
+        await insertException(db, {
+          id: key,
+          kind: 'short_pick',
+          reference: request.shipmentId,
+          workflowId: shipmentWorkflowId(request.shipmentId),
+          ownerRole: 'ops',
+          message: `short pick at ${shipment?.warehouse_code ?? 'the warehouse'}: ${missing.map((m) => `${m.qty} × ${m.sku}`).join(', ')} not found for order ${shipment?.order_id ?? '?'}`,
+          details: { missing: missing.map(({ lineNo, sku, qty }) => ({ lineNo, sku, qty })), warehouse: shipment?.warehouse_code, orderId: shipment?.order_id },
+        });
       }
       return missing.map(({ lineNo, sku, qty }) => ({ lineNo, sku, qty }));
     },

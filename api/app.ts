@@ -11,6 +11,12 @@ import type { Config } from '../runtime/config.js';
 import { auditRoutes, registerAudit } from './audit.js';
 import { registerAuth, type ApiKey } from './auth.js';
 import { channelConnectorRoutes } from './channel-connectors.js';
+import { registerSessions, requireCsrf, sessionRoutes } from './session.js';
+import { userRoutes } from './users.js';
+import { exceptionRoutes } from './exceptions.js';
+import { notificationRoutes } from './notifications.js';
+import { NotificationDispatcher } from '../services/notifications.js';
+import { seedAccounts, type SeedResult } from '../services/users.js';
 import { channelPublishingRoutes } from './channels.js';
 import { consoleRoutes } from './console.js';
 import { answerFrameworkError, ApiError, badRequest, registerErrorHandling } from './errors.js';
@@ -49,6 +55,13 @@ export interface AppDeps {
 
 export type App = FastifyInstance;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What seeding the configured keys did at build: the first admin, a generated token to show once. */
+    accountSeed: SeedResult;
+  }
+}
+
 export async function buildApp(given: AppDeps): Promise<App> {
   const monitor = given.monitor ?? new DependencyMonitor(given.db, given.temporal, given.config.resilience.api.probeIntervalMs);
   const deps = { ...given, monitor };
@@ -61,6 +74,8 @@ export async function buildApp(given: AppDeps): Promise<App> {
     routerOptions: { maxParamLength: 256 },
     // A malformed URL or an overlong path parameter, refused before routing, in the error shape.
     frameworkErrors: answerFrameworkError,
+    // Behind a TLS-terminating proxy: the request's protocol (and so the Secure cookie) from X-Forwarded-Proto.
+    trustProxy: deps.config.trustProxy,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -72,14 +87,15 @@ export async function buildApp(given: AppDeps): Promise<App> {
   registerLoadShedding(app, monitor, deps.config.resilience.api);
   app.addHook('onReady', async () => monitor.start());
   app.addHook('onClose', async () => monitor.stop());
-  // Requests per minute per API key, or per address when no key is sent. An app-wide hook,
+  // Requests per minute per API token or console session, or per address when neither is sent. An app-wide hook,
   // added before the auth hook, so that refused and unknown requests count too.
   if (deps.config.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {
       global: false,
       max: deps.config.rateLimitPerMinute,
       timeWindow: 60_000,
-      keyGenerator: (request) => request.headers.authorization ?? request.ip,
+      // A console session counts as its own caller, not as everyone behind the same address.
+      keyGenerator: (request) => request.headers.authorization ?? /(?:^|;\s*)ops_session=([^;]+)/.exec(request.headers.cookie ?? '')?.[1] ?? request.ip,
       errorResponseBuilder: (_request, context) =>
         new ApiError(429, 'rate_limited', `more than ${context.max} requests a minute; retry in ${context.after}`),
     });
@@ -106,7 +122,11 @@ export async function buildApp(given: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
-  registerAuth(app, deps.keys);
+  // The configured keys' accounts, and the first admin when nobody has an account yet.
+  app.decorate('accountSeed', await seedAccounts(deps.db, deps.keys));
+  await registerSessions(app, deps);
+  registerAuth(app, deps.keys, { db: deps.db, monitor });
+  requireCsrf(app);
   // No field of this API carries a NUL character, and Postgres cannot store one: refuse it
   // at the edge, before it can reach a process whose activities would retry on it.
   app.addHook('preValidation', async (request) => {
@@ -143,5 +163,13 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(kpiRoutes(deps));
   await app.register(kpiSeriesRoutes(deps));
   await app.register(auditRoutes(deps));
+  await app.register(sessionRoutes(deps));
+  await app.register(userRoutes(deps));
+  await app.register(exceptionRoutes(deps));
+  await app.register(notificationRoutes(deps));
+  // Sends the notifications processes queue with their tasks and exceptions (every replica shares the work).
+  const dispatcher = new NotificationDispatcher(deps.db, deps.config.notifications, app.log);
+  app.addHook('onReady', async () => dispatcher.start());
+  app.addHook('onClose', async () => dispatcher.stop());
   return app;
 }

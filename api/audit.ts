@@ -15,8 +15,10 @@
  * the answer is sent, so a caller who got a 2xx finds it at once; if writing it fails, the
  * decision has still been taken and is in the process history (actor and reason are in
  * the update's arguments), so the answer stays 2xx and the failure is logged at error
- * level with the whole row, for someone to put back. A refused request (4xx, 5xx) writes
- * nothing.
+ * level with the whole row, for someone to put back. A refused request writes nothing,
+ * except a person's refused attempt (403, 409, 422: no role for it, a form without its CSRF
+ * token, approving their own request, removing the last admin), which is kept with
+ * `outcome: refused` so the log shows who tried what; `GET /audit?outcome=refused` reads them.
  *
  * Who reads it: ops and finance, who answer for the decisions, and viewer, the read-only
  * key an auditor is given. Buyers and system keys do not.
@@ -50,6 +52,8 @@ declare module 'fastify' {
 export const auditReaders: readonly Role[] = ['ops', 'finance', 'viewer'];
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Refusals of a person's attempt that the log keeps: not allowed, not now, not possible. */
+const REFUSALS_KEPT = new Set([403, 409, 422]);
 
 /**
  * Route prefixes, the kind of record they change, and the body (or answer) field that names
@@ -70,6 +74,8 @@ const SUBJECT_TYPES: [prefix: string, type: string, idField: string][] = [
   ['/channels', 'channel', 'code'],
   ['/replenishment/uplifts', 'demand_uplift', 'sku'],
   ['/replenishment/run', 'replenishment_run', 'runId'],
+  ['/users', 'user', 'id'],
+  ['/exceptions/cases', 'exception_case', 'id'],
 ];
 const ID_PARAMS = ['id', 'sku', 'code', 'channel'];
 const ID_FIELDS = ['orderId', 'poId', 'adjustmentId', 'transferId', 'returnId', 'rmaId', 'runId', 'sku', 'code', 'id'];
@@ -142,14 +148,22 @@ export function registerAudit(app: FastifyInstance, { db }: Pick<AppDeps, 'db'>)
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    const found = pending.get(request);
-    if (!found || reply.statusCode < 200 || reply.statusCode > 299) return payload;
+    if (!MUTATING.has(request.method)) return payload;
+    const status = reply.statusCode;
+    const accepted = status >= 200 && status <= 299;
+    // A person's refused attempt (no role for it, no CSRF token, their own request to
+    // approve, the last admin): kept too, so the log shows who tried what.
+    const refused = REFUSALS_KEPT.has(status) && request.user?.kind === 'person';
+    if (!accepted && !refused) return payload;
+    // Routes without a role (sign-in) and requests refused before their handler still name who and what.
+    const found = pending.get(request) ?? (request.user && request.routeOptions.url ? { subject: subjectOf(request.method, request.routeOptions.url, request.params, request.body), before: null } : undefined);
+    if (!found) return payload;
     const note = request.audit ?? {};
     const body = record(request.body);
-    const answer = parseAnswer(payload);
+    const answer = accepted ? parseAnswer(payload) : {};
     const subjectType = note.subjectType ?? found.subject.type;
     const subjectId = note.subjectId ?? found.subject.id ?? firstOf(answer, idFieldsOf(subjectType)) ?? null;
-    let after = note.after;
+    let after = accepted ? note.after : { error: record(parseAnswer(payload).error) };
     if (after === undefined && typeof answer.status === 'string') after = { status: answer.status };
     if (after === undefined && subjectId && subjectSnapshots[subjectType]) {
       after = await subjectSnapshots[subjectType]!(db, subjectId).catch(() => undefined);
@@ -158,7 +172,7 @@ export function registerAudit(app: FastifyInstance, { db }: Pick<AppDeps, 'db'>)
     const entry: AuditEntry = {
       actor: request.actor ?? request.role ?? 'unknown',
       role: request.role ?? 'unknown',
-      automated: request.role === 'system',
+      automated: request.user ? request.user.kind === 'service' : request.role === 'system',
       action: note.action ?? `${subjectType}.${found.subject.verb}${decision && /^[a-z_]{1,30}$/.test(decision) ? `.${decision}` : ''}`,
       subjectType,
       subjectId,
@@ -168,7 +182,9 @@ export function registerAudit(app: FastifyInstance, { db }: Pick<AppDeps, 'db'>)
       after: after ?? null,
       reason: note.reason ?? text(body.reason) ?? text(body.reasonCode) ?? null,
       requestId: request.id,
-      statusCode: reply.statusCode,
+      statusCode: status,
+      userId: request.user?.id ?? null,
+      outcome: accepted ? 'accepted' : 'refused',
     };
     try {
       await writeAudit(db, entry);
@@ -205,6 +221,8 @@ const entryView = z.object({
   reason: z.string().nullable(),
   requestId: z.string(),
   statusCode: z.number(),
+  userId: z.string().nullable(),
+  outcome: z.enum(['accepted', 'refused']),
 });
 
 export const auditRoutes =
@@ -227,7 +245,9 @@ export const auditRoutes =
             subjectId: z.string().max(100).optional().describe('the record: an order id, a PO id, a sku…'),
             from: instant.optional(),
             to: instant.optional(),
-            automated: z.enum(['true', 'false']).optional().describe('false: only people’s changes; true: only system keys’'),
+            automated: z.enum(['true', 'false']).optional().describe('false: only people’s changes; true: only service accounts’'),
+            userId: z.string().max(40).optional().describe('one user’s changes and attempts'),
+            outcome: z.enum(['accepted', 'refused', 'any']).default('accepted').describe('accepted changes (the default), people’s refused attempts, or both'),
             before: z.coerce.number().int().min(1).optional().describe('the nextBefore of the previous page'),
             limit: pageLimit(50, 500),
           }),
@@ -248,6 +268,8 @@ export const auditRoutes =
           from,
           to,
           automated: q.automated === undefined ? undefined : q.automated === 'true',
+          userId: q.userId,
+          outcome: q.outcome === 'any' ? undefined : q.outcome,
           before: q.before,
           limit: q.limit,
         });
@@ -268,6 +290,8 @@ export const auditRoutes =
             reason: r.reason,
             requestId: r.request_id,
             statusCode: r.status_code,
+            userId: r.user_id,
+            outcome: r.outcome,
           })),
           nextBefore,
         };

@@ -1,28 +1,40 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+/**
+ * Who is calling. A request carries a personal or service token (`Authorization: Bearer`),
+ * or comes from the console with a session cookie (api/session.ts). Either way it resolves
+ * to a user with roles: `request.user` is that user, `request.actor` its id (what decisions,
+ * tasks and the audit log record), `request.role` the role the route was allowed under.
+ * Tokens are looked up by their hash on every request, so a revoked or expired token, or a
+ * disabled account, is refused on the next request on every replica.
+ */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Db } from '../db/connection.js';
+import { configuredCallers, hashToken as hashOf, resolveSessionUser, resolveToken, userRoles, type Caller, type ConfiguredKey, type TokenRefusal, type UserRole } from '../services/users.js';
+import { dependencyTrouble, type DependencyMonitor } from './dependencies.js';
 import { ApiError } from './errors.js';
 
-/** `admin`: connector settings (and, to come, users and tokens). */
-export const roles = ['system', 'ops', 'buyer', 'finance', 'viewer', 'admin'] as const;
-export type Role = (typeof roles)[number];
-
-export interface ApiKey {
-  role: Role;
-  key: string;
-}
+export const roles = userRoles;
+export type Role = UserRole;
+export type ApiKey = ConfiguredKey;
+export type { Caller };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Roles allowed on this route; `public: true` routes need no key. */
+    /** Roles allowed on this route; `public: true` routes need no token. */
     roles?: readonly Role[];
     public?: boolean;
   }
   interface FastifyRequest {
+    /** The role this request is allowed under: the first of the route's roles the user holds. */
     role?: Role;
-    /** Who is calling, for audit: the role and a short fingerprint of the key. */
+    /** Who is calling: the user's id, recorded on decisions, tasks and the audit log. */
     actor?: string;
+    /** The user behind the token or the console session. */
+    user?: Caller;
+    /** Signed in through the console (a session cookie), not a bearer token. */
+    viaSession?: boolean;
   }
 }
 
@@ -42,26 +54,20 @@ export function parseApiKeys(text: string): ApiKey[] {
     });
 }
 
-/** One key per role, made on first local run and kept under the data folder. */
+/**
+ * One service key per role (not admin), made on first local run and kept under the data
+ * folder. The first admin's token is generated in the database and shown once instead.
+ */
 export function localApiKeys(dataDir: string): ApiKey[] {
   const file = path.join(dataDir, 'api-keys.json');
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as ApiKey[];
-  const keys = roles.map((role) => ({ role, key: `${role}_${randomBytes(12).toString('hex')}` }));
+  if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as ApiKey[]).filter((k) => k.role !== 'admin');
+  const keys = roles.filter((role) => role !== 'admin').map((role) => ({ role, key: `${role}_${randomBytes(12).toString('hex')}` }));
   fs.mkdirSync(dataDir, { recursive: true });
   fs.writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
   return keys;
 }
 
-function roleOf(keys: ApiKey[], presented: string): Role | undefined {
-  const given = Buffer.from(presented);
-  for (const { role, key } of keys) {
-    const expected = Buffer.from(key);
-    if (expected.length === given.length && timingSafeEqual(expected, given)) return role;
-  }
-  return undefined;
-}
-
-/** A route as auth sees it: who may call it (`undefined` roles: any role with a key). */
+/** A route as auth sees it: who may call it (`undefined` roles: any role with a token). */
 export interface RouteAccess {
   method: string;
   url: string;
@@ -76,10 +82,41 @@ export function routeAccess(app: FastifyInstance): readonly RouteAccess[] {
   return routeTables.get(app) ?? [];
 }
 
-/** Every route needs a key unless marked public; `config.roles` narrows who may call it. */
-export function registerAuth(app: FastifyInstance, keys: ApiKey[]): void {
+const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
+const refusedToken = (refusal: TokenRefusal) =>
+  new ApiError(401, refusal.refused === 'unknown' ? 'unauthorized' : `token_${refusal.refused}`, refusal.message);
+
+export interface AuthDeps {
+  db: Db;
+  monitor: DependencyMonitor;
+}
+
+/** Every route needs a token or a console session unless marked public; `config.roles` narrows who may call it. */
+export function registerAuth(app: FastifyInstance, keys: ApiKey[], deps: AuthDeps): void {
   const table: RouteAccess[] = [];
   routeTables.set(app, table);
+  // Known without the database: while PostgreSQL is down, the configured keys still work
+  // (the metrics scraper, health checks of systems); personal tokens need the database.
+  const configured = configuredCallers(keys);
+
+  async function callerOfToken(token: string): Promise<Caller> {
+    const fallback = () => configured.get(hashOf(token));
+    if (deps.monitor.isDown('postgres')) {
+      const caller = fallback();
+      if (caller) return caller;
+    }
+    let found: Caller | TokenRefusal;
+    try {
+      found = await resolveToken(deps.db, token);
+    } catch (error) {
+      const caller = dependencyTrouble(error) ? fallback() : undefined;
+      if (caller) return caller;
+      throw error;
+    }
+    if ('refused' in found) throw refusedToken(found);
+    return found;
+  }
+
   app.addHook('onRoute', (route) => {
     const config = route.config;
     for (const method of [route.method].flat()) {
@@ -89,16 +126,32 @@ export function registerAuth(app: FastifyInstance, keys: ApiKey[]): void {
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const config = request.routeOptions.config;
     if (config?.public || !request.routeOptions.url) return;
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer (.+)$/.exec(header);
-    if (!match) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <api key>');
-    const role = roleOf(keys, match[1]!);
-    if (!role) throw new ApiError(401, 'unauthorized', 'unknown API key');
-    request.role = role;
-    request.actor = `${role}/${createHash('sha256').update(match[1]!).digest('hex').slice(0, 8)}`;
-    if (config?.roles && !config.roles.includes(role)) {
-      throw new ApiError(403, 'forbidden', `role ${role} may not call ${request.method} ${request.routeOptions.url}`, {
-        allowed: config.roles,
+    const header = request.headers.authorization;
+    let caller: Caller;
+    if (header !== undefined) {
+      const match = /^Bearer (.+)$/.exec(header);
+      if (!match) throw unauthorized('send Authorization: Bearer <api token>');
+      caller = await callerOfToken(match[1]!);
+    } else {
+      const userId = request.session?.get('userId');
+      const tokenId = request.session?.get('tokenId');
+      if (!userId || !tokenId) throw unauthorized('sign in to the console, or send Authorization: Bearer <api token>');
+      const found = await resolveSessionUser(deps.db, userId, tokenId);
+      if ('refused' in found) {
+        await request.session.destroy();
+        throw refusedToken(found);
+      }
+      caller = found;
+      request.viaSession = true;
+    }
+    request.user = caller;
+    request.actor = caller.id;
+    const allowed = config?.roles;
+    request.role = allowed ? allowed.find((role) => caller.roles.includes(role)) : caller.roles[0];
+    if (!request.role) {
+      request.role = caller.roles[0];
+      throw new ApiError(403, 'forbidden', `${caller.id} (${caller.roles.join(', ')}) may not call ${request.method} ${request.routeOptions.url}`, {
+        allowed,
       });
     }
   });

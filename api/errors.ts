@@ -55,6 +55,8 @@ export const businessRule = (code: string, message: string, path?: PropertyKey[]
 });
 
 /** Fastify's own refusals, in the API's words. */
+/** @fastify/csrf-protection's refusals: a console form without its token, or a stale one. */
+const csrfCodes = new Set(['FST_CSRF_MISSING_SECRET', 'FST_CSRF_INVALID_TOKEN']);
 const frameworkCodes: Record<number, string> = { 400: 'invalid_request', 413: 'body_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type' };
 
 interface ValidationIssue {
@@ -122,6 +124,9 @@ export function registerErrorHandling(app: FastifyInstance, options: ErrorHandli
       return unavailable(reply, trouble, options.retryAfterSeconds ?? 2);
     }
     const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
+    if (status < 500 && csrfCodes.has((error as { code?: string }).code ?? '')) {
+      return reply.code(403).send({ error: { code: 'csrf_invalid', message: 'this console request came without its CSRF token, or with a stale one: reload the page and try again' } });
+    }
     if (status < 500) {
       // Fastify's own refusals: malformed JSON, body too large, unsupported media type.
       const code = frameworkCodes[status] ?? ((error as { code?: string }).code ?? 'invalid_request').toLowerCase();

@@ -63,6 +63,7 @@ export const inventoryAdjustmentRoutes =
               {
                 ...body,
                 requestedBy: request.actor!,
+                requestedByUserId: request.user!.id,
                 policy: { approvalValueMinor: config.policies.adjustmentApprovalValueMinor, approvalPct: config.policies.adjustmentApprovalPct },
                 approvalTimeout: config.policies.adjustmentApprovalTimeout,
               },
@@ -120,7 +121,7 @@ export const inventoryAdjustmentRoutes =
         return sendDecision(
           temporal.workflow.getHandle(adjustmentWorkflowId(request.params.id)),
           decideAdjustmentUpdate,
-          [{ ...request.body, actor: request.actor! }],
+          [{ ...request.body, actor: request.actor!, userId: request.user!.id }],
           `adjustment ${request.params.id}`,
         ).then((view) => audited(request, view, (v) => ({ status: v.status, delta: v.delta, valueMinor: v.valueMinor, journalEntryId: v.journalEntryId })));
       },

@@ -12,6 +12,7 @@ import type { Db } from '../db/connection.js';
 import { leadTimeAdherence, purchaseOrderFill, purchaseOrderPerformance } from '../db/purchase-order-performance.js';
 import { returnKpis } from '../db/return-kpis.js';
 import { agedStock, atpAccuracy, turnsAndDaysOnHand } from '../db/inventory-kpis.js';
+import { dimensions, kpisBy } from '../db/kpi-dimensions.js';
 import type { AppDeps } from './app.js';
 import { badRequest } from './errors.js';
 import { instant } from './schemas.js';
@@ -339,8 +340,23 @@ export const kpiRoutes =
         schema: {
           summary: 'Operations KPIs over a date range (default the last 30 days), each with its numerator, denominator and definition',
           description: `The range is half-open (from ≤ t < to) and at most ${MAX_RANGE_DAYS} days.`,
-          querystring: z.object({ from: instant.optional(), to: instant.optional() }),
-          response: { 200: kpisResponse },
+          querystring: z.object({
+            from: instant.optional(),
+            to: instant.optional(),
+            by: z.enum(dimensions).optional().describe('also break the KPIs that have a meaning per channel, warehouse or sku class down by it'),
+          }),
+          response: {
+            200: kpisResponse.extend({
+              by: z.enum(dimensions).optional(),
+              breakdown: z
+                .object({
+                  groups: z.array(z.object({ key: z.string(), kpis: z.record(z.string(), z.object({ value: z.number().nullable(), numerator: z.number(), denominator: z.number() })) })),
+                  definitions: z.record(z.string(), z.string()),
+                  notBrokenDown: z.array(z.string()).describe('KPIs with no meaning for this dimension'),
+                })
+                .optional(),
+            }),
+          },
         },
       },
       async (request) => {
@@ -351,7 +367,13 @@ export const kpiRoutes =
         if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
           throw badRequest(`the range may span at most ${MAX_RANGE_DAYS} days`, { from: from.toISOString(), to: to.toISOString() });
         }
-        return { from: from.toISOString(), to: to.toISOString(), kpis: await computeKpis(db, from, to, now) };
+        const [kpis, breakdown] = await Promise.all([computeKpis(db, from, to, now), request.query.by ? kpisBy(db, request.query.by, { from, to }) : undefined]);
+        return {
+          from: from.toISOString(),
+          to: to.toISOString(),
+          kpis,
+          ...(breakdown ? { by: request.query.by, breakdown: { groups: breakdown.groups, definitions: breakdown.kpis, notBrokenDown: breakdown.notBrokenDown } } : {}),
+        };
       },
     );
   };

@@ -24,8 +24,8 @@ const answer = (description: string) => z.object({ error: apiError }).describe(d
 
 export const errorAnswers = {
   400: answer('Malformed input: not JSON, a wrong type, a missing field, a value outside its documented range or pattern. Nothing was written.'),
-  401: answer('No API key, or an unknown one.'),
-  403: answer("The key's role may not call this route (or, for an approval, not at this value)."),
+  401: answer('No token or console session, or one that is unknown, expired or revoked, or whose user is disabled.'),
+  403: answer("The user's roles do not allow this route (or, for an approval, not at this value, or not by the person who asked); or a console request without its CSRF token."),
   404: answer('The record the path names does not exist.'),
   409: answer('A conflicting duplicate (the same id with other content), or a decision or event the process is not waiting for. Nothing was written.'),
   413: answer('The body is larger than 1 MiB.'),
@@ -44,7 +44,7 @@ type ErrorStatus = keyof typeof errorAnswers;
  * is listed, with nothing when it has none of these (tests/integration/contract.test.ts
  * checks that the table and the routes agree).
  */
-export const handlerRefusals: Record<string, readonly (404 | 409 | 422)[]> = {
+export const handlerRefusals: Record<string, readonly (401 | 403 | 404 | 409 | 422)[]> = {
   'POST /orders': [409, 422],
   'POST /orders/:id/hold-decision': [409],
   'POST /orders/:id/cancel': [409],
@@ -87,6 +87,24 @@ export const handlerRefusals: Record<string, readonly (404 | 409 | 422)[]> = {
   'PUT /replenishment/uplifts': [422],
   'POST /replenishment/run': [],
   'GET /replenishment/suggestions': [404],
+  // Sign-in takes its token in the body: a bad one is 401; a service account's, or no CSRF token, 403.
+  'POST /console/session': [401, 403],
+  'DELETE /console/session': [],
+  'POST /users': [409, 422],
+  'PATCH /users/:id': [409, 422],
+  'DELETE /users/:id/sessions': [],
+  'POST /users/:id/tokens': [409, 422],
+  'POST /users/:id/tokens/:tokenId/rotate': [409],
+  'DELETE /users/:id/tokens/:tokenId': [],
+  'POST /me/tokens': [422],
+  'POST /me/tokens/:tokenId/rotate': [409],
+  'DELETE /me/tokens/:tokenId': [],
+  'POST /exceptions/cases/:id/assign': [409, 422],
+  'POST /exceptions/cases/:id/comments': [],
+  'POST /exceptions/cases/:id/snooze': [409, 422],
+  'POST /exceptions/cases/:id/resolve': [409, 422],
+  'POST /me/subscriptions': [422],
+  'DELETE /me/subscriptions/:id': [],
 };
 
 /** Methods whose requests Fastify reads a body for (so they may meet 413 and 415). */
@@ -103,6 +121,8 @@ export function errorStatusesOf(route: Pick<RouteOptions, 'method' | 'url' | 'sc
   if (takesBody || schema.body || schema.params || schema.querystring) statuses.add(400);
   if (!config.public) statuses.add(401);
   if (config.roles && roles.some((role) => !config.roles!.includes(role))) statuses.add(403);
+  // A console request (session cookie) that changes something without its CSRF token.
+  if (!config.public && takesBody) statuses.add(403);
   if (hasPathParams) statuses.add(404).add(414);
   if (takesBody) statuses.add(413).add(415);
   if (options.rateLimited) statuses.add(429);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containing, listPage } from './lists.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { channels, orderTotalMinor, type OrderInput } from '../domain/order.js';
 import type { AppDeps } from './app.js';
@@ -8,7 +9,7 @@ import { businessRule, conflict, notFound } from './errors.js';
 import { liveView, startOnce } from './processes.js';
 import { orderReturnSummary } from './returns.js';
 import { cancelOrderUpdate, holdDecisionUpdate, orderViewQuery, orderWorkflowId, submitOrderUpdate, orderWorkflowType, type OrderReleaseWorkflow } from '../contracts/order.js';
-import { cancelBody, currencyCode, dateTime, decisionBody, lineNo, lineNumbersOnce, lineQty, minor, pageLimit, recordId, sku } from './schemas.js';
+import { cancelBody, currencyCode, dateTime, decisionBody, lineNo, lineNumbersOnce, lineQty, minor, recordId, sku } from './schemas.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
 import { DependencyUnavailable } from './dependencies.js';
 import { channelOrderOf } from '../services/channel-connectors.js';
@@ -135,20 +136,30 @@ export const orderRoutes =
           querystring: z.object({
             status: z.string().max(40).optional(),
             customerId: recordId.optional(),
-            limit: pageLimit(50, 500),
+            channel: z.string().max(40).optional(),
+            ...listPage(50, 500),
           }),
         },
       },
       async (request) => {
-        let query = db
-          .selectFrom('orders')
-          .select(['id', 'channel', 'customer_id', 'status', 'status_reason', 'total_minor', 'currency', 'created_at', 'updated_at'])
-          .orderBy('created_at', 'desc')
-          .limit(request.query.limit);
-        if (request.query.status) query = query.where('status', '=', request.query.status);
-        if (request.query.customerId) query = query.where('customer_id', '=', request.query.customerId);
-        const rows = await query.execute();
+        const { q, status, customerId, channel } = request.query;
+        let base = db.selectFrom('orders');
+        if (status) base = base.where('status', '=', status);
+        if (customerId) base = base.where('customer_id', '=', customerId);
+        if (channel) base = base.where('channel', '=', channel);
+        if (q) base = base.where((eb) => eb.or([eb('id', 'ilike', containing(q)), eb('customer_id', 'ilike', containing(q))]));
+        const [rows, count] = await Promise.all([
+          base
+            .select(['id', 'channel', 'customer_id', 'status', 'status_reason', 'total_minor', 'currency', 'created_at', 'updated_at'])
+            .orderBy('created_at', 'desc')
+            .orderBy('id')
+            .offset(request.query.offset)
+            .limit(request.query.limit)
+            .execute(),
+          base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+        ]);
         return {
+          total: Number(count.n),
           orders: rows.map((r) => ({
             orderId: r.id,
             channel: r.channel,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containing, listPage } from './lists.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
@@ -165,7 +166,8 @@ export const purchaseOrderRoutes =
               lines: priced,
               createdBy: request.actor!,
               creatorRole: request.role === 'buyer' ? 'buyer' : 'ops',
-              policy: config.policies.purchaseOrder,
+              // A buyer's own limit, when they have one, decides whether their PO needs approval.
+              policy: request.role === 'buyer' && request.user!.poApprovalLimitMinor !== null ? { ...config.policies.purchaseOrder, buyerApprovalLimitMinor: request.user!.poApprovalLimitMinor } : config.policies.purchaseOrder,
             },
           ],
         },
@@ -226,6 +228,43 @@ export const purchaseOrderRoutes =
           currency: 'USD',
           lines: picked.map((l, index) => ({ lineNo: index + 1, sku: l.sku, qty: l.suggestedQty })),
         });
+      },
+    );
+
+    app.get(
+      '/purchase-orders',
+      {
+        schema: {
+          summary: 'Purchase orders, newest first, with search (PO, supplier) and filters',
+          querystring: z.object({ status: z.string().max(40).optional(), supplierId: z.string().max(64).optional(), warehouse: z.string().max(16).optional(), ...listPage(50, 500) }),
+        },
+      },
+      async (request) => {
+        const { q, status, supplierId, warehouse } = request.query;
+        let base = db.selectFrom('purchase_orders');
+        if (status) base = base.where('status', '=', status);
+        if (supplierId) base = base.where('supplier_id', '=', supplierId);
+        if (warehouse) base = base.where('warehouse_code', '=', warehouse);
+        if (q) base = base.where((eb) => eb.or([eb('id', 'ilike', containing(q)), eb('supplier_id', 'ilike', containing(q))]));
+        const [rows, count] = await Promise.all([
+          base.selectAll().orderBy('created_at', 'desc').orderBy('id').offset(request.query.offset).limit(request.query.limit).execute(),
+          base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+        ]);
+        return {
+          total: Number(count.n),
+          purchaseOrders: rows.map((r) => ({
+            poId: r.id,
+            supplierId: r.supplier_id,
+            warehouse: r.warehouse_code,
+            currency: r.currency,
+            status: r.status,
+            statusReason: r.status_reason,
+            valueMinor: r.value_minor,
+            expectedAt: r.expected_at,
+            createdBy: r.created_by,
+            createdAt: r.created_at,
+          })),
+        };
       },
     );
 
@@ -292,13 +331,20 @@ export const purchaseOrderRoutes =
           if (error instanceof WorkflowNotFoundError) throw notFound(`purchase order ${poId}`);
           throw error;
         }
-        if (!mayApprove(request.role!, view.valueMinor, view.approval.buyerLimitMinor)) {
-          throw new ApiError(403, 'over_approval_limit', `a ${request.role} may approve purchase orders up to ${view.approval.buyerLimitMinor}; this one is ${view.valueMinor}`, {
+        // Limits are a person's: a buyer's own PO approval limit, else the policy's buyer limit; finance has none.
+        const limitMinor = request.user!.poApprovalLimitMinor ?? view.approval.buyerLimitMinor;
+        if (!mayApprove(request.role!, view.valueMinor, limitMinor)) {
+          throw new ApiError(403, 'over_approval_limit', `${request.actor} (${request.role}) may approve purchase orders up to ${limitMinor}; this one is ${view.valueMinor}`, {
             valueMinor: view.valueMinor,
-            limitMinor: view.approval.buyerLimitMinor,
+            limitMinor,
           });
         }
-        return send(poId, approvePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]).then((v) => audited(request, v, () => ({ status: v.status, valueMinor: v.valueMinor })));
+        // Four eyes: whoever drafted a PO that waits for approval does not approve it too.
+        const draft = await db.selectFrom('purchase_orders').select('created_by').where('id', '=', poId).executeTakeFirst();
+        if (draft?.created_by === request.actor) {
+          throw new ApiError(409, 'same_person', `${request.actor} drafted purchase order ${poId} and may not also decide its approval: someone else must`);
+        }
+        return send(poId, approvePurchaseOrderUpdate, [{ ...request.body, actor: request.actor!, userId: request.user!.id }]).then((v) => audited(request, v, () => ({ status: v.status, valueMinor: v.valueMinor })));
       },
     );
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { containing, listPage } from './lists.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { authorizeReturn, completeRefurbishment, ReturnRefusal } from '../services/returns.js';
 import type { Db } from '../db/connection.js';
@@ -9,7 +10,7 @@ import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
 import { ApiError, businessRule, notFound, unprocessable } from './errors.js';
 import { liveView, startOnce } from './processes.js';
-import { decisionBody as approvalBody, lineQty as qty, pageLimit, recordIdByPattern as orderId, recordIdByPattern as stepId, returnId, sku, warehouseCodeBrief as warehouse } from './schemas.js';
+import { decisionBody as approvalBody, lineQty as qty, recordIdByPattern as orderId, recordIdByPattern as stepId, returnId, sku, warehouseCodeBrief as warehouse } from './schemas.js';
 import { inspectionUpdate, parcelReceivedUpdate, refundApprovalUpdate, returnViewQuery, returnWorkflowId, submitReturnUpdate, returnWorkflowType, type ReturnWorkflow } from '../contracts/return.js';
 import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
 
@@ -190,15 +191,22 @@ export const returnRoutes =
       {
         schema: {
           summary: 'Returns, newest first, from their records',
-          querystring: z.object({ status: z.string().max(40).optional(), orderId: orderId.optional(), limit: pageLimit(50, 500) }),
+          querystring: z.object({ status: z.string().max(40).optional(), orderId: orderId.optional(), ...listPage(50, 500) }),
         },
       },
       async (request) => {
-        let query = db.selectFrom('returns').selectAll().orderBy('authorized_at', 'desc').limit(request.query.limit);
-        if (request.query.status) query = query.where('status', '=', request.query.status);
-        if (request.query.orderId) query = query.where('order_id', '=', request.query.orderId);
+        let base = db.selectFrom('returns');
+        if (request.query.status) base = base.where('status', '=', request.query.status);
+        if (request.query.orderId) base = base.where('order_id', '=', request.query.orderId);
+        const q = request.query.q;
+        if (q) base = base.where((eb) => eb.or([eb('id', 'ilike', containing(q)), eb('order_id', 'ilike', containing(q)), eb('customer_id', 'ilike', containing(q))]));
+        const [rows, count] = await Promise.all([
+          base.selectAll().orderBy('authorized_at', 'desc').orderBy('id').offset(request.query.offset).limit(request.query.limit).execute(),
+          base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+        ]);
         return {
-          returns: (await query.execute()).map((r) => ({
+          total: Number(count.n),
+          returns: rows.map((r) => ({
             returnId: r.id,
             orderId: r.order_id,
             status: r.status,
@@ -346,7 +354,20 @@ export const returnRoutes =
           body: approvalBody,
         },
       },
-      async (request) => sendDecision(handle(request.params.id), refundApprovalUpdate, [{ ...request.body, actor: request.actor! }], `return ${request.params.id}`),
+      async (request) => {
+        // A finance person's own refund limit, when they have one: a larger refund is someone else's to approve.
+        const limit = request.user!.refundApprovalLimitMinor;
+        if (limit !== null) {
+          const view = await handle(request.params.id)
+            .query(returnViewQuery)
+            .catch(() => undefined);
+          const refundMinor = view?.refund?.totalMinor;
+          if (refundMinor !== undefined && refundMinor > limit) {
+            throw new ApiError(403, 'over_approval_limit', `${request.actor} may decide refunds up to ${limit}; this one is ${refundMinor}`, { refundMinor, limitMinor: limit });
+          }
+        }
+        return sendDecision(handle(request.params.id), refundApprovalUpdate, [{ ...request.body, actor: request.actor!, userId: request.user!.id }], `return ${request.params.id}`);
+      },
     );
 
     app.post(

@@ -1,9 +1,12 @@
 import { z } from 'zod';
+import { containing, listPage } from './lists.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
-import { notFound } from './errors.js';
-import { lineNoUnbounded, lineQtyOrNone, minor, shipmentId, skuText } from './schemas.js';
+import { notFound, resultOrThrow } from './errors.js';
+import { dateTime, lineNoUnbounded, lineQtyOrNone, minor, shipmentId, skuText } from './schemas.js';
+import { recordDelivery } from '../services/deliveries.js';
+import { audited } from './audit.js';
 import { shipmentViewQuery, shipmentWorkflowId, type WmsEvent, wmsEventUpdate } from '../contracts/shipment.js';
 import { liveView } from './processes.js';
 
@@ -22,11 +25,50 @@ const wmsEvent = z.discriminatedUnion('type', [
     tracking: z.string().trim().min(1).max(100),
     freightCostMinor: minor,
   }),
+  // From the carrier, after the shipment's process has ended: recorded on the shipment's record.
+  z.object({ type: z.literal('delivered'), deliveredAt: dateTime.optional().describe('when the carrier delivered it; now when left out') }),
 ]);
 
 export const shipmentRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
   async (app) => {
+    app.get(
+      '/shipments',
+      {
+        schema: {
+          summary: 'Shipments, newest first, with search (shipment, order, tracking) and filters',
+          querystring: z.object({ orderId: z.string().max(64).optional(), status: z.string().max(40).optional(), warehouse: z.string().max(16).optional(), ...listPage(50, 500) }),
+        },
+      },
+      async (request) => {
+        const { q, orderId, status, warehouse } = request.query;
+        let base = db.selectFrom('shipments');
+        if (orderId) base = base.where('order_id', '=', orderId);
+        if (status) base = base.where('status', '=', status);
+        if (warehouse) base = base.where('warehouse_code', '=', warehouse);
+        if (q) base = base.where((eb) => eb.or([eb('id', 'ilike', containing(q)), eb('order_id', 'ilike', containing(q)), eb('tracking', 'ilike', containing(q))]));
+        const [rows, count] = await Promise.all([
+          base.selectAll().orderBy('created_at', 'desc').orderBy('id').offset(request.query.offset).limit(request.query.limit).execute(),
+          base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+        ]);
+        return {
+          total: Number(count.n),
+          shipments: rows.map((row) => ({
+            shipmentId: row.id,
+            orderId: row.order_id,
+            warehouse: row.warehouse_code,
+            status: row.status,
+            shipBy: row.ship_by,
+            carrier: row.carrier,
+            tracking: row.tracking,
+            createdAt: row.created_at,
+            shippedAt: row.shipped_at,
+            deliveredAt: row.delivered_at,
+          })),
+        };
+      },
+    );
+
     app.get(
       '/shipments/:id',
       { schema: { summary: 'A shipment: its record and the live state of its process', params: z.object({ id: shipmentId }) } },
@@ -51,6 +93,7 @@ export const shipmentRoutes =
           pickedAt: row.picked_at,
           packedAt: row.packed_at,
           shippedAt: row.shipped_at,
+          deliveredAt: row.delivered_at,
           lines: lines.map((l) => ({ lineNo: l.line_no, sku: l.sku, qty: l.qty, picked: l.picked_qty, shipped: l.shipped_qty, reservationId: l.reservation_id })),
           workflowId,
           temporalUiUrl: `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/${workflowId}`,
@@ -65,13 +108,21 @@ export const shipmentRoutes =
       {
         config: { roles: ['system'] },
         schema: {
-          summary: 'An event from the warehouse: picked, short_pick (what was found), packed, shipped (carrier, tracking, freight cost)',
-          description: 'Events must come in order (409 out_of_order); a repeat of the last event changes nothing; a finished shipment answers 409.',
+          summary: 'An event from the warehouse (picked, short_pick with what was found, packed, shipped with carrier, tracking, freight cost) or the carrier (delivered)',
+          description:
+            'Events must come in order (409 out_of_order); a repeat of the last event changes nothing; a finished shipment answers 409. ' +
+            '`delivered` comes after the process has ended: it is recorded on the shipment once (the same again answers the first; another time 409 already_delivered), and is 409 not_shipped before the shipment shipped.',
           params: z.object({ id: shipmentId }),
           body: wmsEvent,
         },
       },
-      async (request) =>
-        sendDecision(temporal.workflow.getHandle(shipmentWorkflowId(request.params.id)), wmsEventUpdate, [request.body as WmsEvent], `shipment ${request.params.id}`),
+      async (request) => {
+        const event = request.body;
+        if (event.type === 'delivered') {
+          const delivery = resultOrThrow(await recordDelivery(db, { shipmentId: request.params.id, deliveredAt: event.deliveredAt ? new Date(event.deliveredAt) : new Date(), actor: request.actor! }), 'body');
+          return audited(request, delivery, (d) => ({ deliveredAt: d.deliveredAt, recorded: d.recorded }), { action: 'shipment.events.delivered' });
+        }
+        return sendDecision(temporal.workflow.getHandle(shipmentWorkflowId(request.params.id)), wmsEventUpdate, [event as WmsEvent], `shipment ${request.params.id}`);
+      },
     );
   };

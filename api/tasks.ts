@@ -6,7 +6,9 @@ import { returnsPastSla } from '../db/return-kpis.js';
 import { durationMs } from '../domain/duration.js';
 import type { AppDeps } from './app.js';
 import { pageLimit } from './schemas.js';
+import { containing, listPage } from './lists.js';
 import { orderWorkflowId } from '../contracts/order.js';
+import { caseStates } from '../services/exceptions.js';
 
 const ageSeconds = (since: Date, now: Date) => Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000));
 
@@ -25,24 +27,28 @@ export const taskRoutes =
             status: z.enum(['open', 'done', 'cancelled']).default('open'),
             kind: z.string().max(40).optional(),
             role: z.string().max(20).optional(),
-            limit: pageLimit(100, 500),
+            ...listPage(100, 500),
           }),
         },
       },
       async (request) => {
-        let query = db
-          .selectFrom('tasks')
+        const { q } = request.query;
+        let base = db.selectFrom('tasks').where('status', '=', request.query.status);
+        if (request.query.kind) base = base.where('kind', '=', request.query.kind);
+        if (request.query.role) base = base.where('role', '=', request.query.role);
+        if (q) base = base.where((eb) => eb.or([eb('reference', 'ilike', containing(q)), eb('title', 'ilike', containing(q)), eb('reason', 'ilike', containing(q))]));
+        const query = base
           .selectAll()
-          .where('status', '=', request.query.status)
           // Escalated ('high') first, then oldest.
           .orderBy(sql`case when priority = 'high' then 0 else 1 end`)
           .orderBy('created_at')
+          .orderBy('id')
+          .offset(request.query.offset)
           .limit(request.query.limit);
-        if (request.query.kind) query = query.where('kind', '=', request.query.kind);
-        if (request.query.role) query = query.where('role', '=', request.query.role);
         const now = new Date();
-        const rows = await query.execute();
+        const [rows, count] = await Promise.all([query.execute(), base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()]);
         return {
+          total: Number(count.n),
           tasks: rows.map((t) => ({
             id: t.id,
             kind: t.kind,
@@ -93,8 +99,12 @@ export const taskRoutes =
             .execute(),
           db.selectFrom('tasks').selectAll().where('status', '=', 'open').where('kind', '=', 'purchase_order_receipt_excess').orderBy('created_at').limit(request.query.limit).execute(),
         ]);
+        // Raised exceptions are worked as cases (api/exceptions.ts): a snoozed one waits out of the list.
+        const cases = await caseStates(db, raised.map((e) => e.id));
         const exceptions = [
-          ...raised.map((e) => ({
+          ...raised.filter((e) => !((cases.get(e.id)?.snoozed_until ?? now) > now)).map((e) => ({
+            caseId: cases.get(e.id) ? Number(cases.get(e.id)!.id) : undefined,
+            assignee: cases.get(e.id)?.assignee ?? undefined,
             id: e.id,
             kind: e.kind,
             reference: e.reference,

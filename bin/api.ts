@@ -36,4 +36,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 app = await buildApp({ db, temporal, config, keys });
+// Shown once: the database keeps only its hash.
+if (app.accountSeed.generatedAdminToken) {
+  console.log(`[api] first admin "${app.accountSeed.firstAdmin}" made; its token, shown this once: ${app.accountSeed.generatedAdminToken}`);
+}
 await app.listen({ port: config.port, host: config.host });

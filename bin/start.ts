@@ -5,6 +5,7 @@ import { Client } from '@temporalio/client';
 import { Runtime } from '@temporalio/worker';
 import { buildApp } from '../api/app.js';
 import { localApiKeys, parseApiKeys, type ApiKey } from '../api/auth.js';
+import type { SeedResult } from '../services/users.js';
 import { createDb } from '../db/connection.js';
 import { loadConfig, type Config } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
@@ -73,7 +74,7 @@ await runEntryPoint('start', async () => {
   const app = await buildApp({ db: apiDb, temporal: api.client, config: { ...config, temporalUiUrl: services.temporalUiUrl }, keys, logger: { level: 'warn' } });
   await app.listen({ port: services.apiPort, host: config.host });
 
-  console.log(welcome(config, services.apiPort, services.temporalUiUrl, services.started, keys));
+  console.log(welcome(config, services.apiPort, services.temporalUiUrl, services.started, keys, app.accountSeed));
 
   let stopping = false;
   async function shutdown(reason: string, failure?: StartupError) {
@@ -145,7 +146,7 @@ function isStart(pid: number): boolean {
   }
 }
 
-function welcome(config: Config, port: number, temporalUiUrl: string, started: string[], keys: ApiKey[]): string {
+function welcome(config: Config, port: number, temporalUiUrl: string, started: string[], keys: ApiKey[], seed: SeedResult): string {
   const base = `http://localhost:${port}`;
   const key = (role: string) => keys.find((k) => k.role === role)?.key ?? '<key>';
   const order = {
@@ -159,19 +160,31 @@ function welcome(config: Config, port: number, temporalUiUrl: string, started: s
 Ecommerce operations backbone is running.
   API          ${base}
   API docs     ${base}/docs
-  Console      ${base}/
+  Console      ${base}/console
   Health       ${base}/health
   Temporal UI  ${temporalUiUrl}
   Started      ${started.length ? started.join('\n               ') : 'nothing (using configured services)'}
-API keys (Authorization: Bearer <key>):
+Service account keys (Authorization: Bearer <key>):
 ${keys.map((k) => `  ${k.role.padEnd(8)} ${k.key}`).join('\n')}
+${adminLine(seed)}${seed.revokedKeys.length ? `\nRevoked through the API, still in API_KEYS (they stay revoked): ${seed.revokedKeys.join(', ')}` : ''}
 
 Try it:
   1. Place a demo order (a second run answers the same, and places nothing twice):
      curl -s -X POST ${base}/orders -H 'Authorization: Bearer ${key('system')}' -H 'Content-Type: application/json' \\
        -d '${JSON.stringify(order)}'
   2. Watch it: curl -s ${base}/orders/TRY-1001 -H 'Authorization: Bearer ${key('viewer')}'
-     or open the console ${base}/ (sign in with the ops key) and see it under orders.
+     or open the console ${base}/console (sign in with your personal token) and open it under Orders.
   3. Read its history in the Temporal UI: ${temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows/order-TRY-1001
 Press Ctrl-C to stop.`;
+}
+
+/** The first admin's token is shown once, the first time; after that only where to get a token. */
+function adminLine(seed: SeedResult): string {
+  if (seed.generatedAdminToken) {
+    return `First admin (user "${seed.firstAdmin}", every role; shown this once, stored only as a hash — keep it now):
+  admin    ${seed.generatedAdminToken}
+  Sign in to the console with it, add people under Users, and give each their own token.`;
+  }
+  if (seed.firstAdmin) return `First admin (user "${seed.firstAdmin}"): sign in with the admin key from API_KEYS.`;
+  return 'People sign in to the console with their personal tokens (an admin makes them under Users).';
 }

@@ -20,6 +20,8 @@ export interface AdjustmentInput {
   /** …or what was counted on the shelf (available + allocated). */
   countedQty?: number;
   requestedBy: string;
+  /** The requesting user's id: four-eyes compares it with the approver's (absent before named users). */
+  requestedByUserId?: string;
   policy: AdjustmentPolicy;
 }
 

@@ -3,11 +3,13 @@
  * queue (tasks) and exception list that processes write through their activities.
  */
 
-/** A person's yes or no, with why; `actor` is who decided. */
+/** A person's yes or no, with why; `actor` is who decided (a user id since named users). */
 export interface Decision {
   decision: 'approve' | 'reject';
   reason: string;
   actor: string;
+  /** The deciding user's id, for four-eyes rules; absent on decisions from before named users. */
+  userId?: string;
 }
 
 export interface CancelRequest {

@@ -19,6 +19,10 @@ export interface AuditEntry {
   reason: string | null;
   requestId: string;
   statusCode: number;
+  /** The user who made the change or the attempt. */
+  userId?: string | null;
+  /** `refused`: a person's attempt that the API refused; nothing changed. */
+  outcome?: 'accepted' | 'refused';
 }
 
 const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
@@ -41,6 +45,8 @@ export async function writeAudit(db: Db, entry: AuditEntry): Promise<void> {
       reason: entry.reason,
       request_id: entry.requestId,
       status_code: entry.statusCode,
+      user_id: entry.userId ?? null,
+      outcome: entry.outcome ?? 'accepted',
     })
     .onConflict((oc) => oc.column('request_id').doNothing())
     .execute();
@@ -55,6 +61,8 @@ export interface AuditFilter {
   from?: Date;
   to?: Date;
   automated?: boolean;
+  userId?: string;
+  outcome?: 'accepted' | 'refused';
   /** Rows with an id below this one (the previous page's `nextBefore`). */
   before?: number;
   limit: number;
@@ -74,6 +82,8 @@ export async function listAudit(db: Db, filter: AuditFilter) {
   if (filter.from) query = query.where('at', '>=', filter.from);
   if (filter.to) query = query.where('at', '<', filter.to);
   if (filter.automated !== undefined) query = query.where('automated', '=', filter.automated);
+  if (filter.userId) query = query.where('user_id', '=', filter.userId);
+  if (filter.outcome) query = query.where('outcome', '=', filter.outcome);
   if (filter.before !== undefined) query = query.where('id', '<', filter.before);
   const rows = await query.execute();
   const page = rows.slice(0, filter.limit);

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { Address, ShortagePolicy } from '../domain/order.js';
+import type { PeopleTables } from './schema-people.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -259,6 +260,8 @@ export interface ExceptionsTable {
   status: Generated<'open' | 'resolved'>;
   raised_at: CreatedAt;
   resolved_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  /** The case it belongs to: its kind on its record (migration 0051). */
+  case_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface InventoryAdjustmentsTable {
@@ -296,6 +299,10 @@ export interface ShipmentsTable {
   packed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   shipped_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   closed_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  /** The carrier's delivery, reported after the process ended (migration 0052). */
+  delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  delivery_reported_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  delivery_reported_by: ColumnType<string | null, string | null | undefined, string | null>;
   updated_at: UpdatedAt;
 }
 
@@ -472,7 +479,7 @@ export interface VendorReturnsTable {
   journal_entry_id: number | null;
 }
 
-export interface Database {
+export interface Database extends PeopleTables {
   returns: ReturnsTable;
   return_lines: ReturnLinesTable;
   return_receipts: ReturnReceiptsTable;
@@ -553,6 +560,10 @@ export interface AuditLogTable {
   reason: string | null;
   request_id: string;
   status_code: number;
+  /** The user who made the change or attempt (null on rows from before named users). */
+  user_id: string | null;
+  /** `refused`: a person's attempt the API refused (403, 409, 422); nothing changed. */
+  outcome: Generated<'accepted' | 'refused'>;
 }
 
 /** Where a channel's publisher stands in the outbox feed, and how its deliveries fare. */

@@ -12,6 +12,7 @@ import { durationMs } from '../domain/duration.js';
 import type { OrderPolicy } from '../contracts/order.js';
 import type { PurchaseOrderPolicy } from '../contracts/purchase-order.js';
 import type { ChannelPublishingPolicy } from '../contracts/channel-publishing.js';
+import type { NotificationSettings } from '../services/notifications.js';
 
 export interface Policies {
   order: OrderPolicy;
@@ -45,6 +46,12 @@ export interface Config {
   logLevel: string;
   /** Requests per minute per API key (or per IP without a key); 0 turns the limit off. */
   rateLimitPerMinute: number;
+  /** Console sessions: how long one lasts, the cookie's Secure flag, the signing secret (else one kept in the database). */
+  session: { ttlMs: number; secureCookie: boolean | 'auto'; secret?: string };
+  /** Believe X-Forwarded-* from a proxy in front (TLS termination): Fastify's trustProxy. */
+  trustProxy: boolean;
+  /** Notifications of tasks and exceptions: SMTP server, sender, links, how often and how long to try. */
+  notifications: NotificationSettings;
   /** Channel publishers: feed reads, webhook timeout, retry backoff, when failing becomes an exception. */
   channelPublishing: ChannelPublishingPolicy;
   /** Storefront connectors: webhook size and deadline, how long a rotated secret still counts, intake idle time. */
@@ -146,6 +153,20 @@ function positive(env: NodeJS.ProcessEnv, name: string, ms: number): number {
   return ms;
 }
 
+/** `auto`: Secure when the request came over TLS (behind a proxy, with TRUST_PROXY=true). */
+function secureCookieFrom(env: NodeJS.ProcessEnv): boolean | 'auto' {
+  const value = env.SESSION_COOKIE_SECURE ?? 'auto';
+  if (value === 'auto') return 'auto';
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw invalid('SESSION_COOKIE_SECURE', `SESSION_COOKIE_SECURE must be auto, true or false, got "${value}"`);
+}
+
+function sessionSecretFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const value = env.SESSION_SECRET || undefined;
+  if (value !== undefined && value.length < 32) throw invalid('SESSION_SECRET', 'SESSION_SECRET must be at least 32 characters (or unset: a secret kept in the database is used)');
+  return value;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(projectRoot, env.DATA_DIR ?? '.data');
   const temporal = temporalSettings(env);
@@ -162,6 +183,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     logLevel: env.LOG_LEVEL ?? 'info',
     rateLimitPerMinute: intFrom(env, 'RATE_LIMIT_PER_MINUTE', 6000),
+    session: {
+      ttlMs: positive(env, 'SESSION_TTL', durationMs(duration(env, 'SESSION_TTL', '12h'))),
+      secureCookie: secureCookieFrom(env),
+      secret: sessionSecretFrom(env),
+    },
+    trustProxy: env.TRUST_PROXY === 'true',
+    notifications: {
+      smtpUrl: env.SMTP_URL || undefined,
+      mailFrom: env.MAIL_FROM ?? 'ops-backbone@localhost',
+      publicUrl: env.PUBLIC_URL ?? `http://localhost:${intFrom(env, 'PORT', 3000)}`,
+      intervalMs: positive(env, 'NOTIFY_INTERVAL', durationMs(duration(env, 'NOTIFY_INTERVAL', '2s'))),
+      timeoutMs: durationMs(duration(env, 'NOTIFY_TIMEOUT', '10s')),
+      maxAttempts: Math.max(1, intFrom(env, 'NOTIFY_MAX_ATTEMPTS', 8)),
+    },
     resilience: {
       db: {
         poolSize: Math.max(1, intFrom(env, 'DB_POOL_SIZE', 10)),

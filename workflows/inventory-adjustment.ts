@@ -57,7 +57,12 @@ class InventoryAdjustment {
       const state = view.decision ? `already decided (${view.decision.decision} by ${view.decision.actor})` : this.lapsing ? 'lapsing' : view.status;
       throw ApplicationFailure.nonRetryable(`adjustment ${this.input.adjustmentId} is ${state}, not awaiting approval`, 'not_waiting');
     }
-    if (decision.actor === this.input.requestedBy) throw ApplicationFailure.nonRetryable('the person who asked for an adjustment may not approve it', 'same_person');
+    // Four eyes: the same user may not ask and approve, whatever roles they hold. Processes
+    // started before named users carry only actor strings, and compare those.
+    const requester = this.input.requestedByUserId ?? this.input.requestedBy;
+    if ((decision.userId ?? decision.actor) === requester) {
+      throw ApplicationFailure.nonRetryable(`${requester} asked for this adjustment and may not also approve it: someone else must decide`, 'same_person');
+    }
   }
 
   async run(): Promise<AdjustmentView> {

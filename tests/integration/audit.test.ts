@@ -15,7 +15,9 @@ const stack = useTestStack();
 type Role = Parameters<typeof authAs>[0];
 const post = (url: string, payload: Record<string, unknown>, role: Role) => stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });
 const put = (url: string, payload: Record<string, unknown>, role: Role) => stack.app.inject({ method: 'PUT', url, headers: authAs(role), payload });
-const rowsFor = (subjectId: string) => stack.db.selectFrom('audit_log').selectAll().where('subject_id', '=', subjectId).orderBy('id').execute();
+const rowsFor = (subjectId: string) => stack.db.selectFrom('audit_log').selectAll().where('subject_id', '=', subjectId).where('outcome', '=', 'accepted').orderBy('id').execute();
+/** A person's refused attempts on a record: kept apart from the changes, with outcome `refused`. */
+const refusedFor = (subjectId: string) => stack.db.selectFrom('audit_log').selectAll().where('subject_id', '=', subjectId).where('outcome', '=', 'refused').orderBy('id').execute();
 const audit = async (query: string, role: Role = 'viewer') => {
   const res = await stack.app.inject({ method: 'GET', url: `/audit${query}`, headers: authAs(role) });
   expect(res.statusCode, res.body).toBe(200);
@@ -53,7 +55,7 @@ describe('audit rows for decisions and changes', () => {
     await stock(stack.db, sku, wh, 100, 5_000);
   });
 
-  it('a hold decision: one row with the actor, status before and after, and the reason; refusals leave none', async () => {
+  it('a hold decision: one row with the actor, status before and after, and the reason; refusals are kept apart', async () => {
     const orderId = await heldOrder(sku);
     const url = `/orders/${orderId}/hold-decision`;
     // The system's submission is recorded, flagged as automated.
@@ -82,13 +84,18 @@ describe('audit rows for decisions and changes', () => {
       before: { status: 'on_hold' },
       after: { decision: 'approve', holdFlags: expect.arrayContaining([expect.any(String)]) },
     });
-    expect(rows[0]!.actor).toMatch(/^ops\/[0-9a-f]{8}$/);
+    expect(rows[0]).toMatchObject({ actor: 'test-ops', user_id: 'test-ops', outcome: 'accepted' });
+    // People's refused attempts are kept apart: the buyer's (no role for it) and ops' second decision (409); malformed bodies (400) are not.
+    expect((await refusedFor(orderId)).map((r) => [r.actor, r.status_code])).toEqual([
+      ['test-buyer', 403],
+      ['test-ops', 409],
+    ]);
     expect((rows[0]!.after as { status: string }).status).not.toBe('on_hold');
     expect(rows[0]!.at.getTime()).toBeGreaterThanOrEqual(startedAt.getTime() - 1_000);
     expect(rows[0]!.request_id).toMatch(/^[0-9a-f-]{36}$/);
   }, 60_000);
 
-  it('an adjustment approval: one row with the status before and after; the refused same-person approval leaves none', async () => {
+  it('an adjustment approval: one row with the status before and after; the refused same-person approval is kept apart', async () => {
     const counted = await addItem(stack.db, undefined, { average_cost_minor: 5_000 });
     await stock(stack.db, counted, wh, 100, 5_000);
     const adjustmentId = uniqueId('adj-');
@@ -110,7 +117,13 @@ describe('audit rows for decisions and changes', () => {
       before: { status: 'awaiting_approval', delta: -30, valueMinor: 150_000 },
       after: { status: 'posted', delta: -30, valueMinor: 150_000 },
     });
-    expect(rows[1]!.actor).toMatch(/^finance\//);
+    expect(rows[1]).toMatchObject({ actor: 'test-finance', user_id: 'test-finance' });
+    // The same person's approval and the viewer's are kept as refused attempts: who tried, and why not.
+    expect((await refusedFor(adjustmentId)).map((r) => [r.actor, r.status_code, r.action])).toEqual([
+      ['test-ops', 409, 'adjustment.decision.approve'],
+      // Refused before its body was read: the decision it carried is not known.
+      ['test-viewer', 403, 'adjustment.decision'],
+    ]);
   }, 60_000);
 
   it('a PO approval: one row with the PO status and value before and after', async () => {
@@ -139,7 +152,7 @@ describe('audit rows for decisions and changes', () => {
     });
   }, 60_000);
 
-  it('a price change: one row with the price before and after and the reason; refusals leave none', async () => {
+  it('a price change: one row with the price before and after and the reason; the refused attempt is kept apart', async () => {
     const priced = await addItem(stack.db, undefined, { price_minor: 2_000 });
     const url = `/items/${priced}/price`;
     expect((await put(url, { priceMinor: 2_500, reason: 'supplier raised cost' }, 'viewer')).statusCode).toBe(403);
@@ -147,6 +160,8 @@ describe('audit rows for decisions and changes', () => {
     expect((await put(url, { priceMinor: 2_500 }, 'ops')).statusCode).toBe(400);
     expect((await put('/items/NO-SUCH-SKU/price', { priceMinor: 2_500, reason: 'supplier raised cost' }, 'ops')).statusCode).toBe(404);
     expect(await rowsFor(priced)).toEqual([]);
+    // Only the viewer's attempt is a person's refusal worth keeping; malformed input and a missing record are not.
+    expect((await refusedFor(priced)).map((r) => [r.actor, r.status_code])).toEqual([['test-viewer', 403]]);
 
     const res = await put(url, { priceMinor: 2_500, reason: 'supplier raised cost' }, 'ops');
     expect(res.statusCode, res.body).toBe(200);

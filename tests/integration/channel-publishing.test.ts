@@ -177,7 +177,7 @@ describe('channel publishing', () => {
     const response = await setWebhook('dtc', { url: receiver.url, secret: secrets.dtc, batchSize: 3 });
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toMatchObject({ channel: 'dtc', webhookUrl: receiver.url, signed: true, batchSize: 3 });
-    const [audited] = await stack.db.selectFrom('audit_log').selectAll().where('route', '=', '/channels/:channel/webhook').execute();
+    const [audited] = await stack.db.selectFrom('audit_log').selectAll().where('route', '=', '/channels/:channel/webhook').where('outcome', '=', 'accepted').execute();
     expect(audited).toMatchObject({
       action: 'channel.webhook.set',
       subject_id: 'dtc',
@@ -343,6 +343,7 @@ describe('channel publishing', () => {
       .select(['action', 'before', 'after'])
       .where('subject_type', '=', 'channel')
       .where('subject_id', '=', 'dtc')
+      .where('outcome', '=', 'accepted')
       .where('action', 'like', 'channel.publishing.%')
       .orderBy('id')
       .execute();

@@ -10,8 +10,8 @@ import { authAs, useTestStack } from '../support/stack.js';
 
 const stack = useTestStack();
 
-// The storefronts' webhooks are authenticated by the platform's signature, not an API key.
-const publicRoutes = ['/health', '/health/live', '/health/ready', '/', '/console.js', '/console.css', '/channels/:channel/webhooks/:platform'];
+// The storefronts' webhooks are authenticated by the platform's signature, not a token.
+const publicRoutes = ['/health', '/health/live', '/health/ready', '/', '/console', '/console/*', '/console/app.js', '/console/app.css', '/console/session', '/channels/:channel/webhooks/:platform'];
 const isDocs = (url: string) => url.startsWith('/docs');
 
 /** `/orders/:id` → `/orders/x1`; `{id}` (OpenAPI) the same way. */
@@ -94,5 +94,75 @@ describe('every guarded route', () => {
       payload: '{not json',
     });
     expect(allowedResponse.statusCode).toBe(400);
+  });
+});
+
+describe('tokens and users on every guarded route', () => {
+  /** A person with a token, made through the API as an admin would. */
+  async function personToken(roles: string[]) {
+    const id = `rr-${Math.random().toString(16).slice(2, 10)}`;
+    await stack.app.inject({ method: 'POST', url: '/users', headers: authAs('admin'), payload: { id, name: id, email: `${id}@example.test`, roles } });
+    const made = await stack.app.inject({ method: 'POST', url: `/users/${id}/tokens`, headers: authAs('admin'), payload: { name: 'matrix' } });
+    return { id, token: made.json().token as string, tokenId: made.json().id as string };
+  }
+
+  it('a revoked token, an expired one, and a disabled user’s are 401 everywhere, with the reason', async () => {
+    const revoked = await personToken(['ops', 'finance', 'buyer', 'viewer', 'admin']);
+    await stack.app.inject({ method: 'DELETE', url: `/users/${revoked.id}/tokens/${revoked.tokenId}`, headers: authAs('admin') });
+    const expired = await personToken(['ops', 'viewer']);
+    await stack.db.updateTable('api_tokens').set({ expires_at: new Date(Date.now() - 1_000) }).where('id', '=', expired.tokenId).execute();
+    const disabled = await personToken(['ops', 'viewer']);
+    await stack.app.inject({ method: 'PATCH', url: `/users/${disabled.id}`, headers: authAs('admin'), payload: { disabled: true } });
+    const failures: string[] = [];
+    for (const route of guardedRoutes()) {
+      for (const [token, code] of [
+        [revoked.token, 'token_revoked'],
+        [expired.token, 'token_expired'],
+        [disabled.token, 'token_disabled'],
+      ] as const) {
+        const response = await stack.app.inject({ ...requestOf(route), headers: { authorization: `Bearer ${token}` } });
+        if (response.statusCode !== 401) failures.push(`${label(route)} with a ${code} token: ${response.statusCode}`);
+        else if (route.method !== 'HEAD' && response.json().error.code !== code) failures.push(`${label(route)}: ${response.json().error.code}, expected ${code}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('a person holding several roles passes wherever any of them is allowed, and only there', async () => {
+    const both = await personToken(['buyer', 'viewer']);
+    const failures: string[] = [];
+    for (const route of guardedRoutes()) {
+      const allowed = !route.roles || route.roles.some((role) => role === 'buyer' || role === 'viewer');
+      const response = await stack.app.inject({ ...requestOf(route), headers: { authorization: `Bearer ${both.token}` } });
+      if (allowed && (response.statusCode === 401 || response.statusCode === 403)) failures.push(`${label(route)}: ${response.statusCode}, expected to pass auth`);
+      if (!allowed && response.statusCode !== 403) failures.push(`${label(route)}: ${response.statusCode}, expected 403`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('user and token routes are the admin’s; a person’s own tokens and subscriptions are anyone’s', () => {
+    const of = (method: string, url: string) => routeAccess(stack.app).find((r) => r.method === method && r.url === url);
+    for (const [method, url] of [
+      ['GET', '/users'],
+      ['POST', '/users'],
+      ['GET', '/users/:id'],
+      ['PATCH', '/users/:id'],
+      ['POST', '/users/:id/tokens'],
+      ['POST', '/users/:id/tokens/:tokenId/rotate'],
+      ['DELETE', '/users/:id/tokens/:tokenId'],
+      ['DELETE', '/users/:id/sessions'],
+    ]) {
+      expect(of(method!, url!)?.roles, `${method} ${url}`).toEqual(['admin']);
+    }
+    for (const [method, url] of [
+      ['GET', '/me/tokens'],
+      ['POST', '/me/tokens'],
+      ['POST', '/me/tokens/:tokenId/rotate'],
+      ['DELETE', '/me/tokens/:tokenId'],
+      ['GET', '/me/subscriptions'],
+      ['POST', '/me/subscriptions'],
+    ]) {
+      expect(of(method!, url!), `${method} ${url}`).toMatchObject({ public: false, roles: undefined });
+    }
   });
 });

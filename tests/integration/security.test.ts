@@ -18,7 +18,7 @@ describe('security headers', () => {
   });
 
   it("leave the console's own stricter policy in place", async () => {
-    const response = await stack.app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.9' });
+    const response = await stack.app.inject({ method: 'GET', url: '/console', remoteAddress: '10.0.0.9' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-security-policy']).toContain("default-src 'none'");
     expect(response.headers['x-frame-options']).toBe('DENY');

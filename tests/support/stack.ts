@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { buildApp, type App } from '../../api/app.js';
-import { roles, type ApiKey, type Role } from '../../api/auth.js';
+import type { ApiKey, Role } from '../../api/auth.js';
 import { createDb, type Db } from '../../db/connection.js';
 import { trialBalance } from '../../db/journal.js';
 import { checkLedger } from '../../db/ledger-check.js';
@@ -14,9 +14,20 @@ import { ensureDatabase, withDatabase } from '../../runtime/postgres.js';
 
 export const uniqueId = (prefix = '') => `${prefix}${randomBytes(5).toString('hex')}`;
 
-export const testKeys: ApiKey[] = roles.map((role) => ({
+/**
+ * One account per role for tests, each with its key: `test-system` a service account, the
+ * others people (`test-ops`, `test-finance`, …), so decisions and the audit log name a person.
+ */
+export const testKeys: ApiKey[] = (['system', 'ops', 'buyer', 'finance', 'viewer', 'admin'] as const).map((role) => ({
   role,
   key: `test-${role}-key`,
+  user: {
+    id: `test-${role}`,
+    name: `Test ${role}`,
+    kind: role === 'system' ? 'service' : 'person',
+    email: role === 'system' ? undefined : `test-${role}@example.test`,
+    roles: [role],
+  },
 }));
 export const authAs = (role: Role) => ({ authorization: `Bearer test-${role}-key` });
 

@@ -6,6 +6,7 @@ describe('parseApiKeys', () => {
     ['system:abcdefgh', [{ role: 'system', key: 'abcdefgh' }]],
     [' ops:k1k1k1k1k1 , viewer:v:with:colons ', [{ role: 'ops', key: 'k1k1k1k1k1' }, { role: 'viewer', key: 'v:with:colons' }]],
     ['', []],
+    ['admin:abcdefgh', [{ role: 'admin', key: 'abcdefgh' }]],
   ])('parses %j', (text, expected) => {
     expect(parseApiKeys(text)).toEqual(expected);
   });
