@@ -96,10 +96,16 @@ export class AnswerLog {
     return record;
   }
 
-  /** The fault whose window (with the margin) holds `at`; the last one to begin when several do. */
-  static faultAt(faults: readonly Fault[], at: number, settleMs: number): Fault | undefined {
+  /**
+   * The fault an answer lived through: the one whose window (with the margin) holds the moment
+   * it was sent, the last to begin when several do; otherwise the first that began while it was
+   * still waiting (a request sent just before Temporal is killed answers 503 because of it).
+   */
+  static faultAt(faults: readonly Fault[], at: number, settleMs: number, answeredAt = at): Fault | undefined {
     let found: Fault | undefined;
     for (const f of faults) if (at >= f.startedAt && at <= f.endedAt + settleMs && (!found || f.startedAt > found.startedAt)) found = f;
+    if (found) return found;
+    for (const f of faults) if (f.startedAt > at && f.startedAt <= answeredAt && (!found || f.startedAt < found.startedAt)) found = f;
     return found;
   }
 
@@ -118,7 +124,7 @@ export class AnswerLog {
     let noAnswerCount = 0;
     const outside503 = { count: 0, maxMsAfterBack: 0 };
     for (const r of this.records) {
-      const kind: FaultWindowKind = AnswerLog.faultAt(faults, r.sentAt, this.settleMs)?.kind ?? 'none';
+      const kind: FaultWindowKind = AnswerLog.faultAt(faults, r.sentAt, this.settleMs, r.sentAt + r.ms)?.kind ?? 'none';
       const c = (counts[kind] ??= emptyCounts());
       c[r.class] += 1;
       c.maxMs = Math.max(c.maxMs, r.ms);
@@ -144,7 +150,7 @@ export class AnswerLog {
 
 /** One line per bad answer, for a check's detail. */
 export function describeAnswer(r: AnswerRecord, faults: readonly Fault[], startedAt: number, settleMs: number): string {
-  const fault = AnswerLog.faultAt(faults, r.sentAt, settleMs);
+  const fault = AnswerLog.faultAt(faults, r.sentAt, settleMs, r.sentAt + r.ms);
   const what = r.status === undefined ? (r.error === 'deadline' ? 'no answer within the deadline' : `no answer (${r.error})`) : `${r.status}${r.code ? ` ${r.code}` : ''}${r.status === 503 ? ` Retry-After ${r.retryAfter ?? 'missing'}` : ''}`;
   return `${r.method} ${r.path} sent at ${((r.sentAt - startedAt) / 1_000).toFixed(1)} s (${fault ? fault.kind : 'no fault'}): ${what} after ${r.ms} ms`;
 }
