@@ -4,7 +4,7 @@ import { render, type ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { api, ApiFailure, setCsrfToken } from './api.js';
-import { AuditPage, ChannelsPage, FinancePage, InventoryPage, KpisPage, UserPage, UsersPage } from './pages-more.js';
+import { AuditPage, ChannelPage, ChannelsPage, FinancePage, InventoryPage, KpisPage, UserPage, UsersPage } from './pages-more.js';
 import { OrderPage, orderList, ReturnPage, returnList, ShipmentPage, shipmentList } from './pages-orders.js';
 import { AdjustmentPage, ExceptionPage, exceptionList, PurchaseOrderPage, purchaseOrderList, taskList } from './pages-work.js';
 import { SessionContext, type Session, type SessionUser } from './session.js';
@@ -34,7 +34,7 @@ const areas: Area[] = [
   { path: 'returns', label: 'Returns', list: listOf(returnList), record: ReturnPage },
   { path: 'inventory', label: 'Inventory', list: InventoryPage },
   { path: 'adjustments', label: '', list: () => <p>Adjustments are opened from their task.</p>, record: AdjustmentPage },
-  { path: 'channels', label: 'Channels', list: ChannelsPage },
+  { path: 'channels', label: 'Channels', list: ChannelsPage, record: ChannelPage },
   { path: 'finance', label: 'Finance', list: FinancePage },
   { path: 'kpis', label: 'KPIs', list: KpisPage },
   { path: 'audit', label: 'Audit', list: AuditPage },

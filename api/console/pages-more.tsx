@@ -1,9 +1,9 @@
 // Stock, channels, finance, KPIs, the audit log and users.
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { api, query, useApi } from './api.js';
+import { api, ApiFailure, query, useApi } from './api.js';
 import { allowed, useSession } from './session.js';
-import { Action, AuditOf, Badge, Facts, ListPage, Loading, money, pct, Section, Table, when, type ListSpec } from './ui.js';
+import { Action, age, AuditOf, Badge, Facts, ListPage, Loading, money, pct, Section, Table, when, type ListSpec } from './ui.js';
 
 interface Place {
   sku: string;
@@ -97,7 +97,7 @@ export function ChannelsPage() {
           rows={loaded.data.channels}
           rowKey={(c) => c.channel}
           columns={[
-            { label: 'Channel', cell: (c) => c.channel },
+            { label: 'Channel', cell: (c) => <a href={`/console/channels/${encodeURIComponent(c.channel)}`}>{c.channel}</a> },
             { label: 'Webhook', cell: (c) => c.webhookUrl ?? 'feed only', wide: true },
             { label: 'Publishing', cell: (c) => <Badge value={c.paused ? 'paused' : c.publisher.status.toLowerCase()} /> },
             { label: 'Behind', cell: (c) => `${c.lag.eventsBehind} events` },
@@ -115,6 +115,154 @@ export function ChannelsPage() {
         />
       ) : (
         <Loading error={loaded.error} />
+      )}
+    </div>
+  );
+}
+
+interface Failures {
+  consecutive: number;
+  lastError: string | null;
+}
+interface Publishing extends Channel {
+  delivered: { batches: number; events: number };
+  orderUpdates: {
+    connected: boolean;
+    paused: boolean;
+    lag: { eventsBehind: number; oldestUndeliveredAgeSeconds: number | null };
+    lastSentAt: string | null;
+    updates: { sent: number; skipped: number; refused: number };
+    failures: Failures;
+  } | null;
+}
+interface Connector {
+  platform: string;
+  shop: string;
+  webhookPath: string;
+  orderIdPrefix: string;
+  secret: { previousAcceptedUntil: string | null };
+  api: { baseUrl: string | null; tokenSet: boolean };
+  updatedBy: string;
+  updatedAt: string;
+}
+interface Delivery {
+  id: number;
+  deliveryId: string;
+  topic: string;
+  platformOrderId: string | null;
+  orderId: string | null;
+  receivedAt: string;
+  outcome: string;
+  detail: unknown;
+}
+
+const behind = (lag: { eventsBehind: number; oldestUndeliveredAgeSeconds: number | null }) =>
+  `${lag.eventsBehind} events${lag.oldestUndeliveredAgeSeconds === null ? '' : `, oldest ${age(lag.oldestUndeliveredAgeSeconds)} old`}`;
+
+/** Why a delivery was rejected or refused, from its detail. */
+function reason(detail: unknown): string {
+  if (detail && typeof detail === 'object') {
+    const d = detail as Record<string, unknown>;
+    if (Array.isArray(d.problems)) return (d.problems as { detail?: string; problem?: string }[]).map((p) => p.detail ?? p.problem).join('; ');
+    for (const key of ['message', 'reason', 'code']) if (typeof d[key] === 'string') return d[key] as string;
+    if (d.taskId) return `waits for a person (task ${String(d.taskId)})`;
+    return JSON.stringify(detail);
+  }
+  return detail === null || detail === undefined ? '—' : String(detail);
+}
+
+/** One channel: its storefront connector, the last webhook, rejected deliveries, and the lag of what goes back. */
+export function ChannelPage({ id }: { id: string }) {
+  const channel = encodeURIComponent(id);
+  const publishing = useApi<Publishing>(`/channels/${channel}/publishing`);
+  const connector = useApi<Connector>(`/channels/${channel}/connector`);
+  const last = useApi<{ deliveries: Delivery[] }>(`/channels/${channel}/deliveries?limit=1`);
+  const rejected = useApi<{ deliveries: Delivery[] }>(`/channels/${channel}/deliveries?rejected=true&limit=50`);
+  const noConnector = connector.error instanceof ApiFailure && connector.error.status === 404;
+  const p = publishing.data;
+  const newest = last.data?.deliveries[0];
+  return (
+    <div data-testid="channel-page">
+      <h1>Channel {id}</h1>
+      <Section title="Storefront" testid="connector">
+        {connector.data ? (
+          <Facts
+            rows={[
+              ['Platform', connector.data.platform],
+              ['Shop', connector.data.shop],
+              ['Webhooks to', <code>{connector.data.webhookPath}</code>],
+              ['Order ids', `${connector.data.orderIdPrefix}…`],
+              ['Secret rotation', connector.data.secret.previousAcceptedUntil ? `previous secret accepted until ${when(connector.data.secret.previousAcceptedUntil)}` : 'none'],
+              ['Admin API', connector.data.api.baseUrl ? `${connector.data.api.baseUrl}${connector.data.api.tokenSet ? '' : ' (no token)'}` : 'not set: updates are not sent back'],
+              ['Changed', `${when(connector.data.updatedAt)} by ${connector.data.updatedBy}`],
+            ]}
+          />
+        ) : noConnector ? (
+          <p class="muted">No storefront connected: orders come through POST /orders or the CSV import.</p>
+        ) : (
+          <Loading error={connector.error} />
+        )}
+      </Section>
+      {!noConnector && (
+        <Section title="Last webhook received" testid="last-webhook">
+          {last.data ? (
+            newest ? (
+              <Facts
+                rows={[
+                  ['Received', when(newest.receivedAt)],
+                  ['Topic', newest.topic],
+                  ['Outcome', <Badge value={newest.outcome} />],
+                  ['Order', newest.orderId ? <a href={`/console/orders/${encodeURIComponent(newest.orderId)}`}>{newest.orderId}</a> : '—'],
+                ]}
+              />
+            ) : (
+              <p class="empty">No webhook received yet.</p>
+            )
+          ) : (
+            <Loading error={last.error} />
+          )}
+        </Section>
+      )}
+      <Section title="Publishing lag" testid="publishing-lag">
+        {p ? (
+          <Facts
+            rows={[
+              ['Stock and price updates', `${p.paused ? 'paused; ' : ''}${behind(p.lag)} behind; last delivered ${when(p.lastDelivery.at)}`],
+              ['Stock failures', p.failures.consecutive ? `${p.failures.consecutive}: ${p.failures.lastError ?? ''}` : 'none'],
+              [
+                'Order updates to the storefront',
+                p.orderUpdates
+                  ? `${p.orderUpdates.paused ? 'paused; ' : ''}${p.orderUpdates.connected ? '' : 'no admin API; '}${behind(p.orderUpdates.lag)} behind; last sent ${when(p.orderUpdates.lastSentAt)}`
+                  : 'no storefront',
+              ],
+              ['Order updates sent', p.orderUpdates ? `${p.orderUpdates.updates.sent} sent, ${p.orderUpdates.updates.skipped} skipped, ${p.orderUpdates.updates.refused} refused` : '—'],
+              ['Order update failures', p.orderUpdates?.failures.consecutive ? `${p.orderUpdates.failures.consecutive}: ${p.orderUpdates.failures.lastError ?? ''}` : 'none'],
+            ]}
+          />
+        ) : (
+          <Loading error={publishing.error} />
+        )}
+      </Section>
+      {!noConnector && (
+        <Section title="Rejected deliveries" testid="rejected-deliveries">
+          {rejected.data ? (
+            <Table
+              rows={rejected.data.deliveries}
+              rowKey={(d) => String(d.id)}
+              empty="No rejected or refused deliveries."
+              columns={[
+                { label: 'Received', cell: (d) => when(d.receivedAt) },
+                { label: 'Topic', cell: (d) => d.topic },
+                { label: 'Platform order', cell: (d) => d.platformOrderId ?? '—' },
+                { label: 'Outcome', cell: (d) => <Badge value={d.outcome} /> },
+                { label: 'Why', cell: (d) => reason(d.detail), wide: true },
+                { label: 'Order', cell: (d) => (d.orderId ? <a href={`/console/orders/${encodeURIComponent(d.orderId)}`}>{d.orderId}</a> : '—') },
+              ]}
+            />
+          ) : (
+            <Loading error={rejected.error} />
+          )}
+        </Section>
       )}
     </div>
   );

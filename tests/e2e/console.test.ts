@@ -15,6 +15,7 @@ import { insertException } from '../../activities/tasks.js';
 import { projectRoot } from '../../runtime/config.js';
 import { seedDemo } from '../../runtime/seed.js';
 import { authAs, eventually, startTestStack, uniqueId, type TestStack } from '../support/stack.js';
+import { postShopify, shopifyOrder, SHOPIFY_SHOP } from '../support/storefront.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
@@ -214,6 +215,21 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
     await visit(page, '/console/returns', '[data-testid="page-info"]', 'returns');
     await visit(page, '/console/inventory?warehouse=EWR', '[data-testid="inventory-table"] [data-testid="row"]', 'inventory');
     await visit(page, '/console/channels', '[data-testid="channels"] table', 'channels');
+    // A storefront channel's page: its last webhook, the rejected delivery with its reason, the lag.
+    const secret = 'console-test-shopify-secret';
+    expect((await stack.app.inject({ method: 'PUT', url: '/channels/subscription/connector', headers: authAs('admin'), payload: { platform: 'shopify', shop: SHOPIFY_SHOP, webhookSecret: secret } })).statusCode).toBe(200);
+    const platformOrderId = String(8_000_000_000_000 + Math.floor(Math.random() * 1_000_000_000));
+    const sent = await postShopify(stack, 'subscription', 'orders/create', shopifyOrder(platformOrderId), { secret });
+    expect(sent.status).toBe(200);
+    const deliveries = `/channels/subscription/deliveries?rejected=true`;
+    await eventually(async () => ((await stack.app.inject({ method: 'GET', url: deliveries, headers: authAs('viewer') })).json().deliveries.length ? true : undefined), 30_000, 'the rejected delivery');
+    await page.locator('[data-testid="channels"] a[href="/console/channels/subscription"]').click();
+    await page.locator('[data-testid="rejected-deliveries"] [data-testid="row"]').first().waitFor(WAIT);
+    await visit(page, '/console/channels/subscription', '[data-testid="rejected-deliveries"] [data-testid="row"]', 'channel');
+    expect(await page.getByTestId('last-webhook').textContent()).toContain('orders/create');
+    expect(await page.getByTestId('rejected-deliveries').textContent()).toMatch(/unknown sku/);
+    expect(await page.getByTestId('connector').textContent()).toContain(SHOPIFY_SHOP);
+    expect(await page.getByTestId('publishing-lag').textContent()).toContain('events');
     await visit(page, '/console/finance', '[data-testid="trial-balance"] [data-testid="row"]', 'finance');
     expect(await page.getByTestId('trial-balance').textContent()).toContain('balanced');
     await visit(page, '/console/kpis', '[data-testid="chart"] svg', 'kpis');
