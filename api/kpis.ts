@@ -352,6 +352,7 @@ export const kpiRoutes =
                 .object({
                   groups: z.array(z.object({ key: z.string(), kpis: z.record(z.string(), z.object({ value: z.number().nullable(), numerator: z.number(), denominator: z.number() })) })),
                   definitions: z.record(z.string(), z.string()),
+                  units: z.record(z.string(), z.enum(['ratio', 'hours', 'minor', 'times'])).describe('how each value reads: a ratio 0–1, hours, minor units of money, or times (turns)'),
                   notBrokenDown: z.array(z.string()).describe('KPIs with no meaning for this dimension'),
                 })
                 .optional(),
@@ -372,7 +373,7 @@ export const kpiRoutes =
           from: from.toISOString(),
           to: to.toISOString(),
           kpis,
-          ...(breakdown ? { by: request.query.by, breakdown: { groups: breakdown.groups, definitions: breakdown.kpis, notBrokenDown: breakdown.notBrokenDown } } : {}),
+          ...(breakdown ? { by: request.query.by, breakdown: { groups: breakdown.groups, definitions: breakdown.kpis, units: breakdown.units, notBrokenDown: breakdown.notBrokenDown } } : {}),
         };
       },
     );

@@ -84,15 +84,11 @@ export interface AgedStock {
 }
 
 /**
- * On-hand stock at `asOf` by days since it was received, first in first out: per sku and
- * warehouse the units on hand are taken to be the latest receipts. A receipt is a movement
- * into a warehouse's on-hand buckets from outside them: from a supplier, a customer, a
- * count or adjustment, or from another warehouse (a transfer's arrival); moves between
- * buckets of one warehouse (allocation, inspection) are not receipts.
+ * The CTEs that leave `kept (sku, warehouse, received_at, qty)`: the receipt layers still on
+ * hand at `asOf`, first in first out (see agedStock); for a `with` clause.
  */
-export async function agedStock(db: Db, asOf: Date): Promise<AgedStock> {
-  const { rows } = await sql<{ age_days: number; qty: number; value_minor: number }>`
-    with moves as (
+export const onHandLayers = (asOf: Date) => sql`
+    moves as (
       select sku, to_warehouse as warehouse, qty from inventory_movements
        where created_at < ${asOf} and to_bucket in (${ON_HAND})
       union all
@@ -114,9 +110,30 @@ export async function agedStock(db: Db, asOf: Date): Promise<AgedStock> {
         from receipts r join on_hand h on h.sku = r.sku and h.warehouse = r.warehouse
     ),
     kept as (
-      select sku, created_at, greatest(0, least(qty, on_hand - (newest_through - qty))) as qty from layers
-    )
-    select floor(extract(epoch from (${asOf}::timestamptz - k.created_at)) / 86400)::int as age_days,
+      select sku, warehouse, created_at as received_at, greatest(0, least(qty, on_hand - (newest_through - qty))) as qty from layers
+    )`;
+
+/** Units the company owns per sku and warehouse at an instant, for a `with` clause: `owned_at (sku, warehouse, units)`. */
+export const ownedAt = (name: string, at: Date) => sql`
+    ${sql.raw(name)} as (
+      select sku, warehouse, sum(qty) as units from (
+        select sku, to_warehouse as warehouse, qty from inventory_movements where created_at < ${at} and to_bucket in (${OWNED})
+        union all
+        select sku, from_warehouse, -qty from inventory_movements where created_at < ${at} and from_bucket in (${OWNED})
+      ) m group by sku, warehouse
+    )`;
+
+/**
+ * On-hand stock at `asOf` by days since it was received, first in first out: per sku and
+ * warehouse the units on hand are taken to be the latest receipts. A receipt is a movement
+ * into a warehouse's on-hand buckets from outside them: from a supplier, a customer, a
+ * count or adjustment, or from another warehouse (a transfer's arrival); moves between
+ * buckets of one warehouse (allocation, inspection) are not receipts.
+ */
+export async function agedStock(db: Db, asOf: Date): Promise<AgedStock> {
+  const { rows } = await sql<{ age_days: number; qty: number; value_minor: number }>`
+    with ${onHandLayers(asOf)}
+    select floor(extract(epoch from (${asOf}::timestamptz - k.received_at)) / 86400)::int as age_days,
            sum(k.qty)::bigint as qty,
            sum(k.qty * i.average_cost_minor)::bigint as value_minor
       from kept k join items i on i.sku = k.sku

@@ -6,6 +6,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './connection.js';
+import { onHandLayers, ownedAt } from './inventory-kpis.js';
 
 export const dimensions = ['channel', 'warehouse', 'sku_class'] as const;
 export type Dimension = (typeof dimensions)[number];
@@ -26,7 +27,10 @@ type Window = { from: Date; to: Date };
 /** One KPI per dimension: rows of (key, numerator, denominator), or undefined when it has no meaning there. */
 type Breakdown = (w: Window) => Partial<Record<Dimension, RawBuilder<unknown>>>;
 
-export const dimensionKpis: Record<string, { definition: string; by: Breakdown }> = {
+/** How a breakdown's value reads: a ratio (0–1), hours, minor units of money, or times. */
+export type KpiUnit = 'ratio' | 'hours' | 'minor' | 'times';
+
+export const dimensionKpis: Record<string, { definition: string; unit?: KpiUnit; by: Breakdown }> = {
   fillRate: {
     definition:
       'units shipped ÷ units ordered over order lines of orders closed in the range (by channel, sku class); by warehouse, units shipped ÷ units allocated to the warehouse over shipments closed in the range',
@@ -104,6 +108,142 @@ export const dimensionKpis: Record<string, { definition: string; by: Breakdown }
       };
     },
   },
+  orderCycleTimeHours: {
+    unit: 'hours',
+    definition:
+      'mean hours from order creation to its last shipment leaving, over orders fully shipped whose last shipment left in the range (numerator: hours summed; the whole-business figure is p50/p90); by warehouse, hours from order creation to each of its shipments leaving, over shipments shipped in the range; no sku class breakdown: the time is an order\'s',
+    by: ({ from, to }) => ({
+      channel: sql`select o.channel as key, sum(extract(epoch from x.last_shipped_at - o.created_at) / 3600) as n, count(*) as d
+        from orders o join (select order_id, max(shipped_at) as last_shipped_at from shipments where shipped_at is not null group by 1) x on x.order_id = o.id
+       where o.status = 'shipped' and x.last_shipped_at >= ${from} and x.last_shipped_at < ${to} group by 1`,
+      warehouse: sql`select s.warehouse_code as key, sum(extract(epoch from s.shipped_at - o.created_at) / 3600) as n, count(*) as d
+        from shipments s join orders o on o.id = s.order_id where s.shipped_at >= ${from} and s.shipped_at < ${to} group by 1`,
+    }),
+  },
+  splitShipmentRate: {
+    definition: 'orders closed in the range as shipped or partially shipped that left in more than one shipment ÷ those orders; by channel only (a split spans warehouses and classes)',
+    by: ({ from, to }) => ({
+      channel: sql`select o.channel as key, count(*) filter (where (select count(*) from shipments s where s.order_id = o.id and s.shipped_at is not null) > 1) as n, count(*) as d
+        from orders o where o.status in ('shipped', 'partially_shipped') and o.closed_at >= ${from} and o.closed_at < ${to} group by 1`,
+    }),
+  },
+  freightCostPerOrder: {
+    unit: 'minor',
+    definition:
+      'actual freight cost of shipped shipments (minor units) ÷ orders closed in the range as shipped or partially shipped; by warehouse, freight cost ÷ shipments shipped from it in the range (per shipment, not per order); no sku class breakdown',
+    by: ({ from, to }) => ({
+      channel: sql`select o.channel as key, coalesce(sum((select sum(s.freight_cost_minor) from shipments s where s.order_id = o.id and s.shipped_at is not null)), 0) as n, count(*) as d
+        from orders o where o.status in ('shipped', 'partially_shipped') and o.closed_at >= ${from} and o.closed_at < ${to} group by 1`,
+      warehouse: sql`select s.warehouse_code as key, coalesce(sum(s.freight_cost_minor), 0) as n, count(*) as d from shipments s where s.shipped_at >= ${from} and s.shipped_at < ${to} group by 1`,
+    }),
+  },
+  marginPctOfNetRevenue: {
+    definition:
+      "margin after freight and discount ÷ net revenue over the 'shipment.confirmed' entries posted in the range, per the shipment's order channel or warehouse (numerator: revenue − discounts + freight revenue − COGS − freight expense; denominator: revenue − discounts + freight revenue; minor units); no sku class breakdown: an entry books a shipment, not its lines",
+    by: ({ from, to }) => {
+      const entries = sql`
+        with amounts as (
+          select e.id, o.channel, s.warehouse_code,
+                 sum(case l.account_code when '4000' then l.credit_minor - l.debit_minor when '4100' then l.credit_minor - l.debit_minor when '4200' then l.credit_minor - l.debit_minor else 0 end) as net_revenue,
+                 sum(case l.account_code when '5000' then l.debit_minor - l.credit_minor when '5100' then l.debit_minor - l.credit_minor else 0 end) as costs
+            from journal_entries e join journal_lines l on l.entry_id = e.id
+            join shipments s on s.journal_entry_id = e.id join orders o on o.id = s.order_id
+           where e.event_type = 'shipment.confirmed' and e.posted_at >= ${from} and e.posted_at < ${to}
+           group by e.id, o.channel, s.warehouse_code
+        )`;
+      return {
+        channel: sql`${entries} select channel as key, sum(net_revenue - costs) as n, sum(net_revenue) as d from amounts group by 1`,
+        warehouse: sql`${entries} select warehouse_code as key, sum(net_revenue - costs) as n, sum(net_revenue) as d from amounts group by 1`,
+      };
+    },
+  },
+  purchaseOrderFillRate: {
+    definition: 'units received (up to the ordered quantity per line) ÷ units ordered, over issued purchase orders closed or cancelled in the range; no channel breakdown',
+    by: ({ from, to }) => {
+      const finished = sql`p.issued_at is not null and p.status in ('closed', 'cancelled') and p.closed_at >= ${from} and p.closed_at < ${to}`;
+      return {
+        warehouse: sql`select p.warehouse_code as key, sum(least(pl.received_qty, pl.ordered_qty)) as n, sum(pl.ordered_qty) as d from purchase_orders p join purchase_order_lines pl on pl.po_id = p.id where ${finished} group by 1`,
+        sku_class: sql`select i.sku_class as key, sum(least(pl.received_qty, pl.ordered_qty)) as n, sum(pl.ordered_qty) as d from purchase_orders p join purchase_order_lines pl on pl.po_id = p.id join items i on i.sku = pl.sku where ${finished} group by 1`,
+      };
+    },
+  },
+  supplierLeadTimeAdherence: {
+    definition:
+      "purchase orders whose first receipt came within the stated lead time (the supplier's lane to the warehouse, else its default) ÷ purchase orders whose first receipt was in the range; by warehouse only (a purchase order spans classes)",
+    by: ({ from, to }) => ({
+      warehouse: sql`select p.warehouse_code as key,
+             count(*) filter (where extract(epoch from r.first_at - p.issued_at) / 86400 <= coalesce(l.lead_time_days, s.default_lead_time_days)) as n, count(*) as d
+        from purchase_orders p join suppliers s on s.id = p.supplier_id
+        left join supplier_lanes l on l.supplier_id = p.supplier_id and l.warehouse_code = p.warehouse_code
+        join (select po_id, min(received_at) as first_at from purchase_order_receipts group by po_id) r on r.po_id = p.id
+       where p.issued_at is not null and r.first_at >= ${from} and r.first_at < ${to} group by 1`,
+    }),
+  },
+  atpAccuracy: {
+    definition:
+      'order lines whose first allocation reserved the whole ordered quantity and whose shipments picked it in full ÷ order lines of orders created in the range that reached allocation; no warehouse breakdown: a line short at allocation has none',
+    by: ({ from, to }) => {
+      const lines = sql`
+        with lines as (
+          select l.order_id, l.line_no, l.sku, l.qty, o.channel, o.workflow_id from orders o join order_lines l on l.order_id = o.id
+           where o.created_at >= ${from} and o.created_at < ${to} and o.routing is not null
+        ),
+        first_allocation as (
+          select r.order_id, r.line_no, sum(r.qty) as qty from lines l join reservations r
+              on r.order_id = l.order_id and r.line_no = l.line_no and r.sku = l.sku and r.operation_key = l.workflow_id || ':allocate:1'
+           group by 1, 2
+        ),
+        short_picked as (
+          select distinct r.order_id, r.line_no from lines l join reservations r on r.order_id = l.order_id and r.line_no = l.line_no
+            join shipment_lines s on s.reservation_id = r.id where s.picked_qty is not null and s.picked_qty < s.qty
+        ),
+        judged as (
+          select l.channel, l.sku, (coalesce(f.qty, 0) >= l.qty and p.order_id is null) as kept from lines l
+            left join first_allocation f on f.order_id = l.order_id and f.line_no = l.line_no
+            left join short_picked p on p.order_id = l.order_id and p.line_no = l.line_no
+        )`;
+      return {
+        channel: sql`${lines} select channel as key, count(*) filter (where kept) as n, count(*) as d from judged group by 1`,
+        sku_class: sql`${lines} select i.sku_class as key, count(*) filter (where j.kept) as n, count(*) as d from judged j join items i on i.sku = j.sku group by 1`,
+      };
+    },
+  },
+  inventoryTurns: {
+    unit: 'times',
+    definition:
+      "units shipped to customers in the range × the item's current average cost ÷ average inventory value ((owned at from + owned at to) ÷ 2, at current average cost), per warehouse or sku class; the whole-business figure takes COGS from the journal, the breakdown from the ledger's movements (the journal books a shipment, not its warehouse's lines); not annualized; no channel breakdown",
+    by: ({ from, to }) => {
+      const figures = (key: RawBuilder<unknown>) => sql`
+        with ${ownedAt('opening', from)}, ${ownedAt('closing', to)},
+        shipped as (
+          select sku, from_warehouse as warehouse, sum(qty) as units from inventory_movements
+           where created_at >= ${from} and created_at < ${to} and from_bucket = 'allocated' and to_bucket = 'customer' group by 1, 2
+        ),
+        places as (
+          select sku, warehouse from opening union select sku, warehouse from closing union select sku, warehouse from shipped
+        )
+        select ${key} as key,
+               sum(coalesce(sh.units, 0) * i.average_cost_minor) as n,
+               sum((coalesce(op.units, 0) + coalesce(cl.units, 0)) * i.average_cost_minor) / 2.0 as d
+          from places p join items i on i.sku = p.sku
+          left join opening op on op.sku = p.sku and op.warehouse = p.warehouse
+          left join closing cl on cl.sku = p.sku and cl.warehouse = p.warehouse
+          left join shipped sh on sh.sku = p.sku and sh.warehouse = p.warehouse
+         group by 1`;
+      return { warehouse: figures(sql`p.warehouse`), sku_class: figures(sql`i.sku_class`) };
+    },
+  },
+  agedStockOver90Days: {
+    definition:
+      'units on hand at the end of the range received more than 90 days before it ÷ units on hand then, first in first out per sku and warehouse as in agedStock; no channel breakdown: stock is not a channel\'s',
+    by: ({ to }) => {
+      const layers = (key: RawBuilder<unknown>) => sql`
+        with ${onHandLayers(to)}
+        select ${key} as key, sum(k.qty) filter (where k.received_at < ${to}::timestamptz - interval '90 days') as n, sum(k.qty) as d
+          from kept k join items i on i.sku = k.sku where k.qty > 0 group by 1`;
+      return { warehouse: layers(sql`k.warehouse`), sku_class: layers(sql`i.sku_class`) };
+    },
+  },
   cancellationRate: {
     definition: 'orders cancelled ÷ orders closed in the range; by channel only (a cancelled order may never have had a warehouse, and spans classes)',
     by: ({ from, to }) => ({
@@ -118,9 +258,10 @@ export interface DimensionGroup {
 }
 
 /** Every KPI that has a breakdown by this dimension, per group; groups sorted by key. */
-export async function kpisBy(db: Db, by: Dimension, window: Window): Promise<{ groups: DimensionGroup[]; kpis: Record<string, string>; notBrokenDown: string[] }> {
+export async function kpisBy(db: Db, by: Dimension, window: Window): Promise<{ groups: DimensionGroup[]; kpis: Record<string, string>; units: Record<string, KpiUnit>; notBrokenDown: string[] }> {
   const groups = new Map<string, DimensionGroup>();
   const kpis: Record<string, string> = {};
+  const units: Record<string, KpiUnit> = {};
   const notBrokenDown: string[] = [];
   await Promise.all(
     Object.entries(dimensionKpis).map(async ([name, kpi]) => {
@@ -130,6 +271,7 @@ export async function kpisBy(db: Db, by: Dimension, window: Window): Promise<{ g
         return;
       }
       kpis[name] = kpi.definition;
+      units[name] = kpi.unit ?? 'ratio';
       const { rows } = await sql<{ key: string | null; n: string | number | null; d: string | number | null }>`${query}`.execute(db);
       for (const row of rows) {
         const key = row.key ?? '(none)';
@@ -139,7 +281,7 @@ export async function kpisBy(db: Db, by: Dimension, window: Window): Promise<{ g
       }
     }),
   );
-  return { groups: [...groups.values()].sort((a, b) => a.key.localeCompare(b.key)), kpis, notBrokenDown: notBrokenDown.sort() };
+  return { groups: [...groups.values()].sort((a, b) => a.key.localeCompare(b.key)), kpis, units, notBrokenDown: notBrokenDown.sort() };
 }
 
 const DAY_MS = 86_400_000;

@@ -438,7 +438,17 @@ function WorkingCapital() {
 interface Breakdown {
   groups: { key: string; kpis: Record<string, { value: number | null; numerator: number; denominator: number }> }[];
   definitions: Record<string, string>;
+  units: Record<string, 'ratio' | 'hours' | 'minor' | 'times'>;
   notBrokenDown: string[];
+}
+
+/** A breakdown's value as its unit reads. */
+function kpiValue(value: number | null, unit: Breakdown['units'][string] | undefined): string {
+  if (value === null) return '—';
+  if (unit === 'hours') return `${Math.round(value * 10) / 10} h`;
+  if (unit === 'minor') return money(Math.round(value));
+  if (unit === 'times') return `${Math.round(value * 100) / 100}×`;
+  return pct(value);
 }
 
 const kpiLabel = (name: string) => name.replace(/([A-Z])/g, ' $1').toLowerCase();
@@ -482,7 +492,7 @@ export function KpisPage() {
                     label: kpiLabel(name),
                     cell: (g: Breakdown['groups'][number]) => {
                       const k = g.kpis[name];
-                      return k ? <span title={`${k.numerator} / ${k.denominator}`}>{pct(k.value)}</span> : '—';
+                      return k ? <span title={`${k.numerator} / ${k.denominator}`}>{kpiValue(k.value, breakdown.units[name])}</span> : '—';
                     },
                   })),
                 ]}

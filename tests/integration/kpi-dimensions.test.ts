@@ -80,13 +80,35 @@ describe('deliveries and KPIs by dimension', () => {
     expect(dtc.kpis.onTimeDelivery).toEqual({ value: 1, numerator: 1, denominator: 1 });
     expect(dtc.kpis.pickAccuracy).toMatchObject({ value: 1 });
     expect(wholesale.kpis.pickAccuracy).toEqual({ value: 0, numerator: 0, denominator: 1 });
-    expect(byChannel.breakdown.notBrokenDown).toEqual(['inventoryAccuracy']);
     expect(byChannel.kpis.fillRate).toBeDefined(); // the whole-business KPIs are still there
+
+    expect(dtc.kpis.atpAccuracy).toEqual({ value: 1, numerator: 1, denominator: 1 });
+    expect(wholesale.kpis.atpAccuracy).toEqual({ value: 0, numerator: 0, denominator: 1 }); // picked short
+    expect(byChannel.breakdown.notBrokenDown).toEqual(['agedStockOver90Days', 'inventoryAccuracy', 'inventoryTurns', 'purchaseOrderFillRate', 'supplierLeadTimeAdherence']);
+    // Order-level KPIs count the order once it has closed as shipped.
+    const closed = await eventually(async () => {
+      const groups = (await get('/kpis?by=channel')).json().breakdown.groups as { key: string; kpis: Record<string, { numerator: number; denominator: number; value: number | null }> }[];
+      const d = groups.find((g) => g.key === 'dtc')!;
+      return d.kpis.splitShipmentRate ? d : undefined;
+    });
+    expect(closed.kpis.splitShipmentRate).toEqual({ value: 0, numerator: 0, denominator: 1 });
+    expect(closed.kpis.freightCostPerOrder).toEqual({ value: 500, numerator: 500, denominator: 1 });
+    expect(closed.kpis.orderCycleTimeHours!.denominator).toBe(1);
 
     const byWarehouse = (await get('/kpis?by=warehouse')).json();
     expect(byWarehouse.breakdown.groups.find((g: { key: string }) => g.key === wh.b).kpis.pickAccuracy.value).toBe(0);
-    expect(byWarehouse.breakdown.notBrokenDown).toEqual(['cancellationRate', 'stockoutRate']);
+    expect(byWarehouse.breakdown.notBrokenDown).toEqual(['atpAccuracy', 'cancellationRate', 'splitShipmentRate', 'stockoutRate']);
+    const a = byWarehouse.breakdown.groups.find((g: { key: string }) => g.key === wh.a).kpis;
+    expect(a.freightCostPerOrder).toEqual({ value: 500, numerator: 500, denominator: 1 }); // per shipment from the warehouse
+    expect(byWarehouse.breakdown.units).toMatchObject({ freightCostPerOrder: 'minor', orderCycleTimeHours: 'hours', inventoryTurns: 'times', pickAccuracy: 'ratio' });
+    // 4 units at 2,000 = 8,000 net revenue; COGS 4 × 800 and freight 500 leave 4,300.
+    expect(a.marginPctOfNetRevenue).toEqual({ value: 0.5375, numerator: 4_300, denominator: 8_000 });
+    // Shipped 4 × 800 at cost over the average of 0 owned at the start and 46 at the end.
+    expect(a.inventoryTurns).toEqual({ value: Math.round((3_200 / 18_400) * 10_000) / 10_000, numerator: 3_200, denominator: 18_400 });
+    expect(a.agedStockOver90Days).toEqual({ value: 0, numerator: 0, denominator: 46 });
     const byClass = (await get('/kpis?by=sku_class')).json();
+    expect(byClass.breakdown.notBrokenDown).toEqual(['cancellationRate', 'freightCostPerOrder', 'marginPctOfNetRevenue', 'orderCycleTimeHours', 'splitShipmentRate', 'supplierLeadTimeAdherence']);
+    expect(byClass.breakdown.groups.find((g: { key: string }) => g.key === 'A').kpis.atpAccuracy).toEqual({ value: 1, numerator: 1, denominator: 1 });
     expect(byClass.breakdown.groups.map((g: { key: string }) => g.key)).toEqual(expect.arrayContaining(['A', 'C']));
     expect(byClass.breakdown.groups.find((g: { key: string }) => g.key === 'A').kpis.stockoutRate).toMatchObject({ numerator: 0 });
     expect((await get('/kpis?by=customer')).statusCode).toBe(400);
