@@ -127,6 +127,9 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   if (options.dbFile) {
     fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
+    // Write-ahead log, synced at checkpoints: a killed server loses nothing it acknowledged;
+    // only an operating-system crash may lose the last transactions, and never corrupts the file.
+    args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
