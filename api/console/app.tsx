@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { api, ApiFailure, setCsrfToken } from './api.js';
 import { AuditPage, ChannelPage, ChannelsPage, FinancePage, InventoryPage, KpisPage, UserPage, UsersPage } from './pages-more.js';
+import { MePage } from './pages-me.js';
 import { OrderPage, orderList, ReturnPage, returnList, ShipmentPage, shipmentList } from './pages-orders.js';
 import { AdjustmentPage, ExceptionPage, exceptionList, PurchaseOrderPage, purchaseOrderList, taskList } from './pages-work.js';
 import { SessionContext, type Session, type SessionUser } from './session.js';
@@ -39,6 +40,7 @@ const areas: Area[] = [
   { path: 'kpis', label: 'KPIs', list: KpisPage },
   { path: 'audit', label: 'Audit', list: AuditPage },
   { path: 'users', label: 'Users', list: UsersPage, record: UserPage },
+  { path: 'me', label: 'Notifications', list: MePage },
 ];
 
 function Nav() {

@@ -241,6 +241,22 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
     expect(await page.getByTestId('audit-log').textContent()).toContain('refused (409)');
     // Olivia is no admin: the users list says so instead of failing.
     await visit(page, '/console/users', '[data-testid="users"] .muted', 'users-not-admin');
+    // Her own notifications: subscribe to short picks by webhook, see it listed with its secret shown once, end it.
+    await visit(page, '/console/me', '[data-testid="subscribe"]', 'me');
+    await page.getByTestId('topic').selectOption('exception');
+    await page.getByTestId('kind').fill('short_pick');
+    await page.getByTestId('channel').selectOption('webhook');
+    await page.getByTestId('target').fill('https://hooks.example.test/olivia');
+    await page.getByTestId('action-subscribe').click();
+    await page.locator('[data-testid="subscriptions"] [data-testid="row"], [data-testid="subscribe"] [data-testid="refusal"]').first().waitFor(WAIT);
+    expect(await page.locator('[data-testid="subscribe"] [data-testid="refusal"]').count(), await page.getByTestId('subscribe').textContent() ?? '').toBe(0);
+    const mine = await stack.db.selectFrom('notification_subscriptions').selectAll().where('user_id', '=', people.olivia.id).execute();
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ topic: 'exception', kind: 'short_pick', channel: 'webhook', target: 'https://hooks.example.test/olivia' });
+    expect(await page.getByTestId('webhook-secret').textContent()).toContain(mine[0]!.secret!);
+    await page.screenshot({ path: path.join(artifacts, 'console-me.png'), fullPage: true });
+    await page.getByTestId('end-subscription').click();
+    await page.locator('[data-testid="subscriptions"] .empty').waitFor(WAIT);
     await page.close();
 
     const admin = await signIn('test-admin-key');
