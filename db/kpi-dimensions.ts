@@ -30,6 +30,22 @@ type Breakdown = (w: Window) => Partial<Record<Dimension, RawBuilder<unknown>>>;
 /** How a breakdown's value reads: a ratio (0–1), hours, minor units of money, or times. */
 export type KpiUnit = 'ratio' | 'hours' | 'minor' | 'times';
 
+/**
+ * `lines` (order lines of orders created in the window that reached allocation, with their
+ * channel) and `first_allocation` (what the order's first allocation reserved per line): the
+ * start of a `with` clause, shared by the stockout rate and ATP accuracy.
+ */
+const linesAtFirstAllocation = ({ from, to }: Window) => sql`
+        with lines as (
+          select l.order_id, l.line_no, l.sku, l.qty, o.channel, o.workflow_id from orders o join order_lines l on l.order_id = o.id
+           where o.created_at >= ${from} and o.created_at < ${to} and o.routing is not null
+        ),
+        first_allocation as (
+          select r.order_id, r.line_no, sum(r.qty) as qty from lines l join reservations r
+              on r.order_id = l.order_id and r.line_no = l.line_no and r.sku = l.sku and r.operation_key = l.workflow_id || ':allocate:1'
+           group by 1, 2
+        )`;
+
 export const dimensionKpis: Record<string, { definition: string; unit?: KpiUnit; by: Breakdown }> = {
   fillRate: {
     definition:
@@ -70,16 +86,7 @@ export const dimensionKpis: Record<string, { definition: string; unit?: KpiUnit;
   stockoutRate: {
     definition: 'order lines that could not be allocated in full at release (the first allocation) ÷ order lines of orders captured in the range that reached allocation; no warehouse breakdown: an unallocated line has none',
     by: ({ from, to }) => {
-      const lines = sql`
-        with lines as (
-          select l.order_id, l.line_no, l.sku, l.qty, o.channel, o.workflow_id from orders o join order_lines l on l.order_id = o.id
-           where o.created_at >= ${from} and o.created_at < ${to} and o.routing is not null
-        ),
-        first_allocation as (
-          select r.order_id, r.line_no, sum(r.qty) as qty from lines l join reservations r
-              on r.order_id = l.order_id and r.line_no = l.line_no and r.sku = l.sku and r.operation_key = l.workflow_id || ':allocate:1'
-           group by 1, 2
-        )`;
+      const lines = linesAtFirstAllocation({ from, to });
       return {
         channel: sql`${lines} select l.channel as key, count(*) filter (where coalesce(f.qty, 0) < l.qty) as n, count(*) as d from lines l left join first_allocation f on f.order_id = l.order_id and f.line_no = l.line_no group by 1`,
         sku_class: sql`${lines} select i.sku_class as key, count(*) filter (where coalesce(f.qty, 0) < l.qty) as n, count(*) as d from lines l join items i on i.sku = l.sku left join first_allocation f on f.order_id = l.order_id and f.line_no = l.line_no group by 1`,
@@ -184,15 +191,7 @@ export const dimensionKpis: Record<string, { definition: string; unit?: KpiUnit;
       'order lines whose first allocation reserved the whole ordered quantity and whose shipments picked it in full ÷ order lines of orders created in the range that reached allocation; no warehouse breakdown: a line short at allocation has none',
     by: ({ from, to }) => {
       const lines = sql`
-        with lines as (
-          select l.order_id, l.line_no, l.sku, l.qty, o.channel, o.workflow_id from orders o join order_lines l on l.order_id = o.id
-           where o.created_at >= ${from} and o.created_at < ${to} and o.routing is not null
-        ),
-        first_allocation as (
-          select r.order_id, r.line_no, sum(r.qty) as qty from lines l join reservations r
-              on r.order_id = l.order_id and r.line_no = l.line_no and r.sku = l.sku and r.operation_key = l.workflow_id || ':allocate:1'
-           group by 1, 2
-        ),
+        ${linesAtFirstAllocation({ from, to })},
         short_picked as (
           select distinct r.order_id, r.line_no from lines l join reservations r on r.order_id = l.order_id and r.line_no = l.line_no
             join shipment_lines s on s.reservation_id = r.id where s.picked_qty is not null and s.picked_qty < s.qty
