@@ -4,6 +4,7 @@ import { createChannelOrderActivities } from './channel-order.js';
 import { createChannelOrderPublishingActivities } from './channel-order-publishing.js';
 import { createChannelPublishingActivities } from './channel-publishing.js';
 import { createChannelReconcileActivities } from './channel-reconcile.js';
+import { createExceptionSweepActivities } from './exception-sweep.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
 import { createOrderImportActivities } from './order-import.js';
 import { createOrderReleaseActivities } from './order-release.js';
@@ -39,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createChannelOrderPublishingActivities(deps),
     ...createChannelReconcileActivities(deps),
     ...createOrderImportActivities(deps),
+    ...createExceptionSweepActivities(deps),
   };
 }
 

@@ -9,7 +9,8 @@ import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { databaseUrlOf, temporalAddressOf } from '../runtime/services.js';
-import { ensureChannelReconcileSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
+import { ensureChannelReconcileSchedule, ensureExceptionSweepSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
+import { durationMs } from '../domain/duration.js';
 import { ensureSearchAttributes } from '../runtime/temporal.js';
 import { createWorker } from '../runtime/worker.js';
 
@@ -58,6 +59,8 @@ const schedule = await ensureReplenishmentSchedule(temporal, { taskQueue: config
 console.log(`[worker] replenishment-planner schedule ${schedule}`);
 const reconcileSchedule = await ensureChannelReconcileSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.channelConnectors.reconcileSchedule, windowMs: config.channelConnectors.reconcileWindowMs, orderPolicy: config.policies.order, idleMs: config.channelConnectors.intakeIdleMs });
 console.log(`[worker] channel-reconcile schedule ${reconcileSchedule}`);
+const sweepSchedule = await ensureExceptionSweepSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.exceptionSweepSchedule, returnSla: config.policies.returns.sla, returnSlaMs: durationMs(config.policies.returns.sla) });
+console.log(`[worker] exception-sweep schedule ${sweepSchedule}`);
 // One publisher per channel, as `npm start` does: a worker coming up (or a second one) finds them running.
 const publishers = await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing });
 console.log(`[worker] channel publishers: ${publishers.join(', ') || 'none (no channels yet)'}`);

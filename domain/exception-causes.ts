@@ -18,6 +18,11 @@ export const causesByKind: Record<string, readonly string[]> = {
   channel_delivery_failing: ['channel_outage', 'credentials_expired', 'endpoint_changed'],
   replenishment_run_failed: ['bad_master_data', 'system_fault'],
   supplier_invoice_mismatch: ['price_change', 'quantity_error', 'freight_charge'],
+  // Raised by the exception sweep from what the records show.
+  stale_allocation: ['wave_not_released', 'stuck_process', 'warehouse_capacity'],
+  negative_inventory_refused: ['count_error', 'receiving_error', 'unrecorded_movement', 'duplicate_event'],
+  receipt_over_tolerance: ['supplier_over_shipped', 'wrong_po', 'tolerance_too_tight'],
+  return_past_sla: ['understaffed', 'awaiting_inspection', 'awaiting_refund_approval', 'customer_unreachable'],
 };
 
 /** The causes a person may resolve an exception of this kind with. */
@@ -40,6 +45,10 @@ export const slaByKind: Record<string, number> = {
   po_late: 48 * hour,
   transfer_late: 48 * hour,
   replenishment_run_failed: 8 * hour,
+  stale_allocation: 4 * hour,
+  negative_inventory_refused: 24 * hour,
+  receipt_over_tolerance: 24 * hour,
+  return_past_sla: 24 * hour,
 };
 export const defaultSlaMs = 24 * hour;
 export const slaMsFor = (kind: string) => slaByKind[kind] ?? defaultSlaMs;

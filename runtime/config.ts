@@ -56,6 +56,8 @@ export interface Config {
   channelPublishing: ChannelPublishingPolicy;
   /** Storefront connectors: webhook size and deadline, how long a rotated secret still counts, intake idle time. */
   channelConnectors: ChannelConnectorSettings;
+  /** How often the exception sweep raises the conditions found in the records (EXCEPTION_SWEEP_EVERY: an interval or a cron). */
+  exceptionSweepSchedule: string;
   /** Deadlines and bounds on every outbound call, and how the API sheds load. */
   resilience: Resilience;
   /** How `npm start` bears crashes of the servers it runs: restarts allowed within a window. */
@@ -237,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reconcileSchedule: env.CHANNEL_RECONCILE_SCHEDULE_CRON || '30 4 * * *',
       reconcileWindowMs: positive(env, 'CHANNEL_RECONCILE_WINDOW', durationMs(duration(env, 'CHANNEL_RECONCILE_WINDOW', '48h'))),
     },
+    exceptionSweepSchedule: env.EXCEPTION_SWEEP_EVERY || '15m',
     supervisor: {
       maxRestarts: intFrom(env, 'SUPERVISOR_MAX_RESTARTS', 5),
       windowMs: positive(env, 'SUPERVISOR_WINDOW', durationMs(duration(env, 'SUPERVISOR_WINDOW', '2m'))),

@@ -5,6 +5,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
 import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
 import { CHANNEL_RECONCILE_PREFIX, CHANNEL_RECONCILE_SCHEDULE_ID, channelReconcileWorkflowType, type ChannelReconcileWorkflow } from '../contracts/channel-reconcile.js';
+import { EXCEPTION_SWEEP_PREFIX, EXCEPTION_SWEEP_SCHEDULE_ID, exceptionSweepWorkflowType, type ExceptionSweepWorkflow } from '../contracts/exception-sweep.js';
 import type { OrderPolicy } from '../contracts/order.js';
 
 export const DEFAULT_REPLENISHMENT_SCHEDULE = '0 5 * * *';
@@ -86,5 +87,28 @@ export async function ensureChannelReconcileSchedule(client: Client, options: Ch
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
   }
   await client.schedule.getHandle(CHANNEL_RECONCILE_SCHEDULE_ID).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
+  return 'updated';
+}
+
+/** Creates the `exception-sweep` schedule (every 15 minutes by default), or brings it up to date. */
+export async function ensureExceptionSweepSchedule(client: Client, options: { taskQueue: string; schedule: string; returnSla: string; returnSlaMs: number }): Promise<'created' | 'updated'> {
+  const spec = replenishmentScheduleSpec(options.schedule);
+  const action: ScheduleOptionsStartWorkflowAction<ExceptionSweepWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: exceptionSweepWorkflowType,
+    // Temporal appends the scheduled time: `exception-sweep-2025-01-31T04:15:00Z`.
+    workflowId: EXCEPTION_SWEEP_PREFIX.slice(0, -1),
+    taskQueue: options.taskQueue,
+    args: [{ returnSla: options.returnSla, returnSlaMs: options.returnSlaMs }],
+    workflowExecutionTimeout: '30m',
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '15m' } as const;
+  try {
+    await client.schedule.create({ scheduleId: EXCEPTION_SWEEP_SCHEDULE_ID, spec, action, policies });
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  await client.schedule.getHandle(EXCEPTION_SWEEP_SCHEDULE_ID).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
   return 'updated';
 }

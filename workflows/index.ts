@@ -2,6 +2,7 @@ export { channelOrderIntake } from './channel-order.js';
 export { channelOrderPublisher } from './channel-order-publisher.js';
 export { channelPublisher } from './channel-publisher.js';
 export { channelReconcile } from './channel-reconcile.js';
+export { exceptionSweep } from './exception-sweep.js';
 export { inventoryAdjustment } from './inventory-adjustment.js';
 export { orderImport } from './order-import.js';
 export { orderRelease } from './order-release.js';

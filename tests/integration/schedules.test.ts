@@ -1,6 +1,7 @@
 import { afterAll, expect, inject, it } from 'vitest';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
-import { ensureReplenishmentSchedule, replenishmentScheduleSpec } from '../../runtime/schedules.js';
+import { ensureExceptionSweepSchedule, ensureReplenishmentSchedule, replenishmentScheduleSpec } from '../../runtime/schedules.js';
+import { EXCEPTION_SWEEP_SCHEDULE_ID } from '../../contracts/exception-sweep.js';
 import { authAs, eventually, useTestStack } from '../support/stack.js';
 import { REPLENISHMENT_SCHEDULE_ID } from '../../contracts/replenishment.js';
 
@@ -10,6 +11,7 @@ const client = new Client({ connection });
 
 afterAll(async () => {
   await client.schedule.getHandle(REPLENISHMENT_SCHEDULE_ID).delete().catch(() => {});
+  await client.schedule.getHandle(EXCEPTION_SWEEP_SCHEDULE_ID).delete().catch(() => {});
   await connection.close();
 });
 
@@ -49,4 +51,19 @@ it('reads REPLENISHMENT_SCHEDULE_CRON as a cron expression or an interval', () =
   expect(replenishmentScheduleSpec('30 2 * * 1-5')).toEqual({ cronExpressions: ['30 2 * * 1-5'] });
   expect(replenishmentScheduleSpec('24h')).toEqual({ intervals: [{ every: '24h' }] });
   expect(() => replenishmentScheduleSpec('daily')).toThrow(/REPLENISHMENT_SCHEDULE_CRON/);
+});
+
+it('the exception sweep runs every 15 minutes by default with the returns SLA, and a run answers what it found', async () => {
+  await client.schedule.getHandle(EXCEPTION_SWEEP_SCHEDULE_ID).delete().catch(() => {});
+  const options = { taskQueue: stack.config.taskQueue, schedule: stack.config.exceptionSweepSchedule, returnSla: '5d', returnSlaMs: 5 * 86_400_000 };
+  expect(await ensureExceptionSweepSchedule(client, options)).toBe('created');
+  expect(await ensureExceptionSweepSchedule(client, options)).toBe('updated');
+  const handle = client.schedule.getHandle(EXCEPTION_SWEEP_SCHEDULE_ID);
+  const described = await handle.describe();
+  expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 15 * 60_000 })]);
+  expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'exceptionSweep', workflowId: 'exception-sweep', args: [{ returnSla: '5d', returnSlaMs: 432_000_000 }] });
+  await handle.trigger();
+  const started = await eventually(async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId, 20_000, 'a triggered sweep');
+  expect(started).toMatch(/^exception-sweep-/);
+  expect(await client.workflow.getHandle(started).result()).toEqual({ found: {}, raised: 0, cleared: 0 });
 });
