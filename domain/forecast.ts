@@ -237,6 +237,12 @@ const FITTERS: [ForecastMethod, Fitter][] = [
   ['holt_winters_multiplicative', holtWintersFit(true)],
 ];
 
+/** Average days between demands above which a series is intermittent (Syntetos–Boylan's cut-off). */
+export const INTERMITTENT_ADI = 1.32;
+/** How much lower (as a share) another method's backtest MASE must be for it to replace the mean. */
+export const MEAN_MARGIN = 0.05;
+const INTERMITTENT_METHODS = new Set<ForecastMethod>(['mean', 'ses', 'croston', 'sba', 'tsb']);
+
 /** Mean absolute one-day change of `y`, the MASE denominator; the mean level (or 1) when the series never changes. */
 export function maseScale(y: number[]): number {
   let total = 0;
@@ -294,6 +300,9 @@ export function forecastDemand(history: number[], options: ForecastOptions): Dem
     };
   }
 
+  // Syntetos–Boylan: demand on fewer than 1 day in 1.32 is intermittent, where trend and season fit noise.
+  const demandDays = y.filter((v) => v > 0).length;
+  const intermittent = demandDays > 0 && y.length / demandDays > INTERMITTENT_ADI;
   const scores = new Map<ForecastMethod, { abs: number; actual: number; mase: number; squares: number; count: number; windows: number }>();
   for (let w = windows; w >= 1; w--) {
     const cut = y.length - w * testDays;
@@ -301,6 +310,7 @@ export function forecastDemand(history: number[], options: ForecastOptions): Dem
     const test = y.slice(cut, cut + testDays);
     const scale = maseScale(train);
     for (const [method, fitter] of FITTERS) {
+      if (intermittent && !INTERMITTENT_METHODS.has(method)) continue;
       const fit = fitter(train, m);
       if (!fit) continue;
       const predicted = forecastWith(fit, test.length);
@@ -323,7 +333,9 @@ export function forecastDemand(history: number[], options: ForecastOptions): Dem
   const ranked = candidates
     .map((c) => ({ method: c.method, wape: c.s.actual > EPS ? round(c.s.abs / c.s.actual) : null, mase: round(c.s.mase / c.s.windows), rmse: Math.sqrt(c.s.squares / c.s.count) }))
     .sort((a, b) => a.mase - b.mase);
-  const chosen = ranked[0]!;
+  // The mean stays unless another method beats it clearly: four short weeks are a noisy judge.
+  const mean = ranked.find((c) => c.method === 'mean');
+  const chosen = mean && ranked[0]!.mase > mean.mase * (1 - MEAN_MARGIN) ? mean : ranked[0]!;
   const fit = FITTERS.find(([method]) => method === chosen.method)![1](y, m)!;
   return {
     method: chosen.method,
@@ -333,7 +345,7 @@ export function forecastDemand(history: number[], options: ForecastOptions): Dem
     mase: chosen.mase,
     errorSd: round(chosen.rmse),
     candidates: ranked.map(({ method, wape: w, mase }) => ({ method, wape: w, mase })),
-    note: `Lowest MASE of ${ranked.length} methods over ${windows} backtest window(s) of ${testDays} days.${cleaned}`,
+    note: `Lowest MASE of ${ranked.length} methods over ${windows} backtest window(s) of ${testDays} days${intermittent ? ' (intermittent demand: no trend or season methods)' : ''}.${cleaned}`,
   };
 }
 
