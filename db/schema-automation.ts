@@ -13,5 +13,19 @@ export interface ReplenishmentForecastColumns {
   lead_time_demand_high: ColumnType<number, number | undefined, number>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- tables of the later points join here
-export interface AutomationTables {}
+/** The cause and owner suggested when an exception case opened (migration 0061). */
+export interface ExceptionCaseSuggestionsTable {
+  case_id: number;
+  cause: string;
+  confidence: number;
+  alternatives: ColumnType<{ cause: string; probability: number }[], string, string>;
+  rests_on: ColumnType<number[], number[], number[]>;
+  owner: string | null;
+  owner_share: number | null;
+  trained_on: number;
+  made_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface AutomationTables {
+  exception_case_suggestions: ExceptionCaseSuggestionsTable;
+}
