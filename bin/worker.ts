@@ -9,7 +9,7 @@ import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { databaseUrlOf, temporalAddressOf } from '../runtime/services.js';
-import { ensureChannelReconcileSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
+import { anomalyThresholdsFrom, ensureAnomalyScanSchedule, ensureChannelReconcileSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { ensureSearchAttributes } from '../runtime/temporal.js';
 import { createWorker } from '../runtime/worker.js';
 
@@ -58,6 +58,7 @@ const schedule = await ensureReplenishmentSchedule(temporal, { taskQueue: config
 console.log(`[worker] replenishment-planner schedule ${schedule}`);
 const reconcileSchedule = await ensureChannelReconcileSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.channelConnectors.reconcileSchedule, windowMs: config.channelConnectors.reconcileWindowMs, orderPolicy: config.policies.order, idleMs: config.channelConnectors.intakeIdleMs });
 console.log(`[worker] channel-reconcile schedule ${reconcileSchedule}`);
+console.log(`[worker] anomaly-scan schedule ${await ensureAnomalyScanSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.ANOMALY_SCAN_SCHEDULE_CRON, thresholds: anomalyThresholdsFrom(process.env.ANOMALY_THRESHOLDS) })}`);
 // One publisher per channel, as `npm start` does: a worker coming up (or a second one) finds them running.
 const publishers = await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing });
 console.log(`[worker] channel publishers: ${publishers.join(', ') || 'none (no channels yet)'}`);

@@ -6,6 +6,8 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
 import { CHANNEL_RECONCILE_PREFIX, CHANNEL_RECONCILE_SCHEDULE_ID, channelReconcileWorkflowType, type ChannelReconcileWorkflow } from '../contracts/channel-reconcile.js';
 import type { OrderPolicy } from '../contracts/order.js';
+import { ANOMALY_SCAN_PREFIX, ANOMALY_SCAN_SCHEDULE_ID, anomalyScanWorkflowType, type AnomalyScanWorkflow } from '../contracts/anomaly-scan.js';
+import { defaultAnomalyThresholds, type AnomalyThresholds } from '../domain/anomaly.js';
 
 export const DEFAULT_REPLENISHMENT_SCHEDULE = '0 5 * * *';
 
@@ -86,5 +88,45 @@ export async function ensureChannelReconcileSchedule(client: Client, options: Ch
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
   }
   await client.schedule.getHandle(CHANNEL_RECONCILE_SCHEDULE_ID).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
+  return 'updated';
+}
+
+export const DEFAULT_ANOMALY_SCAN_SCHEDULE = '1h';
+
+/**
+ * `ANOMALY_THRESHOLDS`: a JSON object overriding some of the anomaly checks' thresholds
+ * (`{"demandSigmas": 4, "orderSizeFactor": 8}`); unknown names or non-positive numbers refuse to start.
+ */
+export function anomalyThresholdsFrom(value: string | undefined): Partial<AnomalyThresholds> {
+  if (!value?.trim()) return {};
+  const parsed: unknown = JSON.parse(value);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`ANOMALY_THRESHOLDS must be a JSON object, got ${value}`);
+  for (const [key, v] of Object.entries(parsed)) {
+    if (!(key in defaultAnomalyThresholds)) throw new Error(`ANOMALY_THRESHOLDS: unknown threshold ${key}; known: ${Object.keys(defaultAnomalyThresholds).join(', ')}`);
+    if (typeof v !== 'number' || !(v > 0)) throw new Error(`ANOMALY_THRESHOLDS: ${key} must be a positive number`);
+  }
+  return parsed as Partial<AnomalyThresholds>;
+}
+
+/** Creates the hourly `anomaly-scan` schedule (`ANOMALY_SCAN_SCHEDULE_CRON`, default every hour), or brings it up to date. */
+export async function ensureAnomalyScanSchedule(client: Client, options: { taskQueue: string; schedule?: string; thresholds?: Partial<AnomalyThresholds> }): Promise<'created' | 'updated'> {
+  const spec = replenishmentScheduleSpec(options.schedule || DEFAULT_ANOMALY_SCAN_SCHEDULE);
+  const action: ScheduleOptionsStartWorkflowAction<AnomalyScanWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: anomalyScanWorkflowType,
+    // Temporal appends the scheduled time: `anomaly-scan-2025-01-31T05:00:00Z`.
+    workflowId: ANOMALY_SCAN_PREFIX.slice(0, -1),
+    taskQueue: options.taskQueue,
+    args: [{ thresholds: options.thresholds ?? {} }],
+    workflowExecutionTimeout: '30m',
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' } as const;
+  try {
+    await client.schedule.create({ scheduleId: ANOMALY_SCAN_SCHEDULE_ID, spec, action, policies });
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  await client.schedule.getHandle(ANOMALY_SCAN_SCHEDULE_ID).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
   return 'updated';
 }
