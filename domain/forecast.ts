@@ -132,13 +132,23 @@ function holtWintersFit(multiplicative: boolean): Fitter {
     const first = sum(y.slice(0, m)) / m;
     const second = sum(y.slice(m, 2 * m)) / m;
     if (multiplicative && (first <= EPS || second <= EPS)) return undefined;
+    // Initial season: each weekday's average departure from its week's mean over every whole
+    // week, steadier than the first week alone on noisy counts.
+    const weeks = Math.floor(y.length / m);
+    const initial = new Array<number>(m).fill(0);
+    for (let w = 0; w < weeks; w++) {
+      const week = y.slice(w * m, (w + 1) * m);
+      const mean = sum(week) / m;
+      week.forEach((v, i) => (initial[i]! += (multiplicative ? (mean > EPS ? v / mean : 1) : v - mean) / weeks));
+    }
     let best: Fit | undefined;
     for (const alpha of ALPHAS) {
-      for (const beta of BETAS) {
+      for (const beta of [0, ...BETAS]) {
         for (const gamma of GAMMAS) {
           let level = first;
-          let trend = (second - first) / m;
-          const season = y.slice(0, m).map((v) => (multiplicative ? v / first : v - first));
+          // β = 0: no trend at all, the seasonal model without one.
+          let trend = beta === 0 ? 0 : (second - first) / m;
+          const season = [...initial];
           let sse = 0;
           for (let t = m; t < y.length; t++) {
             const s = season[t % m]!;
