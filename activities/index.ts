@@ -10,6 +10,7 @@ import { createOrderImportActivities } from './order-import.js';
 import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
 import { createReplenishmentActivities } from './replenishment.js';
+import { createAnomalyScanActivities } from './anomaly-scan.js';
 import type { PaymentGateway } from './payment-gateway.js';
 import { createReturnActivities } from './return.js';
 import { createShipmentActivities } from './shipment.js';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createInventoryAdjustmentActivities(deps),
     ...createPurchaseOrderActivities(deps),
     ...createReplenishmentActivities(deps),
+    ...createAnomalyScanActivities(deps),
     ...createTransferActivities(deps),
     ...createReturnActivities(deps),
     ...createChannelPublishingActivities(deps),

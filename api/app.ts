@@ -35,6 +35,7 @@ import { orderRoutes } from './orders.js';
 import { purchaseOrderRoutes } from './purchase-orders.js';
 import { replenishmentRoutes } from './replenishment.js';
 import { returnRoutes } from './returns.js';
+import { storyRoutes } from './stories.js';
 import { shipmentRoutes } from './shipments.js';
 import { waveRoutes } from './waves.js';
 import { taskRoutes } from './tasks.js';
@@ -149,6 +150,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(transferRoutes(deps));
   await app.register(vendorReturnRoutes(deps));
   await app.register(returnRoutes(deps));
+  await app.register(storyRoutes(deps));
   await app.register(masterDataRoutes(deps));
   await app.register(inventoryRoutes(deps));
   await app.register(channelPublishingRoutes(deps));

@@ -104,6 +104,18 @@ export const exceptionRoutes =
           params,
           response: {
             200: caseView.extend({
+              suggestion: z
+                .object({
+                  cause: z.string(),
+                  confidence: z.number().describe('probability of the cause among those the kind allows, 0–1'),
+                  alternatives: z.array(z.object({ cause: z.string(), probability: z.number() })),
+                  restsOn: z.array(z.number()).describe('the resolved cases of this cause most like this one'),
+                  owner: z.object({ user: z.string(), share: z.number().describe('share of past cases of this cause and kind they resolved') }).nullable(),
+                  trainedOn: z.number().describe('resolved cases of this kind it learned from'),
+                  madeAt: z.date(),
+                })
+                .nullable()
+                .describe('cause and owner suggested when the case opened, from the cases resolved before; null when none of its kind were'),
               raised: z.array(z.object({ id: z.string(), message: z.string(), status: z.string(), raisedAt: z.date(), resolvedAt: z.date().nullable(), workflowId: z.string().nullable(), details: z.unknown() })),
               events: z.array(z.object({ at: z.date(), actor: z.string(), kind: z.string(), note: z.string().nullable(), details: z.unknown() })),
             }),

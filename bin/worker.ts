@@ -9,7 +9,7 @@ import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { databaseUrlOf, temporalAddressOf } from '../runtime/services.js';
-import { ensureChannelReconcileSchedule, ensureExceptionSweepSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
+import { anomalyThresholdsFrom, ensureAnomalyScanSchedule, ensureChannelReconcileSchedule, ensureExceptionSweepSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
 import { durationMs } from '../domain/duration.js';
 import { ensureSearchAttributes } from '../runtime/temporal.js';
 import { createWorker } from '../runtime/worker.js';
@@ -61,6 +61,7 @@ const reconcileSchedule = await ensureChannelReconcileSchedule(temporal, { taskQ
 console.log(`[worker] channel-reconcile schedule ${reconcileSchedule}`);
 const sweepSchedule = await ensureExceptionSweepSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.exceptionSweepSchedule, returnSla: config.policies.returns.sla, returnSlaMs: durationMs(config.policies.returns.sla) });
 console.log(`[worker] exception-sweep schedule ${sweepSchedule}`);
+console.log(`[worker] anomaly-scan schedule ${await ensureAnomalyScanSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.ANOMALY_SCAN_SCHEDULE_CRON, thresholds: anomalyThresholdsFrom(process.env.ANOMALY_THRESHOLDS) })}`);
 // One publisher per channel, as `npm start` does: a worker coming up (or a second one) finds them running.
 const publishers = await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing });
 console.log(`[worker] channel publishers: ${publishers.join(', ') || 'none (no channels yet)'}`);

@@ -1,4 +1,5 @@
 import { adjustmentWorkflowType } from './inventory-adjustment.js';
+import { anomalyScanWorkflowType } from './anomaly-scan.js';
 import { channelOrderWorkflowType } from './channel-order.js';
 import { channelOrderPublisherWorkflowType } from './channel-order-publisher.js';
 import { channelPublisherWorkflowType } from './channel-publishing.js';
@@ -15,6 +16,7 @@ import { transferWorkflowType } from './transfer.js';
 /** Every workflow type of the product, as the worker registers them. */
 export const workflowTypes = [
   adjustmentWorkflowType,
+  anomalyScanWorkflowType,
   channelOrderWorkflowType,
   channelOrderPublisherWorkflowType,
   channelPublisherWorkflowType,

@@ -7,9 +7,10 @@
 import { sql, type Kysely } from 'kysely';
 import { clearedByProcess } from '../domain/exception-causes.js';
 import type { Database } from './schema.js';
+import { suggestForCase } from './exception-suggestions.js';
 
-/** Files a newly raised exception under its case; a resolved case reopens. */
-export async function fileUnderCase(db: Kysely<Database>, exception: { id: string; kind: string; reference: string; ownerRole: string; message: string }): Promise<number> {
+/** Files a newly raised exception under its case; a resolved case reopens. A case that opens or reopens gets a suggested cause and owner. */
+export async function fileUnderCase(db: Kysely<Database>, exception: { id: string; kind: string; reference: string; ownerRole: string; message: string; details?: unknown }): Promise<number> {
   const previous = await db.selectFrom('exception_cases').select('status').where('kind', '=', exception.kind).where('reference', '=', exception.reference).forUpdate().executeTakeFirst();
   const { rows } = await sql<{ id: number }>`
     insert into exception_cases (kind, reference, owner_role)
@@ -28,6 +29,7 @@ export async function fileUnderCase(db: Kysely<Database>, exception: { id: strin
     .insertInto('exception_events')
     .values({ case_id: id, actor: 'system', kind: was === 'resolved' ? 'reopened' : 'raised', note: exception.message, details: JSON.stringify({ exceptionId: exception.id }) })
     .execute();
+  if (was !== 'open') await suggestForCase(db, id, exception);
   return id;
 }
 

@@ -24,6 +24,8 @@ import * as users from './migrations/0050_users.js';
 import * as exceptionCases from './migrations/0051_exception_cases.js';
 import * as deliveries from './migrations/0052_deliveries.js';
 import * as notifications from './migrations/0053_notifications.js';
+import * as replenishmentForecasts from './migrations/0060_replenishment_forecasts.js';
+import * as exceptionSuggestions from './migrations/0061_exception_suggestions.js';
 
 /** Migrations in order; names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -52,6 +54,8 @@ const migrations: Record<string, Migration> = {
   '0051_exception_cases': exceptionCases,
   '0052_deliveries': deliveries,
   '0053_notifications': notifications,
+  '0060_replenishment_forecasts': replenishmentForecasts,
+  '0061_exception_suggestions': exceptionSuggestions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { Address, ShortagePolicy } from '../domain/order.js';
 import type { PeopleTables } from './schema-people.js';
+import type { AutomationTables, ReplenishmentForecastColumns } from './schema-automation.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -431,7 +432,7 @@ export interface ReplenishmentRunsTable {
   failure: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
-export interface ReplenishmentSuggestionsTable {
+export interface ReplenishmentSuggestionsTable extends ReplenishmentForecastColumns {
   run_id: string;
   sku: string;
   warehouse_code: string;
@@ -479,7 +480,7 @@ export interface VendorReturnsTable {
   journal_entry_id: number | null;
 }
 
-export interface Database extends PeopleTables {
+export interface Database extends PeopleTables, AutomationTables {
   returns: ReturnsTable;
   return_lines: ReturnLinesTable;
   return_receipts: ReturnReceiptsTable;

@@ -1,14 +1,17 @@
 /**
- * Replenishment planning: demand from shipped history, safety stock by the SKU class's
- * service level, reorder point, and an order-up-to quantity rounded to MOQ and pack size.
+ * Replenishment planning: demand forecast from shipped history (the method chosen by
+ * backtest, domain/forecast.ts), safety stock from the forecast's error over the lead time
+ * at the SKU class's service level, reorder point, and an order-up-to quantity rounded to
+ * MOQ and pack size.
  */
+import { demandOver, forecastDemand, type ForecastMethod } from './forecast.js';
 
 export type SkuClass = 'A' | 'B' | 'C';
 
 /** z-scores of the cycle service level each class aims for: A 98%, B 95%, C 90%. */
 export const serviceLevelZ: Record<SkuClass, number> = { A: 2.05, B: 1.65, C: 1.28 };
 
-/** Mean and (sample) standard deviation of daily demand; days without shipments count as zero. */
+/** Mean and (sample) standard deviation of daily demand; days without shipments count as zero. The planner's forecast before backtested methods, kept as the benchmark's baseline. */
 export function demandStats(dailyQty: number[]): { averageDaily: number; deviation: number } {
   const n = dailyQty.length;
   if (n === 0) return { averageDaily: 0, deviation: 0 };
@@ -55,8 +58,19 @@ export interface ReplenishmentInput {
 }
 
 export interface ReplenishmentSuggestion {
+  /** Forecast units per day over the lead time (uplift included). */
   averageDaily: number;
+  /** The forecast's daily error (root mean square of its backtest errors, uplift included): what safety stock covers. */
   deviation: number;
+  /** The forecasting method chosen for this series by backtest, with its errors there (null when too short to backtest). */
+  forecastMethod: ForecastMethod;
+  forecastWape: number | null;
+  forecastMase: number | null;
+  forecastNote: string;
+  /** Forecast demand over the lead time, and its 90% prediction interval. */
+  leadTimeDemand: number;
+  leadTimeDemandLow: number;
+  leadTimeDemandHigh: number;
   safetyStock: number;
   reorderPoint: number;
   targetLevel: number;
@@ -66,21 +80,39 @@ export interface ReplenishmentSuggestion {
   suggestedQty: number;
 }
 
-/** Reorder when the position is at or below the reorder point; order up to the point plus a review period of demand. */
+/** z of the two-sided 90% prediction interval shown with each suggestion. */
+export const intervalZ = 1.645;
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * Reorder when the position is at or below the reorder point (forecast demand over the lead
+ * time plus safety stock); order up to the point plus the forecast over the review period.
+ */
 export function suggestReplenishment(input: ReplenishmentInput): ReplenishmentSuggestion {
-  const stats = demandStats(input.dailyShipped);
   const uplift = input.uplift ?? 1;
-  const averageDaily = stats.averageDaily * uplift;
-  const deviation = stats.deviation * uplift;
-  const safety = safetyStock(input.skuClass, deviation, input.leadTimeDays);
-  const point = reorderPoint(averageDaily, input.leadTimeDays, safety);
-  const targetLevel = Math.max(0, Math.ceil(point + averageDaily * input.reviewPeriodDays - 1e-9));
+  const lead = Math.max(0, input.leadTimeDays);
+  const forecast = forecastDemand(input.dailyShipped, { horizon: lead + input.reviewPeriodDays });
+  const leadDemand = demandOver(forecast, lead, intervalZ);
+  const wholeHorizon = forecast.daily.reduce((a, b) => a + b, 0) * uplift;
+  const reviewDemand = wholeHorizon - leadDemand.expected * uplift;
+  const deviation = forecast.errorSd * uplift;
+  const safety = safetyStock(input.skuClass, deviation, lead);
+  const point = Math.max(0, Math.ceil(leadDemand.expected * uplift + safety - 1e-9));
+  const targetLevel = Math.max(0, Math.ceil(point + reviewDemand - 1e-9));
   const onHand = input.available + input.allocated + input.quarantine;
   const position = onHand - input.allocated + input.inbound + input.inTransit;
-  const reorder = averageDaily > 0 && position <= point;
+  const reorder = wholeHorizon > 0 && position <= point;
   return {
-    averageDaily: Math.round(averageDaily * 1000) / 1000,
-    deviation: Math.round(deviation * 1000) / 1000,
+    averageDaily: round3(lead > 0 ? (leadDemand.expected * uplift) / lead : (forecast.daily[0] ?? 0) * uplift),
+    deviation: round3(deviation),
+    forecastMethod: forecast.method,
+    forecastWape: forecast.wape,
+    forecastMase: forecast.mase,
+    forecastNote: forecast.note,
+    leadTimeDemand: round3(leadDemand.expected * uplift),
+    leadTimeDemandLow: round3(leadDemand.low * uplift),
+    leadTimeDemandHigh: round3(leadDemand.high * uplift),
     safetyStock: safety,
     reorderPoint: point,
     targetLevel,

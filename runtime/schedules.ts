@@ -2,11 +2,35 @@
  * Temporal Schedules the product keeps, created or brought up to date whenever a worker
  * (or `npm start`) comes up, so every deployment converges on the configured timing.
  */
+import type { Workflow } from '@temporalio/common';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
 import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
 import { CHANNEL_RECONCILE_PREFIX, CHANNEL_RECONCILE_SCHEDULE_ID, channelReconcileWorkflowType, type ChannelReconcileWorkflow } from '../contracts/channel-reconcile.js';
 import { EXCEPTION_SWEEP_PREFIX, EXCEPTION_SWEEP_SCHEDULE_ID, exceptionSweepWorkflowType, type ExceptionSweepWorkflow } from '../contracts/exception-sweep.js';
 import type { OrderPolicy } from '../contracts/order.js';
+import { ANOMALY_SCAN_PREFIX, ANOMALY_SCAN_SCHEDULE_ID, anomalyScanWorkflowType, type AnomalyScanWorkflow } from '../contracts/anomaly-scan.js';
+import { defaultAnomalyThresholds, type AnomalyThresholds } from '../domain/anomaly.js';
+
+/**
+ * Creates a schedule, or brings an existing one to this spec, action and policies: every
+ * worker that comes up converges the deployment on its configuration.
+ */
+async function keepSchedule<W extends Workflow>(
+  client: Client,
+  scheduleId: string,
+  spec: ScheduleSpec,
+  action: ScheduleOptionsStartWorkflowAction<W>,
+  policies: { overlap: ScheduleOverlapPolicy; catchupWindow: string },
+): Promise<'created' | 'updated'> {
+  try {
+    await client.schedule.create({ scheduleId, spec, action, policies });
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  await client.schedule.getHandle(scheduleId).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
+  return 'updated';
+}
 
 export const DEFAULT_REPLENISHMENT_SCHEDULE = '0 5 * * *';
 
@@ -39,20 +63,7 @@ export async function ensureReplenishmentSchedule(client: Client, options: Reple
     args: [{}],
     workflowExecutionTimeout: '1h',
   };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' } as const;
-  try {
-    await client.schedule.create({ scheduleId: REPLENISHMENT_SCHEDULE_ID, spec, action, policies });
-    return 'created';
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-  }
-  await client.schedule.getHandle(REPLENISHMENT_SCHEDULE_ID).update((current) => ({
-    ...current,
-    spec,
-    action,
-    policies: { ...current.policies, ...policies },
-  }));
-  return 'updated';
+  return keepSchedule(client, REPLENISHMENT_SCHEDULE_ID, spec, action, { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' });
 }
 
 export const DEFAULT_CHANNEL_RECONCILE_SCHEDULE = '30 4 * * *';
@@ -79,15 +90,39 @@ export async function ensureChannelReconcileSchedule(client: Client, options: Ch
     args: [{ channel: null, windowMs: options.windowMs, requestedBy: 'schedule', orderPolicy: options.orderPolicy, idleMs: options.idleMs }],
     workflowExecutionTimeout: '2h',
   };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' } as const;
-  try {
-    await client.schedule.create({ scheduleId: CHANNEL_RECONCILE_SCHEDULE_ID, spec, action, policies });
-    return 'created';
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  return keepSchedule(client, CHANNEL_RECONCILE_SCHEDULE_ID, spec, action, { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' });
+}
+
+export const DEFAULT_ANOMALY_SCAN_SCHEDULE = '1h';
+
+/**
+ * `ANOMALY_THRESHOLDS`: a JSON object overriding some of the anomaly checks' thresholds
+ * (`{"demandSigmas": 4, "orderSizeFactor": 8}`); unknown names or non-positive numbers refuse to start.
+ */
+export function anomalyThresholdsFrom(value: string | undefined): Partial<AnomalyThresholds> {
+  if (!value?.trim()) return {};
+  const parsed: unknown = JSON.parse(value);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`ANOMALY_THRESHOLDS must be a JSON object, got ${value}`);
+  for (const [key, v] of Object.entries(parsed)) {
+    if (!(key in defaultAnomalyThresholds)) throw new Error(`ANOMALY_THRESHOLDS: unknown threshold ${key}; known: ${Object.keys(defaultAnomalyThresholds).join(', ')}`);
+    if (typeof v !== 'number' || !(v > 0)) throw new Error(`ANOMALY_THRESHOLDS: ${key} must be a positive number`);
   }
-  await client.schedule.getHandle(CHANNEL_RECONCILE_SCHEDULE_ID).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
-  return 'updated';
+  return parsed as Partial<AnomalyThresholds>;
+}
+
+/** Creates the hourly `anomaly-scan` schedule (`ANOMALY_SCAN_SCHEDULE_CRON`, default every hour), or brings it up to date. */
+export async function ensureAnomalyScanSchedule(client: Client, options: { taskQueue: string; schedule?: string; thresholds?: Partial<AnomalyThresholds> }): Promise<'created' | 'updated'> {
+  const spec = replenishmentScheduleSpec(options.schedule || DEFAULT_ANOMALY_SCAN_SCHEDULE);
+  const action: ScheduleOptionsStartWorkflowAction<AnomalyScanWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: anomalyScanWorkflowType,
+    // Temporal appends the scheduled time: `anomaly-scan-2025-01-31T05:00:00Z`.
+    workflowId: ANOMALY_SCAN_PREFIX.slice(0, -1),
+    taskQueue: options.taskQueue,
+    args: [{ thresholds: options.thresholds ?? {} }],
+    workflowExecutionTimeout: '30m',
+  };
+  return keepSchedule(client, ANOMALY_SCAN_SCHEDULE_ID, spec, action, { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' });
 }
 
 /** Creates the `exception-sweep` schedule (every 15 minutes by default), or brings it up to date. */
@@ -102,13 +137,5 @@ export async function ensureExceptionSweepSchedule(client: Client, options: { ta
     args: [{ returnSla: options.returnSla, returnSlaMs: options.returnSlaMs }],
     workflowExecutionTimeout: '30m',
   };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '15m' } as const;
-  try {
-    await client.schedule.create({ scheduleId: EXCEPTION_SWEEP_SCHEDULE_ID, spec, action, policies });
-    return 'created';
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-  }
-  await client.schedule.getHandle(EXCEPTION_SWEEP_SCHEDULE_ID).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
-  return 'updated';
+  return keepSchedule(client, EXCEPTION_SWEEP_SCHEDULE_ID, spec, action, { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '15m' });
 }

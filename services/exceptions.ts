@@ -9,6 +9,7 @@ import type { Db } from '../db/connection.js';
 import type { ExceptionCasesTable } from '../db/schema-people.js';
 import { ageBucketOf, causesFor, slaOf } from '../domain/exception-causes.js';
 import * as refuse from './refusal.js';
+import { caseSuggestion } from '../db/exception-suggestions.js';
 import type { Refusal } from './refusal.js';
 
 export interface ExceptionCase {
@@ -111,12 +112,14 @@ export async function listCases(db: Db, query: CaseQuery, now = new Date()): Pro
 export async function getCase(db: Db, id: number) {
   const row = await withLatest(db).where('c.id', '=', id).executeTakeFirst();
   if (!row) return refuse.notFound(`exception case ${id}`);
-  const [raised, events] = await Promise.all([
+  const [raised, events, suggestion] = await Promise.all([
     db.selectFrom('exceptions').selectAll().where('case_id', '=', id).orderBy('raised_at').execute(),
     db.selectFrom('exception_events').selectAll().where('case_id', '=', id).orderBy('id').execute(),
+    caseSuggestion(db, id),
   ]);
   return {
     ...caseView(row),
+    suggestion,
     raised: raised.map((e) => ({ id: e.id, message: e.message, status: e.status, raisedAt: e.raised_at, resolvedAt: e.resolved_at, workflowId: e.workflow_id, details: e.details })),
     events: events.map((e) => ({ at: e.at, actor: e.actor, kind: e.kind, note: e.note, details: e.details })),
   };
@@ -173,13 +176,15 @@ export async function snoozeCase(db: Db, id: number, until: Date, reason: string
 }
 
 export async function resolveCase(db: Db, id: number, cause: string, note: string, actor: string): Promise<Change | Refusal> {
+  // Whether the person followed the suggested cause, kept with the resolution: how well the suggestions serve.
+  const suggested = await caseSuggestion(db, id);
   return changeCase(db, id, actor, (row, now) => {
     if (row.status === 'resolved') return refuse.conflict('case_resolved', `exception case ${row.id} was already resolved (${row.cause}) by ${row.resolved_by}`);
     const causes = causesFor(row.kind);
     if (!causes.includes(cause)) {
       return refuse.invalid('unknown_cause', `${cause} is not a cause of ${row.kind}; one of ${causes.join(', ')}`, [{ path: 'cause', message: `one of ${causes.join(', ')}`, code: 'unknown_cause' }]);
     }
-    return { set: { status: 'resolved', cause, resolution_note: note, resolved_by: actor, resolved_at: now, snoozed_until: null }, event: { kind: 'resolved', note, details: { cause } } };
+    return { set: { status: 'resolved', cause, resolution_note: note, resolved_by: actor, resolved_at: now, snoozed_until: null }, event: { kind: 'resolved', note, details: { cause, ...(suggested ? { suggestedCause: suggested.cause, followedSuggestion: suggested.cause === cause } : {}) } } };
   });
 }
 

@@ -8,6 +8,7 @@ export { orderImport } from './order-import.js';
 export { orderRelease } from './order-release.js';
 export { purchaseOrder } from './purchase-order.js';
 export { replenishmentPlanner } from './replenishment-planner.js';
+export { anomalyScan } from './anomaly-scan.js';
 export { returnProcess } from './return.js';
 export { shipment } from './shipment.js';
 export { transfer } from './transfer.js';

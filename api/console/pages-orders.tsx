@@ -1,4 +1,5 @@
 // Orders, shipments and returns: a list spec and a record page each.
+import { useState } from 'preact/hooks';
 import { api, query, useApi } from './api.js';
 import { allowed, useSession } from './session.js';
 import { Action, AuditOf, Badge, Facts, HistoryLink, JournalOf, Loading, money, Section, Table, Timeline, when, type ListSpec } from './ui.js';
@@ -82,6 +83,38 @@ interface ReturnRow {
   refundedMinor: number | null;
   creditedMinor: number | null;
   authorizedAt: string;
+}
+
+interface OrderStory {
+  audience: 'customer' | 'operator';
+  events: { at: string; step: string; text: string }[];
+}
+
+/** The order's plain account (GET /orders/:id/story), in the operator's words or, one click away, the customer's. */
+function StoryOf({ orderId }: { orderId: string }) {
+  const [audience, setAudience] = useState<'operator' | 'customer'>('operator');
+  const story = useApi<OrderStory>(`/orders/${encodeURIComponent(orderId)}/story${query({ for: audience })}`);
+  const other = audience === 'operator' ? 'customer' : 'operator';
+  return (
+    <Section title="Story" testid="order-story">
+      <p>
+        <button type="button" data-testid="story-audience" onClick={() => setAudience(other)}>
+          Show the {other}'s wording
+        </button>
+      </p>
+      {story.data ? (
+        <ol data-audience={story.data.audience}>
+          {story.data.events.map((e) => (
+            <li key={`${e.step}-${e.at}-${e.text}`}>
+              <span class="muted">{when(e.at)}</span> {e.text}
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <Loading error={story.error} />
+      )}
+    </Section>
+  );
 }
 
 export function OrderPage({ id }: { id: string }) {
@@ -180,6 +213,7 @@ export function OrderPage({ id }: { id: string }) {
           <p class="empty">Not routed yet.</p>
         )}
       </Section>
+      {r && <StoryOf orderId={o.orderId} />}
       <Section title="Timeline" testid="order-timeline">
         <Timeline entries={(o.process?.timeline ?? []).map((t) => ({ at: t.at, title: t.status, note: t.note }))} />
         {o.processState !== 'live' && <p class="muted">The process is {o.processState}: the record shows the last known state.</p>}

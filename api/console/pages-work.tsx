@@ -107,6 +107,7 @@ export const exceptionList: ListSpec<Case> = {
 };
 
 interface CaseDetail extends Case {
+  suggestion: { cause: string; confidence: number; alternatives: { cause: string; probability: number }[]; restsOn: number[]; owner: { user: string; share: number } | null; trainedOn: number } | null;
   raised: { id: string; message: string; status: string; raisedAt: string }[];
   events: { at: string; actor: string; kind: string; note: string | null }[];
 }
@@ -121,7 +122,10 @@ export function ExceptionPage({ id }: { id: string }) {
   const works = allowed(session.user, ['ops', 'buyer', 'finance']);
   const open = c.status !== 'resolved';
   const permit = !open ? { ok: false, why: `resolved (${c.cause}) by ${c.resolvedBy}` } : works;
-  const chosen = cause || c.causes[0] || '';
+  // The suggested cause is preselected: resolving accepts it, choosing another changes it.
+  const suggested = c.suggestion && c.causes.includes(c.suggestion.cause) ? c.suggestion.cause : undefined;
+  const chosen = cause || suggested || c.causes[0] || '';
+  const pct = (p: number) => `${Math.round(p * 100)}%`;
   return (
     <div data-testid="exception-page">
       <h1>
@@ -164,6 +168,24 @@ export function ExceptionPage({ id }: { id: string }) {
           <Action label="Resolve" testid="resolve" reasonLabel="What was found" verbs={[{ verb: 'resolve', text: 'Resolve' }]} permit={permit} send={(_v, note) => api(`${path}/resolve`, { method: 'POST', body: { cause: chosen, note } })} done={loaded.reload} />
         </div>
       </div>
+      {c.suggestion && (
+        <Section title="Suggested cause and owner" testid="case-suggestion">
+          <p>
+            <strong>{c.suggestion.cause}</strong> ({pct(c.suggestion.confidence)} sure, from {c.suggestion.trainedOn} resolved cases of this kind)
+            {c.suggestion.owner ? `; usually resolved by ${c.suggestion.owner.user} (${pct(c.suggestion.owner.share)} of them)` : ''}.
+          </p>
+          <p>
+            Also weighed: {c.suggestion.alternatives.slice(1, 4).map((a) => `${a.cause} ${pct(a.probability)}`).join(', ') || 'nothing else'}. Rests on{' '}
+            {c.suggestion.restsOn.map((caseId, i) => (
+              <span key={caseId}>
+                {i > 0 ? ', ' : ''}
+                <a href={`/console/exceptions/${caseId}`}>#{caseId}</a>
+              </span>
+            ))}
+            .
+          </p>
+        </Section>
+      )}
       <Section title="History" testid="case-history">
         <Timeline entries={c.events.map((e) => ({ at: e.at, title: `${e.kind} by ${e.actor}`, note: e.note }))} />
       </Section>

@@ -141,6 +141,14 @@ describe.skipIf(skip)('ops console (headless Chromium)', () => {
     expect(await page.getByTestId('message').textContent()).toContain('done');
     await eventually(async () => ((await page.locator('h1 [data-testid="status"]').textContent()) !== 'on_hold' ? true : undefined));
     expect(await hold.getByTestId('why-not').textContent()).toContain('not on hold');
+    // The order's story: who decided the hold and why, and the customer's wording a click away.
+    await page.reload();
+    const story = page.getByTestId('order-story');
+    await story.locator('ol[data-audience="operator"]').waitFor(WAIT);
+    expect(await story.textContent()).toContain('customer called back, address verified');
+    await story.getByTestId('story-audience').click();
+    await story.locator('ol[data-audience="customer"]').waitFor(WAIT);
+    expect(await story.textContent()).toContain('routine check');
     await visit(page, `/console/orders/${heldOrderId}`, '[data-testid="audit"] [data-testid="row"]', 'order');
     expect(await page.getByTestId('audit').textContent()).toContain(people.olivia.id);
     // The screen a person sees first (docs/console.png is made from it).

@@ -64,6 +64,10 @@ describe('replenishment planner', () => {
       [west]: expect.objectContaining({ sku, supplierId, shippedInHistory: 27, leadTimeSource: 'stated', ...westPlan }),
     };
     expect(body.suggestions).toEqual([east, west].sort().map((w) => expected[w]));
+    // The forecast behind the line is stored with the run: all-zero training weeks tie, so the mean wins; its backtest error sizes the safety stock.
+    const westLine = body.suggestions.find((l: { warehouse: string }) => l.warehouse === west);
+    expect(westLine).toMatchObject({ forecastMethod: 'mean', forecastWape: expect.any(Number), forecastMase: expect.any(Number), leadTimeDemand: 3 });
+    expect(westLine.leadTimeDemandHigh).toBeGreaterThan(westLine.leadTimeDemand);
     expect(eastPlan!.transferOutQty).toBe(westPlan!.transferInQty);
 
     // The same run by id, and the same numbers computed on demand.

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { workflowTypes } from '../../contracts/index.js';
+import type { AnomalyScanWorkflow } from '../../contracts/anomaly-scan.js';
 import type { AdjustmentWorkflow } from '../../contracts/inventory-adjustment.js';
 import type { ChannelOrderWorkflow } from '../../contracts/channel-order.js';
 import type { ChannelOrderPublisherWorkflow } from '../../contracts/channel-order-publisher.js';
@@ -22,6 +23,7 @@ import * as workflows from '../../workflows/index.js';
 // The bundle's functions have the signatures their contracts declare (checked by the compiler).
 const signatures: {
   inventoryAdjustment: AdjustmentWorkflow;
+  anomalyScan: AnomalyScanWorkflow;
   channelOrderIntake: ChannelOrderWorkflow;
   channelOrderPublisher: ChannelOrderPublisherWorkflow;
   channelPublisher: ChannelPublisherWorkflow;
