@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { Address, ShortagePolicy } from '../domain/order.js';
 import type { PeopleTables } from './schema-people.js';
+import type { LotTables } from './schema-lots.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -126,6 +127,8 @@ export interface ChannelsTable {
   ats_buffer_pct: Generated<number>;
   shortage_policy: Generated<ShortagePolicy>;
   webhook_url: string | null;
+  /** Days of shelf life a lot must have left when the order arrives (migration 0040). */
+  min_shelf_life_days: Generated<number>;
   updated_at: UpdatedAt;
 }
 
@@ -159,6 +162,8 @@ export interface InventoryMovementsTable {
   from_bucket: Bucket;
   to_warehouse: string;
   to_bucket: Bucket;
+  /** The lot moved, for a lot-tracked item (migration 0040). */
+  lot: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
 }
 
@@ -479,7 +484,7 @@ export interface VendorReturnsTable {
   journal_entry_id: number | null;
 }
 
-export interface Database extends PeopleTables {
+export interface Database extends PeopleTables, LotTables {
   returns: ReturnsTable;
   return_lines: ReturnLinesTable;
   return_receipts: ReturnReceiptsTable;
