@@ -125,9 +125,17 @@ export function createShipmentActivities({ db }: { db: Db }): ShipmentActivities
       for (const line of lines) {
         const qty = line.picked_qty ?? line.qty;
         if (qty === 0) continue;
-        await ledgerCall(() =>
+        const consumed = await ledgerCall(() =>
           consumeReservation(db, { key: `${process}:ship:${line.reservation_id}`, actor: 'wms', process, step: 'shipped' }, { reservationId: line.reservation_id, qty }),
         );
+        // Which lots left on this shipment (a replay of the ledger call answers the same lots).
+        if (consumed.lots?.length) {
+          await db
+            .insertInto('shipment_lots')
+            .values(consumed.lots.map((l) => ({ shipment_id: request.shipmentId, line_no: line.line_no, sku: line.sku, lot: l.lot, qty: l.qty })))
+            .onConflict((oc) => oc.columns(['shipment_id', 'line_no', 'sku', 'lot']).doNothing())
+            .execute();
+        }
       }
       return db.transaction().execute(async (tx) => {
         const posted = await tx.selectFrom('shipments').select('journal_entry_id').where('id', '=', request.shipmentId).executeTakeFirstOrThrow();
