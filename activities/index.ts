@@ -5,6 +5,7 @@ import { createChannelOrderPublishingActivities } from './channel-order-publishi
 import { createChannelPublishingActivities } from './channel-publishing.js';
 import { createChannelReconcileActivities } from './channel-reconcile.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
+import { createLotExpiryActivities } from './lot-expiry.js';
 import { createOrderImportActivities } from './order-import.js';
 import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
@@ -39,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createChannelOrderPublishingActivities(deps),
     ...createChannelReconcileActivities(deps),
     ...createOrderImportActivities(deps),
+    ...createLotExpiryActivities(deps),
   };
 }
 

@@ -131,6 +131,7 @@ const channelBody = z.object({
   atsBufferPct: z.number().int().min(0).max(100).default(0),
   shortagePolicy: z.enum(['backorder', 'cancel_remainder', 'wait']).default('backorder'),
   webhookUrl: webhookUrlPlainMessage.nullable().default(null),
+  minShelfLifeDays: z.number().int().min(0).max(3650).default(0).describe('days of shelf life a lot must still have when an order arrives'),
 });
 const channelView = z.object({
   code: z.string(),
@@ -140,6 +141,7 @@ const channelView = z.object({
   atsBufferPct: z.number(),
   shortagePolicy: z.string(),
   webhookUrl: z.string().nullable(),
+  minShelfLifeDays: z.number(),
   updatedAt: z.date(),
 });
 

@@ -9,7 +9,7 @@ import type { SeedResult } from '../services/users.js';
 import { createDb } from '../db/connection.js';
 import { loadConfig, type Config } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
-import { ensureChannelReconcileSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
+import { ensureChannelReconcileSchedule, ensureLotExpirySchedule, ensureReplenishmentSchedule, lotExpiryHorizonDays } from '../runtime/schedules.js';
 import { seedDemo } from '../runtime/seed.js';
 import { connectTemporal, startServices } from '../runtime/services.js';
 import { closeApi } from '../runtime/shutdown.js';
@@ -43,6 +43,7 @@ await runEntryPoint('start', async () => {
   const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
   log(`replenishment-planner schedule ${await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON })}`);
   log(`channel-reconcile schedule ${await ensureChannelReconcileSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.channelConnectors.reconcileSchedule, windowMs: config.channelConnectors.reconcileWindowMs, orderPolicy: config.policies.order, idleMs: config.channelConnectors.intakeIdleMs })}`);
+  log(`lot-expiry schedule ${await ensureLotExpirySchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.LOT_EXPIRY_SCHEDULE_CRON, horizonDays: lotExpiryHorizonDays(process.env.LOT_EXPIRY_HORIZON_DAYS) })}`);
   log(`channel publishers: ${(await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing })).join(', ')}`);
 
   log('bundling workflows and starting the worker');

@@ -9,7 +9,7 @@ import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { databaseUrlOf, temporalAddressOf } from '../runtime/services.js';
-import { ensureChannelReconcileSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
+import { ensureChannelReconcileSchedule, ensureLotExpirySchedule, ensureReplenishmentSchedule, lotExpiryHorizonDays } from '../runtime/schedules.js';
 import { ensureSearchAttributes } from '../runtime/temporal.js';
 import { createWorker } from '../runtime/worker.js';
 
@@ -58,6 +58,8 @@ const schedule = await ensureReplenishmentSchedule(temporal, { taskQueue: config
 console.log(`[worker] replenishment-planner schedule ${schedule}`);
 const reconcileSchedule = await ensureChannelReconcileSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.channelConnectors.reconcileSchedule, windowMs: config.channelConnectors.reconcileWindowMs, orderPolicy: config.policies.order, idleMs: config.channelConnectors.intakeIdleMs });
 console.log(`[worker] channel-reconcile schedule ${reconcileSchedule}`);
+const lotExpirySchedule = await ensureLotExpirySchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.LOT_EXPIRY_SCHEDULE_CRON, horizonDays: lotExpiryHorizonDays(process.env.LOT_EXPIRY_HORIZON_DAYS) });
+console.log(`[worker] lot-expiry schedule ${lotExpirySchedule}`);
 // One publisher per channel, as `npm start` does: a worker coming up (or a second one) finds them running.
 const publishers = await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing });
 console.log(`[worker] channel publishers: ${publishers.join(', ') || 'none (no channels yet)'}`);

@@ -3,6 +3,7 @@ import { channelOrderWorkflowType } from './channel-order.js';
 import { channelOrderPublisherWorkflowType } from './channel-order-publisher.js';
 import { channelPublisherWorkflowType } from './channel-publishing.js';
 import { channelReconcileWorkflowType } from './channel-reconcile.js';
+import { lotExpiryWorkflowType } from './lot-expiry.js';
 import { orderWorkflowType } from './order.js';
 import { orderImportWorkflowType } from './order-import.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
@@ -18,6 +19,7 @@ export const workflowTypes = [
   channelOrderPublisherWorkflowType,
   channelPublisherWorkflowType,
   channelReconcileWorkflowType,
+  lotExpiryWorkflowType,
   orderImportWorkflowType,
   orderWorkflowType,
   purchaseOrderWorkflowType,

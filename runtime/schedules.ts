@@ -6,6 +6,7 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX, replenishmentWorkflowType, type ReplenishmentWorkflow } from '../contracts/replenishment.js';
 import { CHANNEL_RECONCILE_PREFIX, CHANNEL_RECONCILE_SCHEDULE_ID, channelReconcileWorkflowType, type ChannelReconcileWorkflow } from '../contracts/channel-reconcile.js';
 import type { OrderPolicy } from '../contracts/order.js';
+import { LOT_EXPIRY_PREFIX, LOT_EXPIRY_SCHEDULE_ID, lotExpiryWorkflowType, type LotExpiryWorkflow } from '../contracts/lot-expiry.js';
 
 export const DEFAULT_REPLENISHMENT_SCHEDULE = '0 5 * * *';
 
@@ -87,4 +88,45 @@ export async function ensureChannelReconcileSchedule(client: Client, options: Ch
   }
   await client.schedule.getHandle(CHANNEL_RECONCILE_SCHEDULE_ID).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
   return 'updated';
+}
+
+export const DEFAULT_LOT_EXPIRY_SCHEDULE = '0 3 * * *';
+
+export interface LotExpiryScheduleOptions {
+  taskQueue: string;
+  /** A cron expression or an interval (`LOT_EXPIRY_SCHEDULE_CRON`). */
+  schedule?: string;
+  /** Lots expiring within this many days are moved too (`LOT_EXPIRY_HORIZON_DAYS`, default 0). */
+  horizonDays?: number;
+}
+
+/** Creates the daily `lot-expiry` schedule (lots reaching expiry to quarantine), or brings it up to date. */
+export async function ensureLotExpirySchedule(client: Client, options: LotExpiryScheduleOptions): Promise<'created' | 'updated'> {
+  const spec = replenishmentScheduleSpec(options.schedule || DEFAULT_LOT_EXPIRY_SCHEDULE);
+  const action: ScheduleOptionsStartWorkflowAction<LotExpiryWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: lotExpiryWorkflowType,
+    // Temporal appends the scheduled time: `lot-expiry-2025-01-31T03:00:00Z`.
+    workflowId: LOT_EXPIRY_PREFIX.slice(0, -1),
+    taskQueue: options.taskQueue,
+    args: [{ horizonDays: options.horizonDays ?? 0, requestedBy: 'schedule' }],
+    workflowExecutionTimeout: '1h',
+  };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' } as const;
+  try {
+    await client.schedule.create({ scheduleId: LOT_EXPIRY_SCHEDULE_ID, spec, action, policies });
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  await client.schedule.getHandle(LOT_EXPIRY_SCHEDULE_ID).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
+  return 'updated';
+}
+
+/** `LOT_EXPIRY_HORIZON_DAYS`: a whole number of days, 0 to 365. */
+export function lotExpiryHorizonDays(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 0;
+  const days = Number(value);
+  if (!Number.isInteger(days) || days < 0 || days > 365) throw new Error(`LOT_EXPIRY_HORIZON_DAYS must be a whole number of days from 0 to 365, got "${value}"`);
+  return days;
 }

@@ -93,10 +93,13 @@ export interface ChannelSettings {
   atsBufferPct: number;
   shortagePolicy: ShortagePolicy;
   webhookUrl: string | null;
+  /** Days of shelf life a lot must still have when an order arrives (0: not expired by then). */
+  minShelfLifeDays?: number;
 }
 
-export interface Channel extends Omit<ChannelSettings, 'code'> {
+export interface Channel extends Omit<ChannelSettings, 'code' | 'minShelfLifeDays'> {
   code: string;
+  minShelfLifeDays: number;
   updatedAt: Date;
 }
 
@@ -140,6 +143,7 @@ export const channelFromRow = (row: Selectable<ChannelsTable>): Channel => ({
   atsBufferPct: row.ats_buffer_pct,
   shortagePolicy: row.shortage_policy,
   webhookUrl: row.webhook_url,
+  minShelfLifeDays: row.min_shelf_life_days,
   updatedAt: row.updated_at,
 });
 
@@ -392,6 +396,7 @@ export async function setChannel(db: Db, channel: ChannelSettings): Promise<Chan
     ats_buffer_pct: body.atsBufferPct,
     shortage_policy: body.shortagePolicy,
     webhook_url: body.webhookUrl,
+    min_shelf_life_days: body.minShelfLifeDays ?? 0,
   };
   const changed = await db.transaction().execute(async (tx) => {
     const row = await tx
@@ -403,8 +408,9 @@ export async function setChannel(db: Db, channel: ChannelSettings): Promise<Chan
           .doUpdateSet({ ...settings, updated_at: sql<Date>`now()` })
           .where(
             sql<boolean>`(channels.name, channels.reservation_priority, channels.ats_buffer_qty, channels.ats_buffer_pct,
-              channels.shortage_policy, channels.webhook_url) is distinct from (excluded.name, excluded.reservation_priority,
-              excluded.ats_buffer_qty, excluded.ats_buffer_pct, excluded.shortage_policy, excluded.webhook_url)`,
+              channels.shortage_policy, channels.webhook_url, channels.min_shelf_life_days) is distinct from (excluded.name,
+              excluded.reservation_priority, excluded.ats_buffer_qty, excluded.ats_buffer_pct, excluded.shortage_policy,
+              excluded.webhook_url, excluded.min_shelf_life_days)`,
           ),
       )
       .returningAll()

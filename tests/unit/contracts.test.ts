@@ -9,6 +9,7 @@ import type { ChannelOrderWorkflow } from '../../contracts/channel-order.js';
 import type { ChannelOrderPublisherWorkflow } from '../../contracts/channel-order-publisher.js';
 import type { ChannelPublisherWorkflow } from '../../contracts/channel-publishing.js';
 import type { ChannelReconcileWorkflow } from '../../contracts/channel-reconcile.js';
+import type { LotExpiryWorkflow } from '../../contracts/lot-expiry.js';
 import type { OrderReleaseWorkflow } from '../../contracts/order.js';
 import type { OrderImportWorkflow } from '../../contracts/order-import.js';
 import type { PurchaseOrderWorkflow } from '../../contracts/purchase-order.js';
@@ -25,6 +26,7 @@ const signatures: {
   channelOrderPublisher: ChannelOrderPublisherWorkflow;
   channelPublisher: ChannelPublisherWorkflow;
   channelReconcile: ChannelReconcileWorkflow;
+  lotExpirySweep: LotExpiryWorkflow;
   orderImport: OrderImportWorkflow;
   orderRelease: OrderReleaseWorkflow;
   purchaseOrder: PurchaseOrderWorkflow;

@@ -1,0 +1,199 @@
+/**
+ * Lots with expiry: receipts name lot and expiry, allocation takes lots first-expired-first-out
+ * past the channel's minimum shelf life, shipments record the lots that left, and the daily
+ * sweep moves lots reaching expiry to quarantine with an exception of their value.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { inject } from 'vitest';
+import { checkLedger } from '../../db/ledger-check.js';
+import { adjust, consumeReservation, LedgerError, receive, reserve } from '../../db/ledger.js';
+import { LOT_EXPIRY_SCHEDULE_ID, lotExpiryWorkflowType, type LotExpiryReport } from '../../contracts/lot-expiry.js';
+import { ensureLotExpirySchedule, lotExpiryHorizonDays } from '../../runtime/schedules.js';
+import { addItem, addWarehouse, balance, daysFromToday, lotBalance, stockLot } from '../support/fixtures.js';
+import { COST, orderDriver } from '../support/orders.js';
+import { authAs, eventually, uniqueId, useTestStack } from '../support/stack.js';
+
+const stack = useTestStack();
+const { placeOrder, shipmentsOf, ship, waitForOrder } = orderDriver(stack);
+const connection = await Connection.connect({ address: inject('temporalAddress') });
+const client = new Client({ connection });
+
+afterAll(async () => {
+  await client.schedule.getHandle(LOT_EXPIRY_SCHEDULE_ID).delete().catch(() => {});
+  await connection.close();
+});
+
+const ctx = (key: string) => ({ key: `lots:${key}:${uniqueId()}`, actor: 'test' });
+const refusal = async (call: Promise<unknown>) => {
+  const error = await call.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(LedgerError);
+  return error as LedgerError;
+};
+
+describe('lots arriving', () => {
+  it('a lot-tracked receipt needs a lot and an expiry not in the past; a known lot keeps its expiry; nothing is written on a refusal', async () => {
+    const [sku, plain, wh] = [await addItem(stack.db, undefined, { lot_tracked: true }), await addItem(stack.db), await addWarehouse(stack.db)];
+    const base = { sku, warehouse: wh, qty: 5, into: 'available' as const, fromInbound: 0, unitCostMinor: 800, landedCostMinor: 0 };
+    expect((await refusal(receive(stack.db, ctx('no-lot'), base))).details).toMatchObject({ field: 'lot', reason: 'required for a lot-tracked item' });
+    expect((await refusal(receive(stack.db, ctx('past'), { ...base, lot: { lot: 'L1', expiresOn: daysFromToday(-1) } }))).details).toMatchObject({ field: 'expiresOn', reason: 'in the past' });
+    expect((await refusal(receive(stack.db, ctx('bad-date'), { ...base, lot: { lot: 'L1', expiresOn: '2030-02-30' } }))).details).toMatchObject({ field: 'expiresOn' });
+    expect((await refusal(receive(stack.db, ctx('plain'), { ...base, sku: plain, lot: { lot: 'L1', expiresOn: daysFromToday(30) } }))).details).toMatchObject({ field: 'lot' });
+    expect(await stack.db.selectFrom('lots').select('lot').where('sku', '=', sku).execute()).toEqual([]);
+    expect(await balance(stack.db, sku, wh, 'available')).toBe(0);
+
+    await receive(stack.db, ctx('ok'), { ...base, lot: { lot: 'L1', expiresOn: daysFromToday(30) } });
+    expect((await refusal(receive(stack.db, ctx('other-expiry'), { ...base, lot: { lot: 'L1', expiresOn: daysFromToday(40) } }))).details).toMatchObject({ field: 'expiresOn' });
+    expect(await lotBalance(stack.db, sku, wh, 'available', 'L1')).toBe(5);
+    expect(await lotBalance(stack.db, sku, wh, 'supplier', 'L1')).toBe(-5);
+
+    // Counted stock: units found name their lot and expiry, units missing leave the earliest lot.
+    expect((await refusal(adjust(stack.db, ctx('adj-no-lot'), { sku, warehouse: wh, delta: 2, reasonCode: 'count' }))).details).toMatchObject({ field: 'lot' });
+    await adjust(stack.db, ctx('adj-found'), { sku, warehouse: wh, delta: 2, reasonCode: 'count', lot: 'L2', expiresOn: daysFromToday(90) });
+    await adjust(stack.db, ctx('adj-lost'), { sku, warehouse: wh, delta: -6, reasonCode: 'count' });
+    expect(await lotBalance(stack.db, sku, wh, 'available', 'L1')).toBe(0);
+    expect(await lotBalance(stack.db, sku, wh, 'available', 'L2')).toBe(1);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+
+  it('a PO receipt of a lot-tracked item without its lot is 400 with the field, and with it lands in that lot', async () => {
+    const [sku, wh] = [await addItem(stack.db, undefined, { lot_tracked: true }), await addWarehouse(stack.db)];
+    const supplierId = uniqueId('sup-');
+    await stack.db.insertInto('suppliers').values({ id: supplierId, name: 'Lot supplier', default_lead_time_days: 5 }).execute();
+    await stack.db.insertInto('supplier_items').values({ supplier_id: supplierId, sku, unit_cost_minor: 500 }).execute();
+    const poId = uniqueId('po-');
+    const post = (url: string, payload: object, role: Parameters<typeof authAs>[0]) => stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });
+    const created = await post('/purchase-orders', { poId, supplierId, warehouse: wh, lines: [{ sku, qty: 10 }] }, 'buyer');
+    expect(created.statusCode, created.body).toBe(200);
+    await eventually(async () => ((await stack.db.selectFrom('purchase_order_lines').select('sku').where('po_id', '=', poId).execute()).length ? true : undefined));
+
+    const missing = await post(`/purchase-orders/${poId}/receipts`, { receiptId: 'r1', lines: [{ lineNo: 1, qty: 10 }] }, 'system');
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().error.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ in: 'body', path: ['lines', 0, 'lot'] }), expect.objectContaining({ path: ['lines', 0, 'expiresOn'] })]),
+    );
+    const past = await post(`/purchase-orders/${poId}/receipts`, { receiptId: 'r1', lines: [{ lineNo: 1, qty: 10, lot: 'B7', expiresOn: daysFromToday(-3) }] }, 'system');
+    expect(past.statusCode).toBe(400);
+    expect(await balance(stack.db, sku, wh, 'available')).toBe(0);
+
+    const received = await post(`/purchase-orders/${poId}/receipts`, { receiptId: 'r1', lines: [{ lineNo: 1, qty: 10, lot: 'B7', expiresOn: daysFromToday(120) }] }, 'system');
+    expect(received.statusCode, received.body).toBe(200);
+    expect(await lotBalance(stack.db, sku, wh, 'available', 'B7')).toBe(10);
+    expect(await balance(stack.db, sku, wh, 'inbound')).toBe(0);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+});
+
+describe('allocation by lot', () => {
+  it('takes the earliest lot that still has the channel’s minimum shelf life when the order arrives', async () => {
+    const [sku, wh] = [await addItem(stack.db, undefined, { lot_tracked: true }), await addWarehouse(stack.db)];
+    await stockLot(stack.db, sku, wh, 10, 'SOON', daysFromToday(20));
+    await stockLot(stack.db, sku, wh, 10, 'LATER', daysFromToday(100));
+    await stockLot(stack.db, sku, wh, 10, 'HELD', daysFromToday(10));
+    await stack.db.updateTable('lots').set({ held: true, held_at: new Date(), held_reason: 'test' }).where('sku', '=', sku).where('lot', '=', 'HELD').execute();
+    const channel = uniqueId('ws');
+    await stack.db.insertInto('channels').values({ code: channel, name: 'Wholesale test', reservation_priority: 3, min_shelf_life_days: 60 }).execute();
+
+    // The retail channel takes the earliest lot (the held one never).
+    const retail = await reserve(stack.db, ctx('retail'), { orderId: uniqueId('o-'), channel: 'dtc', allowPartial: false, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 4 }] });
+    expect(retail.lines[0]!.lots).toEqual([{ lot: 'SOON', qty: 4 }]);
+    // Arriving in 5 days with 60 days to spare: only LATER qualifies.
+    const wholesale = await reserve(stack.db, ctx('wholesale'), {
+      orderId: uniqueId('o-'),
+      channel,
+      allowPartial: false,
+      lines: [{ lineNo: 1, sku, warehouse: wh, qty: 8, arrivesOn: daysFromToday(5) }],
+    });
+    expect(wholesale.lines[0]!.lots).toEqual([{ lot: 'LATER', qty: 8 }]);
+    // 2 of LATER are left that qualify: a wholesale order of 3 is refused whole, or takes 2 partially.
+    const refused = await refusal(
+      reserve(stack.db, ctx('wholesale-short'), { orderId: uniqueId('o-'), channel, allowPartial: false, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 3, arrivesOn: daysFromToday(5) }] }),
+    );
+    expect(refused.code).toBe('insufficient_stock');
+    const partial = await reserve(stack.db, ctx('wholesale-partial'), {
+      orderId: uniqueId('o-'),
+      channel,
+      allowPartial: true,
+      lines: [{ lineNo: 1, sku, warehouse: wh, qty: 3, arrivesOn: daysFromToday(5) }],
+    });
+    expect(partial.lines[0]).toMatchObject({ reserved: 2, lots: [{ lot: 'LATER', qty: 2 }] });
+    // A line over two lots takes the earlier first.
+    const split = await reserve(stack.db, ctx('split'), { orderId: uniqueId('o-'), channel: 'dtc', allowPartial: false, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 6 }] });
+    expect(split.lines[0]!.lots).toEqual([{ lot: 'SOON', qty: 6 }]);
+    expect(await lotBalance(stack.db, sku, wh, 'available', 'HELD')).toBe(10);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+
+  it('a different lot picked than the one held is recorded as what left; the held units go back to the shelf', async () => {
+    const [sku, wh] = [await addItem(stack.db, undefined, { lot_tracked: true }), await addWarehouse(stack.db)];
+    await stockLot(stack.db, sku, wh, 5, 'A', daysFromToday(20));
+    await stockLot(stack.db, sku, wh, 5, 'B', daysFromToday(40));
+    const held = await reserve(stack.db, ctx('pick'), { orderId: uniqueId('o-'), channel: 'dtc', allowPartial: false, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 3 }] });
+    const consumed = await consumeReservation(stack.db, ctx('picked-b'), { reservationId: held.lines[0]!.reservationId!, qty: 3, lot: 'B' });
+    expect(consumed).toMatchObject({ status: 'consumed', lots: [{ lot: 'B', qty: 3 }] });
+    expect(await lotBalance(stack.db, sku, wh, 'available', 'A')).toBe(5);
+    expect(await lotBalance(stack.db, sku, wh, 'available', 'B')).toBe(2);
+    expect(await lotBalance(stack.db, sku, wh, 'customer', 'B')).toBe(3);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+
+  it('an order through the API ships from the earliest lot, and the shipment records it', async () => {
+    const sku = await addItem(stack.db, undefined, { lot_tracked: true, average_cost_minor: COST });
+    const wh = await addWarehouse(stack.db, undefined, { lat: 40.7, lon: -74.1 });
+    await stockLot(stack.db, sku, wh, 3, 'LATE', daysFromToday(200), COST);
+    await stockLot(stack.db, sku, wh, 1, 'EARLY', daysFromToday(50), COST);
+    const orderId = await placeOrder(sku, 2);
+    const shipments = await shipmentsOf(orderId, 1);
+    const shipmentId = shipments.get(wh)!;
+    await ship(shipmentId, 300);
+    await waitForOrder(orderId, 'shipped');
+    const left = await stack.db.selectFrom('shipment_lots').select(['lot', 'qty']).where('shipment_id', '=', shipmentId).orderBy('lot').execute();
+    expect(left).toEqual([
+      { lot: 'EARLY', qty: 1 },
+      { lot: 'LATE', qty: 1 },
+    ]);
+    expect(await lotBalance(stack.db, sku, wh, 'available', 'LATE')).toBe(2);
+    expect(await lotBalance(stack.db, sku, wh, 'allocated', 'EARLY')).toBe(0);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+});
+
+describe('the daily expiry sweep', () => {
+  it('moves lots reaching expiry to quarantine, raises one exception with their value, and a rerun moves nothing', async () => {
+    const sku = await addItem(stack.db, undefined, { lot_tracked: true, average_cost_minor: 700 });
+    const wh = await addWarehouse(stack.db);
+    await stockLot(stack.db, sku, wh, 4, 'TODAY', daysFromToday(0), 700);
+    await stockLot(stack.db, sku, wh, 6, 'FRESH', daysFromToday(300), 700);
+    const run = async (workflowId: string) =>
+      (await client.workflow.execute(lotExpiryWorkflowType, { taskQueue: stack.config.taskQueue, workflowId, args: [{ horizonDays: 0, requestedBy: 'test' }] })) as LotExpiryReport;
+    const workflowId = uniqueId('lot-expiry-test-');
+    const report = await run(workflowId);
+    const mine = report.moved.filter((m) => m.sku === sku);
+    expect(mine).toEqual([{ sku, lot: 'TODAY', warehouse: wh, expiresOn: daysFromToday(0), qty: 4, valueMinor: 2_800 }]);
+    expect(await lotBalance(stack.db, sku, wh, 'quarantine', 'TODAY')).toBe(4);
+    expect(await lotBalance(stack.db, sku, wh, 'available', 'FRESH')).toBe(6);
+    expect(await balance(stack.db, sku, wh, 'available')).toBe(6);
+    const exception = await stack.db.selectFrom('exceptions').selectAll().where('id', '=', `${workflowId}:expired`).executeTakeFirstOrThrow();
+    expect(exception).toMatchObject({ kind: 'lot_expired', owner_role: 'ops' });
+    expect((exception.details as { valueMinor: number }).valueMinor).toBe(report.valueMinor);
+    expect(exception.message).toContain(`4 × ${sku} lot TODAY`);
+    // Quarantined units are not allocated.
+    const refused = await refusal(reserve(stack.db, ctx('after-sweep'), { orderId: uniqueId('o-'), channel: 'dtc', allowPartial: false, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 7 }] }));
+    expect(refused.code).toBe('insufficient_stock');
+
+    const again = await run(uniqueId('lot-expiry-test-'));
+    expect(again.moved.filter((m) => m.sku === sku)).toEqual([]);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+
+  it('the worker setup creates the lot-expiry schedule daily at 03:00', async () => {
+    await client.schedule.getHandle(LOT_EXPIRY_SCHEDULE_ID).delete().catch(() => {});
+    expect(await ensureLotExpirySchedule(client, { taskQueue: 'lot-schedule-test' })).toBe('created');
+    const described = await client.schedule.getHandle(LOT_EXPIRY_SCHEDULE_ID).describe();
+    expect(described.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 3, end: 3, step: 1 }] })]);
+    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'lotExpirySweep', workflowId: 'lot-expiry', taskQueue: 'lot-schedule-test' });
+    expect(await ensureLotExpirySchedule(client, { taskQueue: 'lot-schedule-test', schedule: '12h', horizonDays: 2 })).toBe('updated');
+    expect(lotExpiryHorizonDays('3')).toBe(3);
+    expect(() => lotExpiryHorizonDays('-1')).toThrow(/LOT_EXPIRY_HORIZON_DAYS/);
+  });
+});
