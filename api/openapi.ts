@@ -72,6 +72,7 @@ export const handlerRefusals: Record<string, readonly (401 | 403 | 404 | 409 | 4
   'POST /channels/:channel/webhooks/:platform': [],
   'POST /channels/:channel/reconcile': [422],
   'POST /inventory/adjustments': [409, 422],
+  'POST /lots/:sku/:lot/hold': [],
   'POST /inventory/adjustments/:id/decision': [409],
   'POST /purchase-orders': [409, 422],
   'POST /purchase-orders/from-suggestions': [409, 422],

@@ -19,7 +19,6 @@ export const causesByKind: Record<string, readonly string[]> = {
   replenishment_run_failed: ['bad_master_data', 'system_fault'],
   supplier_invoice_mismatch: ['price_change', 'quantity_error', 'freight_charge'],
   lot_expired: ['slow_sales', 'over_ordered', 'short_dated_receipt'],
-  lot_recalled: ['supplier_recall', 'quality_failure', 'regulator_order'],
 };
 
 /** The causes a person may resolve an exception of this kind with. */

@@ -197,3 +197,66 @@ describe('the daily expiry sweep', () => {
     expect(() => lotExpiryHorizonDays('-1')).toThrow(/LOT_EXPIRY_HORIZON_DAYS/);
   });
 });
+
+describe('trace and recall', () => {
+  it('traces a lot from its PO receipt to three customers and an open order, and a hold quarantines it and opens the recall task', async () => {
+    const sku = await addItem(stack.db, undefined, { lot_tracked: true, average_cost_minor: COST });
+    const wh = await addWarehouse(stack.db, undefined, { lat: 40.7, lon: -74.1 });
+    const supplierId = uniqueId('sup-');
+    await stack.db.insertInto('suppliers').values({ id: supplierId, name: 'Recall supplier', default_lead_time_days: 5 }).execute();
+    await stack.db.insertInto('supplier_items').values({ supplier_id: supplierId, sku, unit_cost_minor: COST }).execute();
+    const poId = uniqueId('po-');
+    const post = (url: string, payload: object, role: Parameters<typeof authAs>[0]) => stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });
+    expect((await post('/purchase-orders', { poId, supplierId, warehouse: wh, lines: [{ sku, qty: 6 }] }, 'buyer')).statusCode).toBe(200);
+    await eventually(async () => ((await stack.db.selectFrom('purchase_order_lines').select('sku').where('po_id', '=', poId).execute()).length ? true : undefined));
+    const receipt = await post(`/purchase-orders/${poId}/receipts`, { receiptId: 'r1', lines: [{ lineNo: 1, qty: 6, lot: 'RC-1', expiresOn: daysFromToday(180) }] }, 'system');
+    expect(receipt.statusCode, receipt.body).toBe(200);
+
+    const shippedOrders: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const orderId = await placeOrder(sku, 1);
+      const shipments = await shipmentsOf(orderId, 1);
+      await ship(shipments.get(wh)!, 100);
+      await waitForOrder(orderId, 'shipped');
+      shippedOrders.push(orderId);
+    }
+    const openOrder = await placeOrder(sku, 2);
+    await shipmentsOf(openOrder, 1);
+
+    const traced = await stack.app.inject({ method: 'GET', url: `/lots/${sku}/RC-1/trace`, headers: authAs('viewer') });
+    expect(traced.statusCode, traced.body).toBe(200);
+    const body = traced.json();
+    expect(body.received).toEqual([expect.objectContaining({ warehouse: wh, qty: 6, poId, receiptId: 'r1', supplierId, supplierName: 'Recall supplier', operation: 'receive' })]);
+    expect(body.shipped.map((s: { orderId: string }) => s.orderId).sort()).toEqual([...shippedOrders].sort());
+    expect(body.shipped.every((s: { qty: number }) => s.qty === 1)).toBe(true);
+    expect(body.allocated).toEqual([expect.objectContaining({ orderId: openOrder, qty: 2, warehouse: wh })]);
+    expect(body.customers).toHaveLength(4);
+    expect(body.onHand).toEqual([
+      { warehouse: wh, bucket: 'allocated', qty: 2 },
+      { warehouse: wh, bucket: 'available', qty: 1 },
+    ]);
+    expect((await stack.app.inject({ method: 'GET', url: `/lots/${sku}/NOPE/trace`, headers: authAs('viewer') })).statusCode).toBe(404);
+
+    expect((await post(`/lots/${sku}/RC-1/hold`, { reason: 'supplier recall notice' }, 'viewer')).statusCode).toBe(403);
+    expect((await post(`/lots/${sku}/RC-1/hold`, {}, 'ops')).statusCode).toBe(400);
+    const held = await post(`/lots/${sku}/RC-1/hold`, { reason: 'supplier recall notice' }, 'ops');
+    expect(held.statusCode, held.body).toBe(200);
+    expect(held.json()).toMatchObject({ moved: [{ warehouse: wh, from: 'available', qty: 1 }], trace: { held: true, heldReason: 'supplier recall notice' } });
+    expect(await lotBalance(stack.db, sku, wh, 'quarantine', 'RC-1')).toBe(1);
+    const task = await stack.db.selectFrom('tasks').selectAll().where('id', '=', held.json().taskId).executeTakeFirstOrThrow();
+    expect(task).toMatchObject({ kind: 'lot_recall', role: 'ops', status: 'open' });
+    const details = task.details as { openOrders: { orderId: string }[]; customers: string[] };
+    expect(details.openOrders.map((o) => o.orderId)).toEqual([openOrder]);
+    expect(details.customers).toHaveLength(4);
+    // A second hold moves nothing more; the held lot is never allocated again.
+    const again = await post(`/lots/${sku}/RC-1/hold`, { reason: 'supplier recall notice' }, 'ops');
+    expect(again.json().moved).toEqual([]);
+    // Units of the held lot that arrive later stay off limits too.
+    await stockLot(stack.db, sku, wh, 3, 'RC-1', daysFromToday(180));
+    const refused = await refusal(reserve(stack.db, ctx('held'), { orderId: uniqueId('o-'), channel: 'dtc', allowPartial: false, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 1 }] }));
+    expect(refused.code).toBe('insufficient_stock');
+    const audit = await stack.db.selectFrom('audit_log').selectAll().where('subject_type', '=', 'lot').execute();
+    expect(audit.length).toBeGreaterThan(0);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+});
