@@ -61,6 +61,8 @@ export const handlerRefusals: Record<string, readonly (401 | 403 | 404 | 409 | 4
   'POST /returns/:id/refurbishment': [409, 422],
   'POST /items': [409, 422],
   'PUT /items/:sku/price': [],
+  'PATCH /items/:sku': [422],
+  'PATCH /suppliers/:id': [],
   'POST /warehouses': [409, 422],
   'POST /suppliers': [409, 422],
   'POST /channels': [],

@@ -106,10 +106,14 @@ const draftProblemCode = (problem: { path: string; message: string }) =>
   problem.path === 'supplierId'
     ? problem.message.includes('not approved')
       ? 'supplier_not_approved'
-      : 'unknown_supplier'
+      : problem.message.includes('deactivated')
+        ? 'supplier_inactive'
+        : 'unknown_supplier'
     : problem.path === 'warehouse'
       ? 'unknown_warehouse'
-      : 'item_not_approved';
+      : problem.message.includes('deactivated')
+        ? 'sku_inactive'
+        : 'item_not_approved';
 
 export const purchaseOrderRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>

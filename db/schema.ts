@@ -100,6 +100,9 @@ export interface SuppliersTable {
   approved: Generated<boolean>;
   default_lead_time_days: number;
   created_at: CreatedAt;
+  /** Deactivated suppliers take no new purchase orders (migration 0041). */
+  active: Generated<boolean>;
+  updated_at: UpdatedAt;
 }
 
 export interface SupplierItemsTable {
