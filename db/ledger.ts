@@ -593,11 +593,18 @@ export function transferIn(db: Db, ctx: OperationContext, request: { sku: string
   return move(db, ctx, 'transfer_in', legs);
 }
 
-/** A customer's return arrives: customer → return_pending. */
-export function returnReceive(db: Db, ctx: OperationContext, request: { sku: string; warehouse: string; qty: number }) {
-  return move(db, ctx, 'return_receive', [
-    { sku: request.sku, qty: request.qty, from: { warehouse: request.warehouse, bucket: 'customer' }, to: { warehouse: request.warehouse, bucket: 'return_pending' } },
-  ]);
+/**
+ * A customer's return arrives: customer → return_pending. A lot-tracked item's units name the
+ * lots they are (`lots`, adding up to `qty`).
+ */
+export function returnReceive(db: Db, ctx: OperationContext, request: { sku: string; warehouse: string; qty: number; lots?: { lot: string; qty: number }[] }) {
+  const from: Place = { warehouse: request.warehouse, bucket: 'customer' };
+  const to: Place = { warehouse: request.warehouse, bucket: 'return_pending' };
+  if (request.lots?.length) {
+    if (request.lots.reduce((n, l) => n + l.qty, 0) !== request.qty) throw new LedgerError('invalid_movement', `the lots of a return add up to its ${request.qty} units`, { field: 'lots' });
+    return move(db, ctx, 'return_receive', request.lots.map((l) => ({ sku: request.sku, qty: l.qty, from, to, lot: l.lot })));
+  }
+  return move(db, ctx, 'return_receive', [{ sku: request.sku, qty: request.qty, from, to }]);
 }
 
 export type Disposition = 'restock' | 'refurbish' | 'damaged' | 'scrap' | 'vendor_return';

@@ -158,6 +158,28 @@ describe('allocation by lot', () => {
   });
 });
 
+describe('lots coming back', () => {
+  it('a return of a lot-tracked item takes back the lots the order shipped, in the order they left', async () => {
+    const sku = await addItem(stack.db, undefined, { lot_tracked: true, average_cost_minor: COST });
+    const wh = await addWarehouse(stack.db, undefined, { lat: 40.7, lon: -74.1 });
+    await stockLot(stack.db, sku, wh, 2, 'FIRST', daysFromToday(60), COST);
+    await stockLot(stack.db, sku, wh, 5, 'SECOND', daysFromToday(90), COST);
+    const orderId = await placeOrder(sku, 4);
+    const shipments = await shipmentsOf(orderId, 1);
+    await ship(shipments.get(wh)!, 200);
+    await waitForOrder(orderId, 'shipped');
+    const post = (url: string, payload: object, role: Parameters<typeof authAs>[0]) => stack.app.inject({ method: 'POST', url, headers: authAs(role), payload });
+    const rmaId = uniqueId('rma-');
+    const created = await post('/returns', { returnId: rmaId, orderId, lines: [{ sku, qty: 3 }], reasonCode: 'defective', resolution: 'refund' }, 'ops');
+    expect(created.statusCode, created.body).toBe(201);
+    const parcel = await post(`/returns/${rmaId}/receipt`, { parcelId: 'P1', warehouse: wh, lines: [{ sku, qty: 3 }] }, 'system');
+    expect(parcel.statusCode, parcel.body).toBe(200);
+    await eventually(async () => ((await lotBalance(stack.db, sku, wh, 'return_pending', 'FIRST')) === 2 ? true : undefined), 20_000, 'the parcel in return_pending');
+    expect(await lotBalance(stack.db, sku, wh, 'return_pending', 'SECOND')).toBe(1);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+});
+
 describe('the daily expiry sweep', () => {
   it('moves lots reaching expiry to quarantine, raises one exception with their value, and a rerun moves nothing', async () => {
     const sku = await addItem(stack.db, undefined, { lot_tracked: true, average_cost_minor: 700 });
