@@ -651,7 +651,12 @@ export function adjust(
     }
     let lot: string | undefined = request.lot;
     if (request.delta > 0) {
-      lot = await registerLot(tx, request.sku, request.lot === undefined && request.expiresOn === undefined ? undefined : { lot: request.lot ?? '', expiresOn: request.expiresOn ?? '' });
+      // Units found of a lot already known keep its expiry; a new lot needs one.
+      const known = request.lot && !request.expiresOn
+        ? await tx.selectFrom('lots').select(sql<string>`expires_on::text`.as('expires_on')).where('sku', '=', request.sku).where('lot', '=', request.lot).executeTakeFirst()
+        : undefined;
+      const expiresOn = request.expiresOn ?? known?.expires_on;
+      lot = await registerLot(tx, request.sku, request.lot === undefined && expiresOn === undefined ? undefined : { lot: request.lot ?? '', expiresOn: expiresOn ?? '' });
     }
     const item = await tx.selectFrom('items').select('average_cost_minor').where('sku', '=', request.sku).executeTakeFirst();
     if (!item) throw new LedgerError('unknown_reference', `unknown sku ${request.sku}`);

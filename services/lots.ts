@@ -19,7 +19,8 @@ export const todayIso = (now: Date = new Date()) => now.toISOString().slice(0, 1
  */
 export async function lotLineProblems(
   db: Db,
-  lines: { path: (string | number)[]; sku: string; lot?: string; expiresOn?: string }[],
+  /** `expiryKnown`: the lot is already recorded, so its expiry may be left out. */
+  lines: { path: (string | number)[]; sku: string; lot?: string; expiresOn?: string; expiryKnown?: boolean }[],
   now: Date = new Date(),
 ): Promise<LotLineProblem[]> {
   const skus = [...new Set(lines.map((l) => l.sku))];
@@ -30,8 +31,8 @@ export async function lotLineProblems(
   for (const line of lines) {
     if (tracked.has(line.sku)) {
       if (!line.lot) problems.push({ path: [...line.path, 'lot'], message: `${line.sku} is lot-tracked: the lot is required` });
-      if (!line.expiresOn) problems.push({ path: [...line.path, 'expiresOn'], message: `${line.sku} is lot-tracked: the expiry is required` });
-      else if (line.expiresOn < todayIso(now)) problems.push({ path: [...line.path, 'expiresOn'], message: `expiry ${line.expiresOn} is in the past` });
+      if (!line.expiresOn && !line.expiryKnown) problems.push({ path: [...line.path, 'expiresOn'], message: `${line.sku} is lot-tracked: the expiry is required` });
+      else if (line.expiresOn && line.expiresOn < todayIso(now)) problems.push({ path: [...line.path, 'expiresOn'], message: `expiry ${line.expiresOn} is in the past` });
     } else if (line.lot !== undefined || line.expiresOn !== undefined) {
       problems.push({ path: [...line.path, line.lot !== undefined ? 'lot' : 'expiresOn'], message: `${line.sku} is not lot-tracked: no lot or expiry may be given` });
     }

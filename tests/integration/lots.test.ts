@@ -158,6 +158,28 @@ describe('allocation by lot', () => {
   });
 });
 
+describe('lots counted', () => {
+  it('an adjustment of a lot-tracked item through the API names the lot (and the expiry of a new one), else 400', async () => {
+    const sku = await addItem(stack.db, undefined, { lot_tracked: true, average_cost_minor: 100 });
+    const wh = await addWarehouse(stack.db);
+    await stockLot(stack.db, sku, wh, 100, 'K1', daysFromToday(60), 100);
+    const adjust = (payload: object) => stack.app.inject({ method: 'POST', url: '/inventory/adjustments', headers: authAs('ops'), payload: { adjustmentId: uniqueId('adj-'), sku, warehouse: wh, reasonCode: 'cycle_count', ...payload } });
+    const noLot = await adjust({ delta: 2 });
+    expect(noLot.statusCode).toBe(400);
+    expect(noLot.json().error.details).toEqual([expect.objectContaining({ in: 'body', path: ['lot'] }), expect.objectContaining({ path: ['expiresOn'] })]);
+    expect((await adjust({ delta: 2, lot: 'NEW' })).statusCode).toBe(400);
+    const found = await adjust({ delta: 2, lot: 'NEW', expiresOn: daysFromToday(30) });
+    expect(found.statusCode, found.body).toBe(200);
+    expect(found.json().status).toBe('posted');
+    const lost = await adjust({ delta: -3, lot: 'K1' });
+    expect(lost.json().status).toBe('posted');
+    const more = await adjust({ delta: 1, lot: 'K1' });
+    expect(more.json().status).toBe('posted');
+    expect([await lotBalance(stack.db, sku, wh, 'available', 'NEW'), await lotBalance(stack.db, sku, wh, 'available', 'K1')]).toEqual([2, 98]);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+});
+
 describe('lots coming back', () => {
   it('a return of a lot-tracked item takes back the lots the order shipped, in the order they left', async () => {
     const sku = await addItem(stack.db, undefined, { lot_tracked: true, average_cost_minor: COST });
