@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import { checkLedger } from '../../db/ledger-check.js';
-import { adjust, consumeReservation, LedgerError, receive, reserve } from '../../db/ledger.js';
+import { adjust, consumeReservation, inspect, LedgerError, receive, reserve, transferIn, transferOut } from '../../db/ledger.js';
 import { LOT_EXPIRY_SCHEDULE_ID, lotExpiryWorkflowType, type LotExpiryReport } from '../../contracts/lot-expiry.js';
 import { ensureLotExpirySchedule, lotExpiryHorizonDays } from '../../runtime/schedules.js';
 import { addItem, addWarehouse, balance, daysFromToday, lotBalance, stockLot } from '../support/fixtures.js';
@@ -176,6 +176,24 @@ describe('lots counted', () => {
     const more = await adjust({ delta: 1, lot: 'K1' });
     expect(more.json().status).toBe('posted');
     expect([await lotBalance(stack.db, sku, wh, 'available', 'NEW'), await lotBalance(stack.db, sku, wh, 'available', 'K1')]).toEqual([2, 98]);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+});
+
+describe('lots moving on', () => {
+  it('a transfer ships the earliest lots and its receipt takes them in; inspection accepts and rejects by lot', async () => {
+    const sku = await addItem(stack.db, undefined, { lot_tracked: true });
+    const [from, to] = [await addWarehouse(stack.db), await addWarehouse(stack.db)];
+    await stockLot(stack.db, sku, from, 3, 'T1', daysFromToday(20));
+    await stockLot(stack.db, sku, from, 5, 'T2', daysFromToday(40));
+    await transferOut(stack.db, ctx('out'), { sku, from, to, qty: 4 });
+    expect([await lotBalance(stack.db, sku, to, 'in_transit', 'T1'), await lotBalance(stack.db, sku, to, 'in_transit', 'T2')]).toEqual([3, 1]);
+    await transferIn(stack.db, ctx('in'), { sku, warehouse: to, received: 3, lost: 1 });
+    expect([await lotBalance(stack.db, sku, to, 'available', 'T1'), await lotBalance(stack.db, sku, to, 'available', 'T2'), await lotBalance(stack.db, sku, to, 'adjustment', 'T2')]).toEqual([3, 0, 1]);
+
+    await receive(stack.db, ctx('q'), { sku, warehouse: to, qty: 4, into: 'quarantine', fromInbound: 0, unitCostMinor: 800, landedCostMinor: 0, lot: { lot: 'Q1', expiresOn: daysFromToday(50) } });
+    await inspect(stack.db, ctx('inspect'), { sku, warehouse: to, accepted: 3, rejected: 1 });
+    expect([await lotBalance(stack.db, sku, to, 'available', 'Q1'), await lotBalance(stack.db, sku, to, 'damaged', 'Q1')]).toEqual([3, 1]);
     expect((await checkLedger(stack.db)).problems).toEqual([]);
   });
 });
