@@ -180,6 +180,25 @@ describe('lots counted', () => {
   });
 });
 
+describe('pick lists', () => {
+  it('name the bin and, for a lot-tracked item, the lot of each pick', async () => {
+    const sku = await addItem(stack.db, undefined, { lot_tracked: true });
+    const wh = await addWarehouse(stack.db, undefined, { lat: 40.7, lon: -74.1 });
+    await stack.app.inject({ method: 'PUT', url: `/warehouses/${wh}/locations`, headers: authAs('ops'), payload: { locations: [{ sku, zone: 'A', bin: 'A-01' }] } });
+    await stockLot(stack.db, sku, wh, 1, 'P-EARLY', daysFromToday(30));
+    await stockLot(stack.db, sku, wh, 5, 'P-LATE', daysFromToday(90));
+    const orderId = await placeOrder(sku, 3);
+    await shipmentsOf(orderId, 1);
+    const res = await stack.app.inject({ method: 'GET', url: `/warehouses/${wh}/waves`, headers: authAs('viewer') });
+    expect(res.statusCode, res.body).toBe(200);
+    const picks = res.json().waves[0].pickList.flatMap((z: { picks: object[] }) => z.picks);
+    expect(picks).toEqual([
+      expect.objectContaining({ bin: 'A-01', sku, lot: 'P-EARLY', qty: 1 }),
+      expect.objectContaining({ bin: 'A-01', sku, lot: 'P-LATE', qty: 2 }),
+    ]);
+  });
+});
+
 describe('lots moving on', () => {
   it('a transfer ships the earliest lots and its receipt takes them in; inspection accepts and rejects by lot', async () => {
     const sku = await addItem(stack.db, undefined, { lot_tracked: true });
