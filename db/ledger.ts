@@ -434,7 +434,9 @@ export function consumeReservation(
       // Lock the shelf's row first, as every taker of its lots does (db/sql/0040_lots.sql).
       await sql`select 1 from inventory_balances where sku = ${updated.sku} and warehouse_code = ${updated.warehouse_code} and bucket = 'available' for update`.execute(tx);
       legs.push({ sku: updated.sku, qty: swapped, from: { warehouse: updated.warehouse_code, bucket: 'available' }, to: gone, lot: request.lot! });
-      left.push({ lot: request.lot!, qty: swapped });
+      const same = left.find((t) => t.lot === request.lot);
+      if (same) same.qty += swapped;
+      else left.push({ lot: request.lot!, qty: swapped });
     }
     await applyLegs(tx, ctx.key, legs);
     return { ...base, lots: left };

@@ -43,7 +43,17 @@ export interface ShipmentLotsTable {
   qty: number;
 }
 
+export interface ShipmentPickedLotsTable {
+  shipment_id: string;
+  line_no: number;
+  sku: string;
+  lot: string;
+  qty: number;
+  recorded_at: CreatedAt;
+}
+
 export interface LotTables {
+  shipment_picked_lots: ShipmentPickedLotsTable;
   lots: LotsTable;
   inventory_lot_balances: InventoryLotBalancesTable;
   reservation_lots: ReservationLotsTable;

@@ -39,3 +39,32 @@ export async function lotLineProblems(
   }
   return problems;
 }
+
+/**
+ * What is wrong with the lots a `picked` event reports: each names a line of the shipment of
+ * a lot-tracked item and a known lot of it, and a line's lots add up to the line.
+ */
+export async function pickedLotProblems(db: Db, shipmentId: string, lots: { lineNo: number; sku: string; lot: string; qty: number }[]): Promise<LotLineProblem[]> {
+  const lines = await db
+    .selectFrom('shipment_lines as l')
+    .innerJoin('items as i', 'i.sku', 'l.sku')
+    .select(['l.line_no', 'l.sku', 'l.qty', 'i.lot_tracked'])
+    .where('l.shipment_id', '=', shipmentId)
+    .execute();
+  if (lines.length === 0) return [];
+  const known = await db.selectFrom('lots').select(['sku', 'lot']).where('sku', 'in', [...new Set(lots.map((l) => l.sku))]).where('lot', 'in', [...new Set(lots.map((l) => l.lot))]).execute();
+  const problems: LotLineProblem[] = [];
+  lots.forEach((l, index) => {
+    const line = lines.find((x) => x.line_no === l.lineNo && x.sku === l.sku);
+    if (!line) problems.push({ path: ['lots', index, 'lineNo'], message: `the shipment has no line ${l.lineNo} of ${l.sku}` });
+    else if (!line.lot_tracked) problems.push({ path: ['lots', index, 'sku'], message: `${l.sku} is not lot-tracked` });
+    else if (!known.some((k) => k.sku === l.sku && k.lot === l.lot)) problems.push({ path: ['lots', index, 'lot'], message: `no lot ${l.lot} of ${l.sku} was ever received` });
+  });
+  for (const line of lines) {
+    const named = lots.filter((l) => l.lineNo === line.line_no && l.sku === line.sku);
+    const total = named.reduce((n, l) => n + l.qty, 0);
+    if (named.length && total !== line.qty) problems.push({ path: ['lots'], message: `line ${line.line_no}: the lots add up to ${total}, the line has ${line.qty}` });
+    if (new Set(named.map((l) => l.lot)).size !== named.length) problems.push({ path: ['lots'], message: `line ${line.line_no}: each lot once` });
+  }
+  return problems;
+}

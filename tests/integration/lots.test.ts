@@ -199,6 +199,33 @@ describe('pick lists', () => {
   });
 });
 
+describe('the lot really picked', () => {
+  it('a picked event naming other lots than those held: the shipment records what really left, the held units stay on the shelf', async () => {
+    const sku = await addItem(stack.db, undefined, { lot_tracked: true, average_cost_minor: COST });
+    const wh = await addWarehouse(stack.db, undefined, { lat: 40.7, lon: -74.1 });
+    await stockLot(stack.db, sku, wh, 2, 'HELD-A', daysFromToday(30), COST);
+    await stockLot(stack.db, sku, wh, 5, 'TAKEN-B', daysFromToday(90), COST);
+    const orderId = await placeOrder(sku, 2);
+    const shipmentId = (await shipmentsOf(orderId, 1)).get(wh)!;
+    const event = (payload: object) => stack.app.inject({ method: 'POST', url: `/shipments/${shipmentId}/events`, headers: authAs('system'), payload });
+    expect((await event({ type: 'picked', lots: [{ lineNo: 1, sku, lot: 'TAKEN-B', qty: 1 }] })).statusCode).toBe(400);
+    expect((await event({ type: 'picked', lots: [{ lineNo: 1, sku, lot: 'NEVER', qty: 2 }] })).statusCode).toBe(400);
+    const picked = await event({ type: 'picked', lots: [{ lineNo: 1, sku, lot: 'HELD-A', qty: 1 }, { lineNo: 1, sku, lot: 'TAKEN-B', qty: 1 }] });
+    expect(picked.statusCode, picked.body).toBe(200);
+    expect((await event({ type: 'packed' })).statusCode).toBe(200);
+    expect((await event({ type: 'shipped', carrier: 'UPS', tracking: `1Z${shipmentId}`, freightCostMinor: 100 })).statusCode).toBe(200);
+    await waitForOrder(orderId, 'shipped');
+    const left = await stack.db.selectFrom('shipment_lots').select(['lot', 'qty']).where('shipment_id', '=', shipmentId).orderBy('lot').execute();
+    expect(left).toEqual([
+      { lot: 'HELD-A', qty: 1 },
+      { lot: 'TAKEN-B', qty: 1 },
+    ]);
+    expect([await lotBalance(stack.db, sku, wh, 'available', 'HELD-A'), await lotBalance(stack.db, sku, wh, 'available', 'TAKEN-B')]).toEqual([1, 4]);
+    expect(await balance(stack.db, sku, wh, 'allocated')).toBe(0);
+    expect((await checkLedger(stack.db)).problems).toEqual([]);
+  });
+});
+
 describe('lots moving on', () => {
   it('a transfer ships the earliest lots and its receipt takes them in; inspection accepts and rejects by lot', async () => {
     const sku = await addItem(stack.db, undefined, { lot_tracked: true });
