@@ -6,9 +6,9 @@
  * more than one row (a supplier with its items and lanes, a change with its outbox event)
  * does so in one transaction.
  */
-import { sql, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Db } from '../db/connection.js';
-import type { ChannelsTable, ItemsTable, ShortagePolicy, WarehousesTable, Zone } from '../db/schema.js';
+import type { ChannelsTable, Database, ItemsTable, ShortagePolicy, WarehousesTable, Zone } from '../db/schema.js';
 import type { ChannelName } from '../domain/order.js';
 import * as refuse from './refusal.js';
 import type { Refusal } from './refusal.js';
@@ -496,7 +496,7 @@ const itemPatchColumns = {
 } as const satisfies Record<keyof ItemPatch, keyof ItemsTable>;
 
 /** Units of a sku the company holds or has on order anywhere: every stock bucket and inbound. */
-async function unitsHeld(db: Db, sku: string): Promise<{ warehouse: string; bucket: string; qty: number }[]> {
+async function unitsHeld(db: Kysely<Database>, sku: string): Promise<{ warehouse: string; bucket: string; qty: number }[]> {
   return (
     await db
       .selectFrom('inventory_balances')
@@ -534,7 +534,7 @@ export async function updateItem(db: Db, sku: string, patch: ItemPatch): Promise
     if (changed.length === 0) return { before, after: before, changed };
     const modeChanges = changed.filter((field) => field === 'uom' || field === 'lotTracked');
     if (modeChanges.length) {
-      const held = await unitsHeld(tx as unknown as Db, sku);
+      const held = await unitsHeld(tx, sku);
       if (held.length) {
         const where = held.map((h) => `${h.qty} ${h.bucket} at ${h.warehouse}`).join(', ');
         const message = `${sku} has stock (${where}): its ${modeChanges.map((f) => (f === 'uom' ? 'unit of measure' : 'lot tracking')).join(' and ')} cannot change until none is held or on order`;
