@@ -10,6 +10,7 @@ import { checkLedger } from '../../db/ledger-check.js';
 import { adjust, consumeReservation, inspect, LedgerError, receive, reserve, transferIn, transferOut } from '../../db/ledger.js';
 import { LOT_EXPIRY_SCHEDULE_ID, lotExpiryWorkflowType, type LotExpiryReport } from '../../contracts/lot-expiry.js';
 import { ensureLotExpirySchedule, lotExpiryHorizonDays } from '../../runtime/schedules.js';
+import { computeReplenishment, defaultReplenishmentParams } from '../../db/replenishment.js';
 import { addItem, addWarehouse, balance, daysFromToday, lotBalance, stockLot } from '../support/fixtures.js';
 import { COST, orderDriver } from '../support/orders.js';
 import { authAs, eventually, uniqueId, useTestStack } from '../support/stack.js';
@@ -288,6 +289,10 @@ describe('the daily expiry sweep', () => {
     // Quarantined units are not allocated.
     const refused = await refusal(reserve(stack.db, ctx('after-sweep'), { orderId: uniqueId('o-'), channel: 'dtc', allowPartial: false, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 7 }] }));
     expect(refused.code).toBe('insufficient_stock');
+
+    // The planner counts the fresh lot, not the expired one in quarantine.
+    const [plan] = await computeReplenishment(stack.db, defaultReplenishmentParams, { sku });
+    expect(plan).toMatchObject({ sku, warehouse: wh, position: 6 });
 
     const again = await run(uniqueId('lot-expiry-test-'));
     expect(again.moved.filter((m) => m.sku === sku)).toEqual([]);
