@@ -6,6 +6,7 @@ import { createChannelPublishingActivities } from './channel-publishing.js';
 import { createChannelReconcileActivities } from './channel-reconcile.js';
 import { createExceptionSweepActivities } from './exception-sweep.js';
 import { createInventoryAdjustmentActivities } from './inventory-adjustment.js';
+import { createLotExpiryActivities } from './lot-expiry.js';
 import { createOrderImportActivities } from './order-import.js';
 import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createChannelReconcileActivities(deps),
     ...createOrderImportActivities(deps),
     ...createExceptionSweepActivities(deps),
+    ...createLotExpiryActivities(deps),
   };
 }
 

@@ -47,7 +47,7 @@ export function createInventoryAdjustmentActivities({ db }: { db: Db }): Invento
     },
 
     /** Posts the adjustment through the ledger (movement and journal entry, once per adjustment id). */
-    async postAdjustment(input: { adjustmentId: string; sku: string; warehouse: string; delta: number; reasonCode: string; actor: string }) {
+    async postAdjustment(input: { adjustmentId: string; sku: string; warehouse: string; delta: number; reasonCode: string; actor: string; lot?: string; expiresOn?: string }) {
       const result = await ledgerCall(() =>
         adjust(
           db,
@@ -58,7 +58,14 @@ export function createInventoryAdjustmentActivities({ db }: { db: Db }): Invento
             step: 'post',
             reason: input.reasonCode,
           },
-          { sku: input.sku, warehouse: input.warehouse, delta: input.delta, reasonCode: input.reasonCode },
+          {
+            sku: input.sku,
+            warehouse: input.warehouse,
+            delta: input.delta,
+            reasonCode: input.reasonCode,
+            ...(input.lot ? { lot: input.lot } : {}),
+            ...(input.expiresOn ? { expiresOn: input.expiresOn } : {}),
+          },
         ),
       );
       return { valueMinor: result.valueMinor, journalEntryId: result.journalEntryId };

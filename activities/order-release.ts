@@ -4,7 +4,7 @@ import type { Db } from '../db/connection.js';
 import { LedgerError, releaseReservations, reserve, type ReserveLine } from '../db/ledger.js';
 import { orderTotalMinor, type ChannelName, type OrderInput } from '../domain/order.js';
 import { validateOrder } from '../domain/order-validation.js';
-import { routeOrder, routingPolicies } from '../domain/routing.js';
+import { distanceKm, routeOrder, routingPolicies, transitDays } from '../domain/routing.js';
 import { ledgerCall } from './failures.js';
 import { ORDER_CANCELLED, ORDER_RELEASED, writeOrderEvent } from '../db/order-events.js';
 import { orderWorkflowId, stockArrivedSignal, type AllocationRequest, type AllocationResult, type CapturedOrder, type OrderStateUpdate, type OrderReleaseActivities } from '../contracts/order.js';
@@ -120,6 +120,22 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
         (await db.selectFrom('items').select(['sku', 'substitutes']).where('sku', 'in', skus).execute()).map((i) => [i.sku, i.substitutes]),
       );
       const allSkus = [...new Set([...skus, ...[...substitutesBySku.values()].flat()])];
+      const [lotTracked, channelRow] = await Promise.all([
+        db.selectFrom('items').select('sku').where('sku', 'in', allSkus).where('lot_tracked', '=', true).execute(),
+        db.selectFrom('channels').select('min_shelf_life_days').where('code', '=', request.channel).executeTakeFirst(),
+      ]);
+      const lotSkus = lotTracked.map((i) => i.sku);
+      const lotStock = lotSkus.length
+        ? await db
+            .selectFrom('inventory_lot_balances as b')
+            .innerJoin('lots as l', (j) => j.onRef('l.sku', '=', 'b.sku').onRef('l.lot', '=', 'b.lot'))
+            .select(['b.sku', 'b.warehouse_code', 'b.qty', sql<string>`l.expires_on::text`.as('expires_on')])
+            .where('b.bucket', '=', 'available')
+            .where('b.sku', 'in', lotSkus)
+            .where('b.qty', '>', 0)
+            .where('l.held', '=', false)
+            .execute()
+        : [];
       const [warehouses, stock, shippedToday] = await Promise.all([
         db.selectFrom('warehouses').select(['code', 'lat', 'lon', 'freight_base_minor', 'freight_per_km_minor', 'daily_capacity']).where('active', '=', true).execute(),
         db
@@ -143,6 +159,19 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
       const policy = routingPolicies[request.channel as ChannelName] ?? routingPolicies.dtc;
       const timing = { promisedBy: request.promisedBy, now: new Date().toISOString() };
       const available = new Map(stock.map((b) => [`${b.sku}@${b.warehouse_code}`, b.qty]));
+      // A lot-tracked item counts only the lots that still have the channel's shelf life when
+      // the order arrives from that warehouse; the ledger holds reservations to the same rule.
+      const arrivesOn = new Map(
+        sites.map((w) => [w.code, new Date(Date.now() + transitDays(distanceKm(w, request.shipTo)) * 86_400_000).toISOString().slice(0, 10)]),
+      );
+      const usableFrom = (warehouse: string) =>
+        new Date(Date.parse(`${arrivesOn.get(warehouse)!}T00:00:00Z`) + (channelRow?.min_shelf_life_days ?? 0) * 86_400_000).toISOString().slice(0, 10);
+      for (const sku of lotSkus) {
+        for (const w of sites) {
+          const usable = lotStock.filter((b) => b.sku === sku && b.warehouse_code === w.code && b.expires_on >= usableFrom(w.code)).reduce((n, b) => n + b.qty, 0);
+          if (available.has(`${sku}@${w.code}`)) available.set(`${sku}@${w.code}`, Math.min(usable, available.get(`${sku}@${w.code}`)!));
+        }
+      }
       const plan = routeOrder(request.lines, request.shipTo, sites, available, policy, timing);
 
       // Shortfalls go to a substitute the item master names, from what the first plan left.
@@ -165,7 +194,9 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
         }
       }
       const whole = request.allowPartial || units.reduce((n, u) => n + u.qty, 0) >= request.lines.reduce((n, l) => n + l.qty, 0);
-      const lines: ReserveLine[] = whole ? units.map((u) => ({ lineNo: u.lineNo, sku: u.sku, warehouse: u.warehouse, qty: u.qty })) : [];
+      const lines: ReserveLine[] = whole
+        ? units.map((u) => ({ lineNo: u.lineNo, sku: u.sku, warehouse: u.warehouse, qty: u.qty, ...(lotSkus.includes(u.sku) ? { arrivesOn: arrivesOn.get(u.warehouse) } : {}) }))
+        : [];
       const routing = whole
         ? { split: plan.split, scores: plan.scores, reason: plan.reason, substituted }
         : { split: plan.split, scores: plan.scores, reason: 'the whole order is not available yet', substituted: [] };

@@ -90,7 +90,7 @@ export function createPurchaseOrderActivities({ db }: { db: Db }): PurchaseOrder
           receive(
             db,
             { key, actor: input.actor, process: input.workflowId, step: `receipt:${input.receiptId}` },
-            { sku: line.sku, warehouse: input.warehouse, qty: line.qty, into: line.into, fromInbound: line.fromInbound, unitCostMinor: line.unitCostMinor, landedCostMinor: line.landedCostMinor },
+            { sku: line.sku, warehouse: input.warehouse, qty: line.qty, into: line.into, fromInbound: line.fromInbound, unitCostMinor: line.unitCostMinor, landedCostMinor: line.landedCostMinor, ...(line.lot ? { lot: line.lot } : {}) },
           ),
         );
         let journalEntryId: number | null = null;

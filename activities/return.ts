@@ -78,6 +78,38 @@ const ledgerBucketOf: Record<ReturnDisposition, 'restock' | 'refurbish' | 'damag
 export function createReturnActivities({ db, paymentGateway }: { db: Db; paymentGateway?: PaymentGateway }): ReturnActivities {
   const gateway = paymentGateway ?? paymentGatewayFromEnv(db);
   const returnRow = (tx: Db | Tx, rmaId: string) => tx.selectFrom('returns').selectAll().where('id', '=', rmaId).executeTakeFirstOrThrow();
+  /**
+   * The lots a lot-tracked item's returned units are: those the order shipped on that line,
+   * less what earlier receipts of the order's returns took back, in the order they shipped.
+   * A retry of a receipt already posted reads its own lots back, so its payload is the same.
+   */
+  async function returnedLots(rmaId: string, key: string, line: ParcelLine): Promise<{ lot: string; qty: number }[] | undefined> {
+    const item = await db.selectFrom('items').select('lot_tracked').where('sku', '=', line.sku).executeTakeFirst();
+    if (!item?.lot_tracked) return undefined;
+    const posted = await db.selectFrom('inventory_movements').select(['lot', 'qty']).where('operation_key', '=', key).orderBy('leg').execute();
+    if (posted.length) return posted.map((m) => ({ lot: m.lot!, qty: m.qty }));
+    const rma = await db.selectFrom('returns').select('order_id').where('id', '=', rmaId).executeTakeFirstOrThrow();
+    const shipped = await sql<{ lot: string; qty: number }>`
+      select sl.lot, sum(sl.qty)::bigint as qty from shipment_lots sl join shipments s on s.id = sl.shipment_id
+      where s.order_id = ${rma.order_id} and sl.line_no = ${line.lineNo} and sl.sku = ${line.sku}
+      group by sl.lot order by min(s.shipped_at), sl.lot`.execute(db);
+    const returned = await sql<{ lot: string; qty: number }>`
+      select m.lot, sum(m.qty)::bigint as qty from inventory_movements m
+      where m.sku = ${line.sku} and m.from_bucket = 'customer' and m.lot is not null
+        and m.operation_key like any (select ${returnWorkflowId('')} || r.id || ':receipt:%:line-' || ${line.lineNo} from returns r where r.order_id = ${rma.order_id})
+      group by m.lot`.execute(db);
+    const lots: { lot: string; qty: number }[] = [];
+    let need = line.qty;
+    for (const s of shipped.rows) {
+      const left = Number(s.qty) - Number(returned.rows.find((r) => r.lot === s.lot)?.qty ?? 0);
+      const take = Math.min(need, Math.max(0, left));
+      if (take > 0) lots.push({ lot: s.lot, qty: take });
+      need -= take;
+    }
+    // More back than the order shipped of known lots: the ledger refuses the receipt without its lot.
+    return need === 0 ? lots : undefined;
+  }
+
   const lockOrderLines = (tx: Tx, orderId: string) => tx.selectFrom('order_lines').selectAll().where('order_id', '=', orderId).orderBy('line_no').forUpdate().execute();
 
   return {
@@ -104,9 +136,9 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
       const process = returnWorkflowId(input.rmaId);
       const step = `receipt:${input.parcelId}`;
       for (const line of input.lines) {
-        await ledgerCall(() =>
-          returnReceive(db, { key: `${process}:${step}:line-${line.lineNo}`, actor: input.actor, process, step }, { sku: line.sku, warehouse: input.warehouse, qty: line.qty }),
-        );
+        const key = `${process}:${step}:line-${line.lineNo}`;
+        const lots = await returnedLots(input.rmaId, key, line);
+        await ledgerCall(() => returnReceive(db, { key, actor: input.actor, process, step }, { sku: line.sku, warehouse: input.warehouse, qty: line.qty, ...(lots ? { lots } : {}) }));
       }
       return db.transaction().execute(async (tx) => {
         const rma = await returnRow(tx, input.rmaId);

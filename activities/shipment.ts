@@ -122,12 +122,33 @@ export function createShipmentActivities({ db }: { db: Db }): ShipmentActivities
     async confirmShipment(request: { shipmentId: string; orderId: string; carrier: string; tracking: string; freightCostMinor: number }) {
       const lines = await shipmentLines(request.shipmentId);
       const process = shipmentWorkflowId(request.shipmentId);
+      const pickedLots = await db.selectFrom('shipment_picked_lots').selectAll().where('shipment_id', '=', request.shipmentId).orderBy('lot').execute();
       for (const line of lines) {
         const qty = line.picked_qty ?? line.qty;
         if (qty === 0) continue;
-        await ledgerCall(() =>
-          consumeReservation(db, { key: `${process}:ship:${line.reservation_id}`, actor: 'wms', process, step: 'shipped' }, { reservationId: line.reservation_id, qty }),
-        );
+        // The lots the warehouse reported picking, when it did (and the whole line was found); else the reservation's own.
+        const reported = pickedLots.filter((p) => p.line_no === line.line_no && p.sku === line.sku);
+        const parts = reported.length && reported.reduce((n, p) => n + p.qty, 0) === qty ? reported.map((p) => ({ lot: p.lot as string | undefined, qty: p.qty })) : [{ lot: undefined, qty }];
+        const left: { lot: string; qty: number }[] = [];
+        for (const part of parts) {
+          const key = part.lot ? `${process}:ship:${line.reservation_id}:lot-${part.lot}` : `${process}:ship:${line.reservation_id}`;
+          const consumed = await ledgerCall(() =>
+            consumeReservation(db, { key, actor: 'wms', process, step: 'shipped' }, { reservationId: line.reservation_id, qty: part.qty, ...(part.lot ? { lot: part.lot } : {}) }),
+          );
+          for (const l of consumed.lots ?? []) {
+            const same = left.find((x) => x.lot === l.lot);
+            if (same) same.qty += l.qty;
+            else left.push({ ...l });
+          }
+        }
+        // Which lots left on this shipment (a replay of the ledger call answers the same lots).
+        if (left.length) {
+          await db
+            .insertInto('shipment_lots')
+            .values(left.map((l) => ({ shipment_id: request.shipmentId, line_no: line.line_no, sku: line.sku, lot: l.lot, qty: l.qty })))
+            .onConflict((oc) => oc.columns(['shipment_id', 'line_no', 'sku', 'lot']).doNothing())
+            .execute();
+        }
       }
       return db.transaction().execute(async (tx) => {
         const posted = await tx.selectFrom('shipments').select('journal_entry_id').where('id', '=', request.shipmentId).executeTakeFirstOrThrow();

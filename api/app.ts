@@ -23,6 +23,7 @@ import { answerFrameworkError, ApiError, badRequest, registerErrorHandling } fro
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { inventoryRoutes } from './inventory.js';
+import { lotRoutes } from './lots.js';
 import { journalRoutes } from './journal.js';
 import { kpiRoutes } from './kpis.js';
 import { kpiSeriesRoutes } from './kpi-series.js';
@@ -153,6 +154,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(storyRoutes(deps));
   await app.register(masterDataRoutes(deps));
   await app.register(inventoryRoutes(deps));
+  await app.register(lotRoutes(deps));
   await app.register(channelPublishingRoutes(deps));
   await app.register(channelConnectorRoutes(deps));
   await app.register(eventRoutes(deps));

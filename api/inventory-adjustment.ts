@@ -3,9 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
-import { notFound, unprocessable } from './errors.js';
+import { lotLineProblems } from '../services/lots.js';
+import { badRequest, notFound, unprocessable } from './errors.js';
 import { liveView, startOnce } from './processes.js';
-import { decisionBody, recordIdBrief as adjustmentId, skuText, warehouseText } from './schemas.js';
+import { decisionBody, expiryDate, lotCode, recordIdBrief as adjustmentId, skuText, warehouseText } from './schemas.js';
 import { adjustmentViewQuery, adjustmentWorkflowId, decideAdjustmentUpdate, submitAdjustmentUpdate, adjustmentWorkflowType, type AdjustmentWorkflow } from '../contracts/inventory-adjustment.js';
 
 const adjustmentBody = z
@@ -16,6 +17,8 @@ const adjustmentBody = z
     reasonCode: z.string().regex(/^[a-z][a-z0-9_]{1,39}$/, 'a lower_snake_case code such as cycle_count or damaged_on_shelf'),
     delta: z.number().int().min(-1_000_000).max(1_000_000).refine((d) => d !== 0, 'a delta of 0 moves nothing').optional(),
     countedQty: z.number().int().min(0).max(10_000_000).optional(),
+    lot: lotCode.optional().describe('a lot-tracked item: the lot the difference is booked against (required)'),
+    expiresOn: expiryDate.optional().describe('a lot-tracked item: the expiry of a lot not yet known'),
   })
   .refine((body) => (body.delta === undefined) !== (body.countedQty === undefined), {
     message: 'give exactly one of delta (a change in units) or countedQty (a cycle count)',
@@ -44,7 +47,7 @@ export const inventoryAdjustmentRoutes =
       async (request, reply) => {
         const body = request.body;
         const [item, warehouse] = await Promise.all([
-          db.selectFrom('items').select('sku').where('sku', '=', body.sku).executeTakeFirst(),
+          db.selectFrom('items').select(['sku', 'lot_tracked']).where('sku', '=', body.sku).executeTakeFirst(),
           db.selectFrom('warehouses').select('code').where('code', '=', body.warehouse).executeTakeFirst(),
         ]);
         const unknown = [
@@ -52,6 +55,10 @@ export const inventoryAdjustmentRoutes =
           !warehouse && { path: 'warehouse', message: `unknown warehouse ${body.warehouse}`, code: 'unknown_warehouse' },
         ].filter((u): u is { path: string; message: string; code: string } => Boolean(u));
         if (unknown.length) throw unprocessable(unknown[0]!.code, unknown.map((u) => u.message).join('; '), unknown);
+        // A lot-tracked item names the lot (and the expiry of a new lot); any other names none.
+        const known = item!.lot_tracked && body.lot ? await db.selectFrom('lots').select('lot').where('sku', '=', body.sku).where('lot', '=', body.lot).executeTakeFirst() : undefined;
+        const lotProblems = await lotLineProblems(db, [{ path: [], sku: body.sku, lot: body.lot, expiresOn: body.expiresOn, expiryKnown: Boolean(known) }]);
+        if (lotProblems.length) throw badRequest(`invalid body: ${lotProblems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`, lotProblems.map((p) => ({ in: 'body', ...p })));
 
         const workflowId = adjustmentWorkflowId(body.adjustmentId);
         const { view } = await startOnce<AdjustmentWorkflow>(temporal, {

@@ -19,6 +19,8 @@ import {
   listSuppliers,
   listWarehouses,
   setChannel,
+  updateItem,
+  updateSupplier,
 } from '../services/master-data.js';
 import type { AppDeps } from './app.js';
 import { businessRule, notFound, resultOrThrow } from './errors.js';
@@ -63,6 +65,20 @@ const itemView = z.object({
   updatedAt: z.date(),
 });
 const createdItem = itemView.extend({ created: z.boolean() });
+const itemPatch = z
+  .object({
+    name: name.optional(),
+    uom: z.string().min(1).max(20).optional(),
+    standardCostMinor: minor.optional(),
+    requiresInspection: z.boolean().optional(),
+    lotTracked: z.boolean().optional(),
+    substitutes: z.array(sku).max(20).refine(distinct((s: string) => s), businessRule('repeated_sku', 'each substitute once')).optional(),
+    skuClass: z.enum(['A', 'B', 'C']).optional(),
+    safetyStock: minor.optional(),
+    active: z.boolean().optional().describe('false deactivates the item'),
+    reason: reason.optional(),
+  })
+  .refine((patch) => Object.entries(patch).some(([field, value]) => field !== 'reason' && value !== undefined), { message: 'name at least one field to change' });
 
 const zone = z.object({
   code: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,15}$/, 'letters, digits and dashes, up to 16'),
@@ -122,6 +138,16 @@ const supplierView = supplierSummary.extend({
   lanes: z.array(z.object({ warehouse: z.string(), leadTimeDays: z.number() })),
 });
 const createdSupplier = supplierView.extend({ created: z.boolean() });
+const supplierState = supplierSummary.extend({ active: z.boolean() });
+const supplierPatch = z
+  .object({
+    name: name.optional(),
+    defaultLeadTimeDays: int32.min(1).optional(),
+    approved: z.boolean().optional(),
+    active: z.boolean().optional().describe('false deactivates the supplier'),
+    reason: reason.optional(),
+  })
+  .refine((patch) => Object.entries(patch).some(([field, value]) => field !== 'reason' && value !== undefined), { message: 'name at least one field to change' });
 
 const channelBody = z.object({
   code: z.enum(channels),
@@ -131,6 +157,7 @@ const channelBody = z.object({
   atsBufferPct: z.number().int().min(0).max(100).default(0),
   shortagePolicy: z.enum(['backorder', 'cancel_remainder', 'wait']).default('backorder'),
   webhookUrl: webhookUrlPlainMessage.nullable().default(null),
+  minShelfLifeDays: z.number().int().min(0).max(3650).default(0).describe('days of shelf life a lot must still have when an order arrives'),
 });
 const channelView = z.object({
   code: z.string(),
@@ -140,6 +167,7 @@ const channelView = z.object({
   atsBufferPct: z.number(),
   shortagePolicy: z.string(),
   webhookUrl: z.string().nullable(),
+  minShelfLifeDays: z.number(),
   updatedAt: z.date(),
 });
 
@@ -183,6 +211,26 @@ export const masterDataRoutes =
         const item = await findItem(db, request.params.sku);
         if (!item) throw notFound(`item ${request.params.sku}`);
         return item;
+      },
+    );
+
+    app.patch(
+      '/items/:sku',
+      {
+        config: { roles: ['ops'] },
+        schema: {
+          summary:
+            'Edit an item; active:false deactivates it (refused on new orders and purchase orders; its stock and open orders still move). A change of uom or lotTracked while any unit is held or on order is refused (422 item_has_stock). Audited with before and after',
+          params: z.object({ sku }),
+          body: itemPatch,
+          response: { 200: z.object({ before: itemView, after: itemView, changed: z.array(z.string()) }) },
+        },
+      },
+      async (request) => {
+        const { reason: why, ...patch } = request.body;
+        const result = resultOrThrow(await updateItem(db, request.params.sku, patch), 'body');
+        request.audit = { action: result.after.active ? 'item.update' : 'item.deactivate', before: result.before, after: result.after, ...(why ? { reason: why } : {}) };
+        return result;
       },
     );
 
@@ -262,6 +310,25 @@ export const masterDataRoutes =
         const supplier = await findSupplier(db, request.params.id);
         if (!supplier) throw notFound(`supplier ${request.params.id}`);
         return supplier;
+      },
+    );
+
+    app.patch(
+      '/suppliers/:id',
+      {
+        config: { roles: ['buyer', 'ops'] },
+        schema: {
+          summary: 'Edit a supplier; active:false deactivates it (no new purchase orders, open ones still move); audited with before and after',
+          params: z.object({ id: recordId }),
+          body: supplierPatch,
+          response: { 200: z.object({ before: supplierState, after: supplierState, changed: z.array(z.string()) }) },
+        },
+      },
+      async (request) => {
+        const { reason: why, ...patch } = request.body;
+        const result = resultOrThrow(await updateSupplier(db, request.params.id, patch), 'body');
+        request.audit = { action: result.after.active ? 'supplier.update' : 'supplier.deactivate', before: result.before, after: result.after, ...(why ? { reason: why } : {}) };
+        return result;
       },
     );
 

@@ -11,9 +11,10 @@ import { mayApprove } from '../domain/purchase-order.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
-import { ApiError, businessRule, notFound, unprocessable } from './errors.js';
+import { ApiError, badRequest, businessRule, notFound, unprocessable } from './errors.js';
 import { liveView, startOnce } from './processes.js';
-import { cancelBody, currencyCode, dateOrDateTime, decisionBody, distinctLineNumbers, lineNo, minor, reason, recordId, runId, sku, stockQty, stockQtyOrNone, warehouseText } from './schemas.js';
+import { lotLineProblems } from '../services/lots.js';
+import { cancelBody, currencyCode, expiryDate, lotCode, dateOrDateTime, decisionBody, distinctLineNumbers, lineNo, minor, reason, recordId, runId, sku, stockQty, stockQtyOrNone, warehouseText } from './schemas.js';
 import { acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, extendPurchaseOrderUpdate, inspectPurchaseOrderUpdate, invoicePurchaseOrderUpdate, type PurchaseOrderView, purchaseOrderViewQuery, purchaseOrderWorkflowId, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate, purchaseOrderWorkflowType, type PurchaseOrderWorkflow } from '../contracts/purchase-order.js';
 import { DependencyUnavailable } from './dependencies.js';
 
@@ -60,7 +61,10 @@ const acknowledgementBody = z
 const receiptBody = z
   .object({
     receiptId: recordId,
-    lines: z.array(z.object({ lineNo, qty: stockQty })).min(1).max(500),
+    lines: z
+      .array(z.object({ lineNo, qty: stockQty, lot: lotCode.optional().describe('required for a lot-tracked item'), expiresOn: expiryDate.optional().describe('required for a lot-tracked item') }))
+      .min(1)
+      .max(500),
     landedCostMinor: minor.default(0),
     landedCostBasis: z.enum(['value', 'quantity']).default('value'),
   })
@@ -102,10 +106,14 @@ const draftProblemCode = (problem: { path: string; message: string }) =>
   problem.path === 'supplierId'
     ? problem.message.includes('not approved')
       ? 'supplier_not_approved'
-      : 'unknown_supplier'
+      : problem.message.includes('deactivated')
+        ? 'supplier_inactive'
+        : 'unknown_supplier'
     : problem.path === 'warehouse'
       ? 'unknown_warehouse'
-      : 'item_not_approved';
+      : problem.message.includes('deactivated')
+        ? 'sku_inactive'
+        : 'item_not_approved';
 
 export const purchaseOrderRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
@@ -362,7 +370,19 @@ export const purchaseOrderRoutes =
     app.post(
       '/purchase-orders/:id/receipts',
       { config: { roles: ['system'] }, schema: { summary: 'Goods received against the PO (partial and repeated; idempotent on receiptId)', params, body: receiptBody } },
-      async (request) => send(request.params.id, receivePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]),
+      async (request) => {
+        // A lot-tracked line names its lot and expiry; checked here, so a bad receipt writes nothing.
+        const poLines = await db.selectFrom('purchase_order_lines').select(['line_no', 'sku']).where('po_id', '=', request.params.id).execute();
+        const problems = await lotLineProblems(
+          db,
+          request.body.lines.flatMap((l, index) => {
+            const sku = poLines.find((p) => p.line_no === l.lineNo)?.sku;
+            return sku ? [{ path: ['lines', index], sku, lot: l.lot, expiresOn: l.expiresOn }] : [];
+          }),
+        );
+        if (problems.length) throw badRequest(`invalid body: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`, problems.map((p) => ({ in: 'body', ...p })));
+        return send(request.params.id, receivePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]);
+      },
     );
 
     app.post(

@@ -119,3 +119,8 @@ export const cancelBody = z.object({ reason });
 
 /** How many records a page holds, from the query string: 1 to `max`, `fallback` when not given. */
 export const pageLimit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** A lot code as the supplier prints it: letters, digits and . _ / - (up to 40). */
+export const lotCode = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$/, 'letters, digits and . _ / - (up to 40), starting with a letter or digit');
+/** A lot's expiry, an ISO date (`YYYY-MM-DD`). */
+export const expiryDate = z.iso.date().describe('the lot expiry, YYYY-MM-DD');

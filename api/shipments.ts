@@ -3,15 +3,24 @@ import { containing, listPage } from './lists.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app.js';
 import { sendDecision } from './decisions.js';
-import { notFound, resultOrThrow } from './errors.js';
-import { dateTime, lineNoUnbounded, lineQtyOrNone, minor, shipmentId, skuText } from './schemas.js';
+import { badRequest, notFound, resultOrThrow } from './errors.js';
+import { pickedLotProblems } from '../services/lots.js';
+import { dateTime, lineNoUnbounded, lineQty, lineQtyOrNone, lotCode, minor, shipmentId, skuText } from './schemas.js';
 import { recordDelivery } from '../services/deliveries.js';
 import { audited } from './audit.js';
 import { shipmentViewQuery, shipmentWorkflowId, type WmsEvent, wmsEventUpdate } from '../contracts/shipment.js';
 import { liveView } from './processes.js';
 
 const wmsEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('picked') }),
+  z.object({
+    type: z.literal('picked'),
+    lots: z
+      .array(z.object({ lineNo: lineNoUnbounded, sku: skuText, lot: lotCode, qty: lineQty }))
+      .min(1)
+      .max(500)
+      .optional()
+      .describe('a lot-tracked item: the lots really picked per line, adding up to the line (else the lots its reservation holds)'),
+  }),
   z.object({
     type: z.literal('short_pick'),
     found: z
@@ -121,6 +130,19 @@ export const shipmentRoutes =
         if (event.type === 'delivered') {
           const delivery = resultOrThrow(await recordDelivery(db, { shipmentId: request.params.id, deliveredAt: event.deliveredAt ? new Date(event.deliveredAt) : new Date(), actor: request.actor! }), 'body');
           return audited(request, delivery, (d) => ({ deliveredAt: d.deliveredAt, recorded: d.recorded }), { action: 'shipment.events.delivered' });
+        }
+        if (event.type === 'picked' && event.lots) {
+          const problems = await pickedLotProblems(db, request.params.id, event.lots);
+          if (problems.length) throw badRequest(`invalid body: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`, problems.map((p) => ({ in: 'body', ...p })));
+          const { lots, ...picked } = event;
+          const view = await sendDecision(temporal.workflow.getHandle(shipmentWorkflowId(request.params.id)), wmsEventUpdate, [picked as WmsEvent], `shipment ${request.params.id}`);
+          // What really left, read when the shipment is confirmed; a repeat of the event records nothing more.
+          await db
+            .insertInto('shipment_picked_lots')
+            .values(lots.map((l) => ({ shipment_id: request.params.id, line_no: l.lineNo, sku: l.sku, lot: l.lot, qty: l.qty })))
+            .onConflict((oc) => oc.columns(['shipment_id', 'line_no', 'sku', 'lot']).doNothing())
+            .execute();
+          return view;
         }
         return sendDecision(temporal.workflow.getHandle(shipmentWorkflowId(request.params.id)), wmsEventUpdate, [event as WmsEvent], `shipment ${request.params.id}`);
       },

@@ -57,28 +57,41 @@ export const waveRoutes =
           ? await db
               .selectFrom('shipment_lines as l')
               .leftJoin('item_locations as loc', (join) => join.onRef('loc.sku', '=', 'l.sku').on('loc.warehouse_code', '=', warehouse))
-              .select(['l.shipment_id', 'l.sku', 'l.qty', 'loc.zone', 'loc.bin'])
+              .select(['l.shipment_id', 'l.sku', 'l.qty', 'l.reservation_id', 'loc.zone', 'loc.bin'])
               .where('l.shipment_id', 'in', queue.rows.map((r) => r.id))
+              .execute()
+          : [];
+        // A lot-tracked line is picked by the lots its reservation holds, each its own pick.
+        const heldLots = lines.length
+          ? await db
+              .selectFrom('reservation_lots')
+              .select(['reservation_id', 'lot', sql<number>`qty - consumed_qty`.as('qty')])
+              .where('reservation_id', 'in', lines.map((l) => l.reservation_id))
+              .where(sql<boolean>`qty > consumed_qty`)
+              .orderBy('lot')
               .execute()
           : [];
         const waves = [];
         for (let start = 0; start < queue.rows.length; start += request.query.waveSize) {
           const shipments = queue.rows.slice(start, start + request.query.waveSize);
-          const picks = new Map<string, { zone: string; bin: string; sku: string; qty: number; shipments: string[] }>();
+          const picks = new Map<string, { zone: string; bin: string; sku: string; lot?: string; qty: number; shipments: string[] }>();
           for (const line of lines.filter((l) => shipments.some((s) => s.id === l.shipment_id))) {
             const zone = line.zone ?? 'unassigned';
             const bin = line.bin ?? 'unassigned';
-            const key = `${zone}\u0000${bin}\u0000${line.sku}`;
-            const pick = picks.get(key) ?? { zone, bin, sku: line.sku, qty: 0, shipments: [] };
-            pick.qty += line.qty;
-            pick.shipments.push(line.shipment_id);
-            picks.set(key, pick);
+            const lots = heldLots.filter((h) => h.reservation_id === line.reservation_id);
+            for (const part of lots.length ? lots.map((h) => ({ lot: h.lot as string | undefined, qty: Number(h.qty) })) : [{ lot: undefined, qty: line.qty }]) {
+              const key = `${zone}\u0000${bin}\u0000${line.sku}\u0000${part.lot ?? ''}`;
+              const pick = picks.get(key) ?? { zone, bin, sku: line.sku, ...(part.lot ? { lot: part.lot } : {}), qty: 0, shipments: [] };
+              pick.qty += part.qty;
+              pick.shipments.push(line.shipment_id);
+              picks.set(key, pick);
+            }
           }
-          const pickList = [...picks.values()].sort((a, b) => a.zone.localeCompare(b.zone) || a.bin.localeCompare(b.bin) || a.sku.localeCompare(b.sku));
+          const pickList = [...picks.values()].sort((a, b) => a.zone.localeCompare(b.zone) || a.bin.localeCompare(b.bin) || a.sku.localeCompare(b.sku) || (a.lot ?? '').localeCompare(b.lot ?? ''));
           waves.push({
             wave: waves.length + 1,
             shipments: shipments.map((s) => ({ shipmentId: s.id, orderId: s.order_id, channel: s.channel, priority: s.priority, shipBy: s.ship_by, orderCreatedAt: s.order_created_at })),
-            pickList: [...new Set(pickList.map((p) => p.zone))].map((zone) => ({ zone, picks: pickList.filter((p) => p.zone === zone).map(({ bin, sku, qty, shipments }) => ({ bin, sku, qty, shipments })) })),
+            pickList: [...new Set(pickList.map((p) => p.zone))].map((zone) => ({ zone, picks: pickList.filter((p) => p.zone === zone).map(({ bin, sku, lot, qty, shipments }) => ({ bin, sku, ...(lot ? { lot } : {}), qty, shipments })) })),
           });
         }
         return { warehouse, waiting: queue.rows.length, waveSize: request.query.waveSize, waves };

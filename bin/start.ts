@@ -9,8 +9,7 @@ import type { SeedResult } from '../services/users.js';
 import { createDb } from '../db/connection.js';
 import { loadConfig, type Config } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
-import { anomalyThresholdsFrom, ensureAnomalyScanSchedule, ensureChannelReconcileSchedule, ensureExceptionSweepSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
-import { durationMs } from '../domain/duration.js';
+import { ensureSchedules } from '../runtime/schedules.js';
 import { seedDemo } from '../runtime/seed.js';
 import { connectTemporal, startServices } from '../runtime/services.js';
 import { closeApi } from '../runtime/shutdown.js';
@@ -42,10 +41,7 @@ await runEntryPoint('start', async () => {
 
   const clientConnection = await connectTemporal(config, services.temporalAddress);
   const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
-  log(`replenishment-planner schedule ${await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON })}`);
-  log(`channel-reconcile schedule ${await ensureChannelReconcileSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.channelConnectors.reconcileSchedule, windowMs: config.channelConnectors.reconcileWindowMs, orderPolicy: config.policies.order, idleMs: config.channelConnectors.intakeIdleMs })}`);
-  log(`exception-sweep schedule ${await ensureExceptionSweepSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.exceptionSweepSchedule, returnSla: config.policies.returns.sla, returnSlaMs: durationMs(config.policies.returns.sla) })}`);
-  log(`anomaly-scan schedule ${await ensureAnomalyScanSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.ANOMALY_SCAN_SCHEDULE_CRON, thresholds: anomalyThresholdsFrom(process.env.ANOMALY_THRESHOLDS) })}`);
+  for (const [name, outcome] of await ensureSchedules(temporal, config)) log(`${name} schedule ${outcome}`);
   log(`channel publishers: ${(await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing })).join(', ')}`);
 
   log('bundling workflows and starting the worker');

@@ -9,8 +9,7 @@ import { createDb } from '../db/connection.js';
 import { loadConfig } from '../runtime/config.js';
 import { ensureChannelPublishers } from '../runtime/channel-publishers.js';
 import { databaseUrlOf, temporalAddressOf } from '../runtime/services.js';
-import { anomalyThresholdsFrom, ensureAnomalyScanSchedule, ensureChannelReconcileSchedule, ensureExceptionSweepSchedule, ensureReplenishmentSchedule } from '../runtime/schedules.js';
-import { durationMs } from '../domain/duration.js';
+import { ensureSchedules } from '../runtime/schedules.js';
 import { ensureSearchAttributes } from '../runtime/temporal.js';
 import { createWorker } from '../runtime/worker.js';
 
@@ -55,13 +54,7 @@ for (let attempt = 1; ; attempt++) {
 }
 
 const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
-const schedule = await ensureReplenishmentSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.REPLENISHMENT_SCHEDULE_CRON });
-console.log(`[worker] replenishment-planner schedule ${schedule}`);
-const reconcileSchedule = await ensureChannelReconcileSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.channelConnectors.reconcileSchedule, windowMs: config.channelConnectors.reconcileWindowMs, orderPolicy: config.policies.order, idleMs: config.channelConnectors.intakeIdleMs });
-console.log(`[worker] channel-reconcile schedule ${reconcileSchedule}`);
-const sweepSchedule = await ensureExceptionSweepSchedule(temporal, { taskQueue: config.taskQueue, schedule: config.exceptionSweepSchedule, returnSla: config.policies.returns.sla, returnSlaMs: durationMs(config.policies.returns.sla) });
-console.log(`[worker] exception-sweep schedule ${sweepSchedule}`);
-console.log(`[worker] anomaly-scan schedule ${await ensureAnomalyScanSchedule(temporal, { taskQueue: config.taskQueue, schedule: process.env.ANOMALY_SCAN_SCHEDULE_CRON, thresholds: anomalyThresholdsFrom(process.env.ANOMALY_THRESHOLDS) })}`);
+for (const [name, outcome] of await ensureSchedules(temporal, config)) console.log(`[worker] ${name} schedule ${outcome}`);
 // One publisher per channel, as `npm start` does: a worker coming up (or a second one) finds them running.
 const publishers = await ensureChannelPublishers(db, temporal, { taskQueue: config.taskQueue, policy: config.channelPublishing });
 console.log(`[worker] channel publishers: ${publishers.join(', ') || 'none (no channels yet)'}`);

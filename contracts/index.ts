@@ -5,6 +5,7 @@ import { channelOrderPublisherWorkflowType } from './channel-order-publisher.js'
 import { channelPublisherWorkflowType } from './channel-publishing.js';
 import { channelReconcileWorkflowType } from './channel-reconcile.js';
 import { exceptionSweepWorkflowType } from './exception-sweep.js';
+import { lotExpiryWorkflowType } from './lot-expiry.js';
 import { orderWorkflowType } from './order.js';
 import { orderImportWorkflowType } from './order-import.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
@@ -22,6 +23,7 @@ export const workflowTypes = [
   channelPublisherWorkflowType,
   channelReconcileWorkflowType,
   exceptionSweepWorkflowType,
+  lotExpiryWorkflowType,
   orderImportWorkflowType,
   orderWorkflowType,
   purchaseOrderWorkflowType,

@@ -19,6 +19,9 @@ export interface AdjustmentInput {
   delta?: number;
   /** …or what was counted on the shelf (available + allocated). */
   countedQty?: number;
+  /** A lot-tracked item: the lot the difference is booked against, and its expiry when the lot is new. */
+  lot?: string;
+  expiresOn?: string;
   requestedBy: string;
   /** The requesting user's id: four-eyes compares it with the approver's (absent before named users). */
   requestedByUserId?: string;
@@ -69,6 +72,6 @@ export interface InventoryAdjustmentActivities {
   /** Works out the variance against the books and whether it needs approval; records the request once. */
   evaluateAdjustment(input: AdjustmentInput): Promise<AdjustmentEvaluation>;
   /** Posts the adjustment through the ledger (movement and journal entry, once per adjustment id). */
-  postAdjustment(input: { adjustmentId: string; sku: string; warehouse: string; delta: number; reasonCode: string; actor: string }): Promise<{ valueMinor: number; journalEntryId: number | null }>;
+  postAdjustment(input: { adjustmentId: string; sku: string; warehouse: string; delta: number; reasonCode: string; actor: string; lot?: string; expiresOn?: string }): Promise<{ valueMinor: number; journalEntryId: number | null }>;
   recordAdjustmentStatus(input: { adjustmentId: string; status: string; decidedBy?: string; decisionReason?: string; decidedAt?: string; posted?: boolean }): Promise<void>;
 }

@@ -81,7 +81,8 @@ export interface Acknowledgement {
 
 export interface Receipt {
   receiptId: string;
-  lines: { lineNo: number; qty: number }[];
+  /** A lot-tracked item's line names its lot and expiry (ISO date); the API checks this before it reaches the process. */
+  lines: { lineNo: number; qty: number; lot?: string; expiresOn?: string }[];
   /** Freight, duty and the like for this receipt, spread over its lines. */
   landedCostMinor: number;
   landedCostBasis: 'value' | 'quantity';
@@ -198,6 +199,8 @@ export interface ReceiptPosting {
   into: 'available' | 'quarantine';
   unitCostMinor: number;
   landedCostMinor: number;
+  /** The lot received, for a lot-tracked item. */
+  lot?: { lot: string; expiresOn: string };
 }
 
 export interface PurchaseOrderLineState {

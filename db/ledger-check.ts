@@ -79,6 +79,62 @@ export async function checkLedger(db: Kysely<Database>): Promise<LedgerCheck> {
     ).rows,
   );
 
+  // Lot-tracked items: each lot balance equals its lot's movements (inbound carries no lot:
+  // a received lot comes from the supplier's side), and the lots of a bucket add up to it.
+  found(
+    'lot_balance_equals_movements',
+    (
+      await sql<Record<string, unknown>>`
+        with moved as (
+          select sku, lot, to_warehouse as warehouse_code, case when to_bucket = 'inbound' then 'supplier' else to_bucket end as bucket, qty
+          from inventory_movements where lot is not null
+          union all
+          select sku, lot, from_warehouse, case when from_bucket = 'inbound' then 'supplier' else from_bucket end, -qty
+          from inventory_movements where lot is not null
+        ), sums as (
+          select sku, lot, warehouse_code, bucket, sum(qty)::bigint as qty from moved group by 1, 2, 3, 4
+        )
+        select coalesce(b.sku, s.sku) as sku, coalesce(b.lot, s.lot) as lot, coalesce(b.warehouse_code, s.warehouse_code) as warehouse,
+          coalesce(b.bucket, s.bucket) as bucket, coalesce(b.qty, 0) as balance, coalesce(s.qty, 0) as movements
+        from inventory_lot_balances b
+        full outer join sums s using (sku, lot, warehouse_code, bucket)
+        where coalesce(b.qty, 0) <> coalesce(s.qty, 0)`.execute(db)
+    ).rows,
+  );
+  found(
+    'lots_add_up_to_bucket',
+    (
+      await sql<Record<string, unknown>>`
+        with per_lot as (
+          select sku, warehouse_code, bucket, sum(qty)::bigint as qty from inventory_lot_balances
+          where bucket not in ('supplier') group by 1, 2, 3
+        ), buckets as (
+          select b.sku, b.warehouse_code, b.bucket, b.qty from inventory_balances b join items i on i.sku = b.sku
+          where i.lot_tracked and b.bucket not in ('supplier', 'inbound')
+        )
+        select coalesce(b.sku, l.sku) as sku, coalesce(b.warehouse_code, l.warehouse_code) as warehouse,
+          coalesce(b.bucket, l.bucket) as bucket, coalesce(b.qty, 0) as balance, coalesce(l.qty, 0) as lots
+        from buckets b full outer join per_lot l using (sku, warehouse_code, bucket)
+        where coalesce(b.qty, 0) <> coalesce(l.qty, 0)`.execute(db)
+    ).rows,
+  );
+  found(
+    'lot_allocated_equals_reservation_lots',
+    (
+      await sql<Record<string, unknown>>`
+        with held as (
+          select r.sku, r.warehouse_code, l.lot, sum(l.qty - l.consumed_qty)::bigint as qty
+          from reservation_lots l join reservations r on r.id = l.reservation_id where r.status = 'active' group by 1, 2, 3
+        ), allocated as (
+          select sku, warehouse_code, lot, qty from inventory_lot_balances where bucket = 'allocated'
+        )
+        select coalesce(a.sku, h.sku) as sku, coalesce(a.warehouse_code, h.warehouse_code) as warehouse, coalesce(a.lot, h.lot) as lot,
+          coalesce(a.qty, 0) as allocated, coalesce(h.qty, 0) as reserved
+        from allocated a full outer join held h using (sku, warehouse_code, lot)
+        where coalesce(a.qty, 0) <> coalesce(h.qty, 0)`.execute(db)
+    ).rows,
+  );
+
   found(
     'journal_entry_balances',
     (

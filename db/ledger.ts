@@ -31,6 +31,19 @@ export interface Leg {
   qty: number;
   from: Place;
   to: Place;
+  /**
+   * The lot moved, for a lot-tracked item: required where units arrive from outside
+   * (supplier, customer, adjustment); leaving a stock bucket without one, the units are
+   * taken from its lots earliest expiry first (see db/sql/0040_lots.sql).
+   */
+  lot?: string;
+}
+
+/** A lot as a movement that brings units in names it. */
+export interface LotInput {
+  lot: string;
+  /** ISO date (`YYYY-MM-DD`). */
+  expiresOn: string;
 }
 
 export type LedgerErrorCode =
@@ -137,15 +150,20 @@ async function asLedgerError(db: Db, ctx: OperationContext, kind: string, error:
         actor: ctx.actor,
       })
       .execute();
+    const lot = (refused as { lot?: string | null }).lot;
     return new LedgerError(
       'insufficient_stock',
-      `${refused.sku} at ${refused.warehouse}: ${refused.bucket} has ${refused.onHand}, ${refused.requested} needed`,
+      `${refused.sku}${lot ? ` lot ${lot}` : ''} at ${refused.warehouse}: ${refused.bucket} has ${refused.onHand}, ${refused.requested} needed`,
       refused,
     );
   }
   if (code === 'L0002') {
     const conflict = JSON.parse(detail!) as { key: string; firstKind: string };
     return new LedgerError('idempotency_conflict', `key ${conflict.key} was already used for a different ${conflict.firstKind}`, conflict);
+  }
+  if (code === 'L0004') {
+    const refused = JSON.parse(detail!) as { sku: string; reason: string };
+    return new LedgerError('invalid_movement', `${refused.sku}: ${refused.reason}`, { field: 'lot', ...refused });
   }
   if (code === 'L0003') return new LedgerError('unknown_reference', `unknown channel: ${detail}`);
   if (code === '23503') return new LedgerError('unknown_reference', `unknown sku, warehouse or channel: ${detail ?? ''}`);
@@ -186,6 +204,11 @@ export interface ReserveLine {
   sku: string;
   warehouse: string;
   qty: number;
+  /**
+   * ISO date the units reach the customer; a lot-tracked line takes only lots expiring on or
+   * after it plus the channel's minimum shelf life (today when not given).
+   */
+  arrivesOn?: string;
 }
 
 export interface ReserveRequest {
@@ -207,6 +230,8 @@ export interface ReservedLine {
   requested: number;
   reserved: number;
   reservationId: number | null;
+  /** For a lot-tracked item: the lots taken, earliest expiry first. */
+  lots?: { lot: string; qty: number }[];
 }
 
 /**
@@ -287,18 +312,27 @@ export function releaseReservations(
     const resolved = rows
       .map((r) => ({ reservationId: r.id, sku: r.sku, warehouse: r.warehouse_code, qty: Number(r.remaining) }))
       .sort((a, b) => a.reservationId - b.reservationId);
-    await applyLegs(
-      tx,
-      ctx.key,
-      resolved
-        .filter((r) => r.qty > 0)
-        .map((r) => ({
-          sku: r.sku,
-          qty: r.qty,
-          from: { warehouse: r.warehouse, bucket: 'allocated' as const },
-          to: { warehouse: r.warehouse, bucket: 'available' as const },
-        })),
-    );
+    // A lot-tracked reservation gives back what is left of each lot it holds.
+    const heldLots =
+      resolved.length === 0
+        ? []
+        : await tx
+            .selectFrom('reservation_lots')
+            .select(['reservation_id', 'lot', sql<number>`qty - consumed_qty`.as('left')])
+            .where('reservation_id', 'in', resolved.map((r) => r.reservationId))
+            .where(sql<boolean>`qty > consumed_qty`)
+            .orderBy('reservation_id')
+            .orderBy('lot')
+            .execute();
+    const legs: Leg[] = [];
+    for (const r of resolved.filter((x) => x.qty > 0)) {
+      const from = { warehouse: r.warehouse, bucket: 'allocated' as const };
+      const to = { warehouse: r.warehouse, bucket: 'available' as const };
+      const lots = heldLots.filter((l) => l.reservation_id === r.reservationId);
+      if (lots.length === 0) legs.push({ sku: r.sku, qty: r.qty, from, to });
+      else for (const l of lots) legs.push({ sku: r.sku, qty: Number(l.left), from, to, lot: l.lot });
+    }
+    await applyLegs(tx, ctx.key, legs);
     return { resolved };
   });
 }
@@ -306,12 +340,19 @@ export function releaseReservations(
 /**
  * Units of a reservation leave: shipped (allocated → customer), or not found on the
  * shelf at picking (allocated → adjustment, `lost`). Partial is fine; fully consumed ends it.
+ *
+ * For a lot-tracked item the units leave from the lots the reservation holds, earliest
+ * expiry first, or from the lot named (`lot`: what was really picked). A lot the
+ * reservation does not hold is taken from the shelf instead, and the held units go back
+ * to available. `lots` answers what really left.
  */
 export function consumeReservation(
   db: Db,
   ctx: OperationContext,
-  request: { reservationId: number; qty: number; lost?: boolean },
-): Promise<Applied<{ reservationId: number; sku: string; warehouse: string; consumed: number; remaining: number; status: ReservationStatus }>> {
+  request: { reservationId: number; qty: number; lost?: boolean; lot?: string },
+): Promise<
+  Applied<{ reservationId: number; sku: string; warehouse: string; consumed: number; remaining: number; status: ReservationStatus; lots?: { lot: string; qty: number }[] }>
+> {
   return runOperation(db, ctx, 'consume', request, async (tx) => {
     if (!Number.isSafeInteger(request.qty) || request.qty <= 0) {
       throw new LedgerError('invalid_movement', `quantity must be a positive integer, got ${request.qty}`);
@@ -340,15 +381,14 @@ export function consumeReservation(
         { status: current.status },
       );
     }
-    await applyLegs(tx, ctx.key, [
-      {
-        sku: updated.sku,
-        qty: request.qty,
-        from: { warehouse: updated.warehouse_code, bucket: 'allocated' },
-        to: { warehouse: updated.warehouse_code, bucket: request.lost ? 'adjustment' : 'customer' },
-      },
-    ]);
-    return {
+    const allocated: Place = { warehouse: updated.warehouse_code, bucket: 'allocated' };
+    const gone: Place = { warehouse: updated.warehouse_code, bucket: request.lost ? 'adjustment' : 'customer' };
+    const held = await sql<{ lot: string; left: number }>`
+      select r.lot, r.qty - r.consumed_qty as left from reservation_lots r join lots l on l.sku = r.sku and l.lot = r.lot
+      where r.reservation_id = ${request.reservationId} and r.qty > r.consumed_qty
+      order by (r.lot = ${request.lot ?? null}) desc nulls last, l.expires_on, r.lot collate "C"
+      for update of r`.execute(tx);
+    const base = {
       reservationId: request.reservationId,
       sku: updated.sku,
       warehouse: updated.warehouse_code,
@@ -356,6 +396,50 @@ export function consumeReservation(
       remaining: updated.qty - updated.consumed_qty,
       status: updated.status,
     };
+    if (held.rows.length === 0) {
+      await applyLegs(tx, ctx.key, [{ sku: updated.sku, qty: request.qty, from: allocated, to: gone, ...(request.lot ? { lot: request.lot } : {}) }]);
+      return base;
+    }
+    // The held lots this consumption uses up: the named lot first, then earliest expiry.
+    const taken: { lot: string; qty: number }[] = [];
+    let need = request.qty;
+    for (const row of held.rows) {
+      if (need === 0) break;
+      const qty = Math.min(need, Number(row.left));
+      taken.push({ lot: row.lot, qty });
+      need -= qty;
+    }
+    if (need > 0) throw new LedgerError('invalid_movement', `reservation ${request.reservationId} holds ${request.qty - need} units in lots, ${request.qty} asked`);
+    for (const t of taken) {
+      await tx
+        .updateTable('reservation_lots')
+        .set((eb) => ({ consumed_qty: eb('consumed_qty', '+', t.qty) }))
+        .where('reservation_id', '=', request.reservationId)
+        .where('lot', '=', t.lot)
+        .execute();
+    }
+    const legs: Leg[] = [];
+    const left: { lot: string; qty: number }[] = [];
+    for (const t of taken) {
+      if (request.lot === undefined || t.lot === request.lot) {
+        legs.push({ sku: updated.sku, qty: t.qty, from: allocated, to: gone, lot: t.lot });
+        left.push(t);
+      } else {
+        // Another lot was picked than the one held: the held units stay on the shelf.
+        legs.push({ sku: updated.sku, qty: t.qty, from: allocated, to: { warehouse: updated.warehouse_code, bucket: 'available' }, lot: t.lot });
+      }
+    }
+    const swapped = request.qty - left.reduce((n, t) => n + t.qty, 0);
+    if (swapped > 0) {
+      // Lock the shelf's row first, as every taker of its lots does (db/sql/0040_lots.sql).
+      await sql`select 1 from inventory_balances where sku = ${updated.sku} and warehouse_code = ${updated.warehouse_code} and bucket = 'available' for update`.execute(tx);
+      legs.push({ sku: updated.sku, qty: swapped, from: { warehouse: updated.warehouse_code, bucket: 'available' }, to: gone, lot: request.lot! });
+      const same = left.find((t) => t.lot === request.lot);
+      if (same) same.qty += swapped;
+      else left.push({ lot: request.lot!, qty: swapped });
+    }
+    await applyLegs(tx, ctx.key, legs);
+    return { ...base, lots: left };
   });
 }
 
@@ -397,6 +481,38 @@ export interface ReceiveRequest {
   unitCostMinor: number;
   /** Freight, duty and the like allocated to these units, in total. */
   landedCostMinor: number;
+  /** Required for a lot-tracked item, refused for any other. */
+  lot?: LotInput;
+}
+
+/**
+ * Checks the lot a movement that brings units in names against the item, and records the
+ * lot the first time it is seen: a lot-tracked item must name one with an expiry not in the
+ * past; an item that is not lot-tracked must name none; a known lot keeps its expiry.
+ */
+export async function registerLot(tx: Tx, sku: string, lot: LotInput | undefined): Promise<string | undefined> {
+  const item = await tx.selectFrom('items').select('lot_tracked').where('sku', '=', sku).executeTakeFirst();
+  if (!item) throw new LedgerError('unknown_reference', `unknown sku ${sku}`);
+  if (!item.lot_tracked) {
+    if (lot) throw new LedgerError('invalid_movement', `${sku} is not lot-tracked: a lot cannot be given`, { field: 'lot', reason: 'the item is not lot-tracked' });
+    return undefined;
+  }
+  if (!lot) throw new LedgerError('invalid_movement', `${sku} is lot-tracked: the lot and its expiry are required`, { field: 'lot', reason: 'required for a lot-tracked item' });
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$/.test(lot.lot)) {
+    throw new LedgerError('invalid_movement', `lot "${lot.lot}" must be 1–40 letters, digits or . _ / -`, { field: 'lot', reason: 'not a lot code' });
+  }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(lot.expiresOn) || Number.isNaN(Date.parse(`${lot.expiresOn}T00:00:00Z`)) || new Date(`${lot.expiresOn}T00:00:00Z`).toISOString().slice(0, 10) !== lot.expiresOn) {
+    throw new LedgerError('invalid_movement', `expiry "${lot.expiresOn}" is not a date (YYYY-MM-DD)`, { field: 'expiresOn', reason: 'not a date' });
+  }
+  await sql`insert into lots (sku, lot, expires_on) values (${sku}, ${lot.lot}, ${lot.expiresOn}::date) on conflict (sku, lot) do nothing`.execute(tx);
+  const { rows } = await sql<{ expires_on: string; past: boolean }>`
+    select expires_on::text as expires_on, expires_on < current_date as past from lots where sku = ${sku} and lot = ${lot.lot}`.execute(tx);
+  const row = rows[0]!;
+  if (row.past) throw new LedgerError('invalid_movement', `lot ${lot.lot} expired on ${lot.expiresOn}: expired units cannot be received`, { field: 'expiresOn', reason: 'in the past' });
+  if (row.expires_on !== lot.expiresOn) {
+    throw new LedgerError('invalid_movement', `lot ${lot.lot} of ${sku} expires on ${row.expires_on}, not ${lot.expiresOn}`, { field: 'expiresOn', reason: `the lot is known to expire on ${row.expires_on}` });
+  }
+  return lot.lot;
 }
 
 /**
@@ -414,12 +530,14 @@ export function receive(db: Db, ctx: OperationContext, request: ReceiveRequest) 
     if (!Number.isSafeInteger(request.unitCostMinor) || request.unitCostMinor < 0 || !Number.isSafeInteger(request.landedCostMinor) || request.landedCostMinor < 0) {
       throw new LedgerError('invalid_movement', 'costs must be non-negative integers (minor units)');
     }
+    const lot = await registerLot(tx, request.sku, request.lot);
     const cost = await updateAverageCost(tx, request.sku, request.qty, request.qty * request.unitCostMinor + request.landedCostMinor);
     const to: Place = { warehouse: request.warehouse, bucket: request.into };
     const legs: Leg[] = [];
-    if (request.fromInbound > 0) legs.push({ sku: request.sku, qty: request.fromInbound, from: { warehouse: request.warehouse, bucket: 'inbound' }, to });
+    const named = lot ? { lot } : {};
+    if (request.fromInbound > 0) legs.push({ sku: request.sku, qty: request.fromInbound, from: { warehouse: request.warehouse, bucket: 'inbound' }, to, ...named });
     if (request.qty > request.fromInbound) {
-      legs.push({ sku: request.sku, qty: request.qty - request.fromInbound, from: { warehouse: request.warehouse, bucket: 'supplier' }, to });
+      legs.push({ sku: request.sku, qty: request.qty - request.fromInbound, from: { warehouse: request.warehouse, bucket: 'supplier' }, to, ...named });
     }
     await applyLegs(tx, ctx.key, legs);
     return { ...cost, valueMinor: request.qty * request.unitCostMinor + request.landedCostMinor };
@@ -477,11 +595,18 @@ export function transferIn(db: Db, ctx: OperationContext, request: { sku: string
   return move(db, ctx, 'transfer_in', legs);
 }
 
-/** A customer's return arrives: customer → return_pending. */
-export function returnReceive(db: Db, ctx: OperationContext, request: { sku: string; warehouse: string; qty: number }) {
-  return move(db, ctx, 'return_receive', [
-    { sku: request.sku, qty: request.qty, from: { warehouse: request.warehouse, bucket: 'customer' }, to: { warehouse: request.warehouse, bucket: 'return_pending' } },
-  ]);
+/**
+ * A customer's return arrives: customer → return_pending. A lot-tracked item's units name the
+ * lots they are (`lots`, adding up to `qty`).
+ */
+export function returnReceive(db: Db, ctx: OperationContext, request: { sku: string; warehouse: string; qty: number; lots?: { lot: string; qty: number }[] }) {
+  const from: Place = { warehouse: request.warehouse, bucket: 'customer' };
+  const to: Place = { warehouse: request.warehouse, bucket: 'return_pending' };
+  if (request.lots?.length) {
+    if (request.lots.reduce((n, l) => n + l.qty, 0) !== request.qty) throw new LedgerError('invalid_movement', `the lots of a return add up to its ${request.qty} units`, { field: 'lots' });
+    return move(db, ctx, 'return_receive', request.lots.map((l) => ({ sku: request.sku, qty: l.qty, from, to, lot: l.lot })));
+  }
+  return move(db, ctx, 'return_receive', [{ sku: request.sku, qty: request.qty, from, to }]);
 }
 
 export type Disposition = 'restock' | 'refurbish' | 'damaged' | 'scrap' | 'vendor_return';
@@ -516,19 +641,33 @@ export function dispose(
 export function adjust(
   db: Db,
   ctx: OperationContext,
-  request: { sku: string; warehouse: string; delta: number; reasonCode: string },
+  /**
+   * `lot`: for a lot-tracked item, the lot counted; units found need its expiry too.
+   * Units missing of a lot-tracked item without a lot leave its lots earliest expiry first.
+   */
+  request: { sku: string; warehouse: string; delta: number; reasonCode: string; lot?: string; expiresOn?: string },
 ) {
   return runOperation(db, ctx, 'adjust', request, async (tx) => {
     if (!Number.isSafeInteger(request.delta) || request.delta === 0) {
       throw new LedgerError('invalid_movement', 'an adjustment moves a non-zero whole number of units');
+    }
+    let lot: string | undefined = request.lot;
+    if (request.delta > 0) {
+      // Units found of a lot already known keep its expiry; a new lot needs one.
+      const known = request.lot && !request.expiresOn
+        ? await tx.selectFrom('lots').select(sql<string>`expires_on::text`.as('expires_on')).where('sku', '=', request.sku).where('lot', '=', request.lot).executeTakeFirst()
+        : undefined;
+      const expiresOn = request.expiresOn ?? known?.expires_on;
+      lot = await registerLot(tx, request.sku, request.lot === undefined && expiresOn === undefined ? undefined : { lot: request.lot ?? '', expiresOn: expiresOn ?? '' });
     }
     const item = await tx.selectFrom('items').select('average_cost_minor').where('sku', '=', request.sku).executeTakeFirst();
     if (!item) throw new LedgerError('unknown_reference', `unknown sku ${request.sku}`);
     const qty = Math.abs(request.delta);
     const shelf: Place = { warehouse: request.warehouse, bucket: 'available' };
     const outside: Place = { warehouse: request.warehouse, bucket: 'adjustment' };
+    const named = lot ? { lot } : {};
     await applyLegs(tx, ctx.key, [
-      request.delta > 0 ? { sku: request.sku, qty, from: outside, to: shelf } : { sku: request.sku, qty, from: shelf, to: outside },
+      request.delta > 0 ? { sku: request.sku, qty, from: outside, to: shelf, ...named } : { sku: request.sku, qty, from: shelf, to: outside, ...named },
     ]);
     const valueMinor = qty * item.average_cost_minor;
     if (!Number.isSafeInteger(valueMinor)) throw new LedgerError('invalid_movement', `adjustment value ${qty} × ${item.average_cost_minor} exceeds 2^53 minor units`);

@@ -20,6 +20,9 @@ import * as channelConnectors from './migrations/0030_channel_connectors.js';
 import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
 import * as channelReconciliations from './migrations/0032_channel_reconciliations.js';
 import * as orderImports from './migrations/0033_order_imports.js';
+import * as lots from './migrations/0040_lots.js';
+import * as supplierActive from './migrations/0041_supplier_active.js';
+import * as shipmentPickedLots from './migrations/0042_shipment_picked_lots.js';
 import * as users from './migrations/0050_users.js';
 import * as exceptionCases from './migrations/0051_exception_cases.js';
 import * as deliveries from './migrations/0052_deliveries.js';
@@ -50,6 +53,9 @@ const migrations: Record<string, Migration> = {
   '0031_channel_order_publications': channelOrderPublications,
   '0032_channel_reconciliations': channelReconciliations,
   '0033_order_imports': orderImports,
+  '0040_lots': lots,
+  '0041_supplier_active': supplierActive,
+  '0042_shipment_picked_lots': shipmentPickedLots,
   '0050_users': users,
   '0051_exception_cases': exceptionCases,
   '0052_deliveries': deliveries,

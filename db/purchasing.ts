@@ -5,7 +5,7 @@ import type { DraftProblem, PurchaseOrderDraft } from '../contracts/purchase-ord
 export async function purchaseOrderProblems(db: Db, draft: Pick<PurchaseOrderDraft, 'supplierId' | 'warehouse' | 'lines'>): Promise<DraftProblem[]> {
   const problems: DraftProblem[] = [];
   const [supplier, warehouse, supplierItems] = await Promise.all([
-    db.selectFrom('suppliers').select(['id', 'approved']).where('id', '=', draft.supplierId).executeTakeFirst(),
+    db.selectFrom('suppliers').select(['id', 'approved', 'active']).where('id', '=', draft.supplierId).executeTakeFirst(),
     db.selectFrom('warehouses').select(['code', 'active']).where('code', '=', draft.warehouse).executeTakeFirst(),
     db
       .selectFrom('supplier_items')
@@ -16,10 +16,13 @@ export async function purchaseOrderProblems(db: Db, draft: Pick<PurchaseOrderDra
   ]);
   if (!supplier) problems.push({ path: 'supplierId', message: `unknown supplier ${draft.supplierId}` });
   else if (!supplier.approved) problems.push({ path: 'supplierId', message: `supplier ${draft.supplierId} is not approved` });
+  else if (!supplier.active) problems.push({ path: 'supplierId', message: `supplier ${draft.supplierId} is deactivated` });
   if (!warehouse?.active) problems.push({ path: 'warehouse', message: `unknown or inactive warehouse ${draft.warehouse}` });
   draft.lines.forEach((line, index) => {
     const item = supplierItems.find((i) => i.sku === line.sku);
-    if (supplier && (!item || !item.approved || !item.active)) {
+    if (supplier && item && item.approved && !item.active) {
+      problems.push({ path: `lines.${index}.sku`, message: `${line.sku} is deactivated` });
+    } else if (supplier && (!item || !item.approved)) {
       problems.push({ path: `lines.${index}.sku`, message: `${line.sku} is not an approved item of supplier ${draft.supplierId}` });
     }
   });

@@ -85,6 +85,13 @@ export async function computeReplenishment(db: Db, params: ReplenishmentParams, 
 
   type Place = { sku: string; warehouse: string; skuClass: SkuClass; buckets: Record<string, number> };
   const places = new Map<string, Place>();
+  // Quarantined units of expired or held lots will never be sold: the plan does not count them.
+  const deadLots = await sql<{ sku: string; warehouse_code: string; qty: number }>`
+    select b.sku, b.warehouse_code, sum(b.qty)::bigint as qty
+    from inventory_lot_balances b join lots l on l.sku = b.sku and l.lot = b.lot
+    where b.bucket = 'quarantine' and b.qty > 0 and (l.expires_on <= current_date or l.held)
+      ${filter.sku ? sql`and b.sku = ${filter.sku}` : sql``}
+    group by b.sku, b.warehouse_code`.execute(db);
   for (const row of positionRows) {
     const key = `${row.sku}@${row.warehouse_code}`;
     const place = places.get(key) ?? { sku: row.sku, warehouse: row.warehouse_code, skuClass: row.sku_class, buckets: {} };
@@ -118,7 +125,7 @@ export async function computeReplenishment(db: Db, params: ReplenishmentParams, 
       reviewPeriodDays: params.reviewPeriodDays,
       available,
       allocated: place.buckets.allocated ?? 0,
-      quarantine: place.buckets.quarantine ?? 0,
+      quarantine: Math.max(0, (place.buckets.quarantine ?? 0) - Number(deadLots.rows.find((d) => d.sku === place.sku && d.warehouse_code === place.warehouse)?.qty ?? 0)),
       inbound: place.buckets.inbound ?? 0,
       inTransit: place.buckets.in_transit ?? 0,
       moq,

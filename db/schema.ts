@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type { Address, ShortagePolicy } from '../domain/order.js';
 import type { PeopleTables } from './schema-people.js';
 import type { AutomationTables, ReplenishmentForecastColumns } from './schema-automation.js';
+import type { LotTables } from './schema-lots.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -100,6 +101,9 @@ export interface SuppliersTable {
   approved: Generated<boolean>;
   default_lead_time_days: number;
   created_at: CreatedAt;
+  /** Deactivated suppliers take no new purchase orders (migration 0041). */
+  active: Generated<boolean>;
+  updated_at: UpdatedAt;
 }
 
 export interface SupplierItemsTable {
@@ -127,6 +131,8 @@ export interface ChannelsTable {
   ats_buffer_pct: Generated<number>;
   shortage_policy: Generated<ShortagePolicy>;
   webhook_url: string | null;
+  /** Days of shelf life a lot must have left when the order arrives (migration 0040). */
+  min_shelf_life_days: Generated<number>;
   updated_at: UpdatedAt;
 }
 
@@ -160,6 +166,8 @@ export interface InventoryMovementsTable {
   from_bucket: Bucket;
   to_warehouse: string;
   to_bucket: Bucket;
+  /** The lot moved, for a lot-tracked item (migration 0040). */
+  lot: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
 }
 
@@ -480,7 +488,7 @@ export interface VendorReturnsTable {
   journal_entry_id: number | null;
 }
 
-export interface Database extends PeopleTables, AutomationTables {
+export interface Database extends PeopleTables, AutomationTables, LotTables {
   returns: ReturnsTable;
   return_lines: ReturnLinesTable;
   return_receipts: ReturnReceiptsTable;

@@ -23,6 +23,7 @@ export const causesByKind: Record<string, readonly string[]> = {
   negative_inventory_refused: ['count_error', 'receiving_error', 'unrecorded_movement', 'duplicate_event'],
   receipt_over_tolerance: ['supplier_over_shipped', 'wrong_po', 'tolerance_too_tight'],
   return_past_sla: ['understaffed', 'awaiting_inspection', 'awaiting_refund_approval', 'customer_unreachable'],
+  lot_expired: ['slow_sales', 'over_ordered', 'short_dated_receipt'],
 };
 
 /** The causes a person may resolve an exception of this kind with. */

@@ -8,6 +8,8 @@ import { REPLENISHMENT_SCHEDULE_ID, REPLENISHMENT_WORKFLOW_PREFIX, replenishment
 import { CHANNEL_RECONCILE_PREFIX, CHANNEL_RECONCILE_SCHEDULE_ID, channelReconcileWorkflowType, type ChannelReconcileWorkflow } from '../contracts/channel-reconcile.js';
 import { EXCEPTION_SWEEP_PREFIX, EXCEPTION_SWEEP_SCHEDULE_ID, exceptionSweepWorkflowType, type ExceptionSweepWorkflow } from '../contracts/exception-sweep.js';
 import type { OrderPolicy } from '../contracts/order.js';
+import { durationMs } from '../domain/duration.js';
+import type { Config } from './config.js';
 import { ANOMALY_SCAN_PREFIX, ANOMALY_SCAN_SCHEDULE_ID, anomalyScanWorkflowType, type AnomalyScanWorkflow } from '../contracts/anomaly-scan.js';
 import { defaultAnomalyThresholds, type AnomalyThresholds } from '../domain/anomaly.js';
 
@@ -31,6 +33,7 @@ async function keepSchedule<W extends Workflow>(
   await client.schedule.getHandle(scheduleId).update((current) => ({ ...current, spec, action, policies: { ...current.policies, ...policies } }));
   return 'updated';
 }
+import { LOT_EXPIRY_PREFIX, LOT_EXPIRY_SCHEDULE_ID, lotExpiryWorkflowType, type LotExpiryWorkflow } from '../contracts/lot-expiry.js';
 
 export const DEFAULT_REPLENISHMENT_SCHEDULE = '0 5 * * *';
 
@@ -138,4 +141,64 @@ export async function ensureExceptionSweepSchedule(client: Client, options: { ta
     workflowExecutionTimeout: '30m',
   };
   return keepSchedule(client, EXCEPTION_SWEEP_SCHEDULE_ID, spec, action, { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '15m' });
+}
+
+export const DEFAULT_LOT_EXPIRY_SCHEDULE = '0 3 * * *';
+
+export interface LotExpiryScheduleOptions {
+  taskQueue: string;
+  /** A cron expression or an interval (`LOT_EXPIRY_SCHEDULE_CRON`). */
+  schedule?: string;
+  /** Lots expiring within this many days are moved too (`LOT_EXPIRY_HORIZON_DAYS`, default 0). */
+  horizonDays?: number;
+}
+
+/** Creates the daily `lot-expiry` schedule (lots reaching expiry to quarantine), or brings it up to date. */
+export async function ensureLotExpirySchedule(client: Client, options: LotExpiryScheduleOptions): Promise<'created' | 'updated'> {
+  const spec = replenishmentScheduleSpec(options.schedule || DEFAULT_LOT_EXPIRY_SCHEDULE);
+  const action: ScheduleOptionsStartWorkflowAction<LotExpiryWorkflow> = {
+    type: 'startWorkflow',
+    workflowType: lotExpiryWorkflowType,
+    // Temporal appends the scheduled time: `lot-expiry-2025-01-31T03:00:00Z`.
+    workflowId: LOT_EXPIRY_PREFIX.slice(0, -1),
+    taskQueue: options.taskQueue,
+    args: [{ horizonDays: options.horizonDays ?? 0, requestedBy: 'schedule' }],
+    workflowExecutionTimeout: '1h',
+  };
+  return keepSchedule(client, LOT_EXPIRY_SCHEDULE_ID, spec, action, { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' });
+}
+
+/** `LOT_EXPIRY_HORIZON_DAYS`: a whole number of days, 0 to 365. */
+export function lotExpiryHorizonDays(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 0;
+  const days = Number(value);
+  if (!Number.isInteger(days) || days < 0 || days > 365) throw new Error(`LOT_EXPIRY_HORIZON_DAYS must be a whole number of days from 0 to 365, got "${value}"`);
+  return days;
+}
+
+/**
+ * Every schedule the product keeps, created or brought up to date from the configuration (and
+ * the schedule settings read from `env`); answers what happened to each, for the startup log.
+ */
+export async function ensureSchedules(client: Client, config: Config, env: NodeJS.ProcessEnv = process.env): Promise<[string, 'created' | 'updated'][]> {
+  const taskQueue = config.taskQueue;
+  return [
+    ['replenishment-planner', await ensureReplenishmentSchedule(client, { taskQueue, schedule: env.REPLENISHMENT_SCHEDULE_CRON })],
+    [
+      'channel-reconcile',
+      await ensureChannelReconcileSchedule(client, {
+        taskQueue,
+        schedule: config.channelConnectors.reconcileSchedule,
+        windowMs: config.channelConnectors.reconcileWindowMs,
+        orderPolicy: config.policies.order,
+        idleMs: config.channelConnectors.intakeIdleMs,
+      }),
+    ],
+    [
+      'exception-sweep',
+      await ensureExceptionSweepSchedule(client, { taskQueue, schedule: config.exceptionSweepSchedule, returnSla: config.policies.returns.sla, returnSlaMs: durationMs(config.policies.returns.sla) }),
+    ],
+    ['anomaly-scan', await ensureAnomalyScanSchedule(client, { taskQueue, schedule: env.ANOMALY_SCAN_SCHEDULE_CRON, thresholds: anomalyThresholdsFrom(env.ANOMALY_THRESHOLDS) })],
+    ['lot-expiry', await ensureLotExpirySchedule(client, { taskQueue, schedule: env.LOT_EXPIRY_SCHEDULE_CRON, horizonDays: lotExpiryHorizonDays(env.LOT_EXPIRY_HORIZON_DAYS) })],
+  ];
 }

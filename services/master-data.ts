@@ -6,9 +6,9 @@
  * more than one row (a supplier with its items and lanes, a change with its outbox event)
  * does so in one transaction.
  */
-import { sql, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Db } from '../db/connection.js';
-import type { ChannelsTable, ItemsTable, ShortagePolicy, WarehousesTable, Zone } from '../db/schema.js';
+import type { ChannelsTable, Database, ItemsTable, ShortagePolicy, WarehousesTable, Zone } from '../db/schema.js';
 import type { ChannelName } from '../domain/order.js';
 import * as refuse from './refusal.js';
 import type { Refusal } from './refusal.js';
@@ -93,10 +93,13 @@ export interface ChannelSettings {
   atsBufferPct: number;
   shortagePolicy: ShortagePolicy;
   webhookUrl: string | null;
+  /** Days of shelf life a lot must still have when an order arrives (0: not expired by then). */
+  minShelfLifeDays?: number;
 }
 
-export interface Channel extends Omit<ChannelSettings, 'code'> {
+export interface Channel extends Omit<ChannelSettings, 'code' | 'minShelfLifeDays'> {
   code: string;
+  minShelfLifeDays: number;
   updatedAt: Date;
 }
 
@@ -140,6 +143,7 @@ export const channelFromRow = (row: Selectable<ChannelsTable>): Channel => ({
   atsBufferPct: row.ats_buffer_pct,
   shortagePolicy: row.shortage_policy,
   webhookUrl: row.webhook_url,
+  minShelfLifeDays: row.min_shelf_life_days,
   updatedAt: row.updated_at,
 });
 
@@ -392,6 +396,7 @@ export async function setChannel(db: Db, channel: ChannelSettings): Promise<Chan
     ats_buffer_pct: body.atsBufferPct,
     shortage_policy: body.shortagePolicy,
     webhook_url: body.webhookUrl,
+    min_shelf_life_days: body.minShelfLifeDays ?? 0,
   };
   const changed = await db.transaction().execute(async (tx) => {
     const row = await tx
@@ -403,8 +408,9 @@ export async function setChannel(db: Db, channel: ChannelSettings): Promise<Chan
           .doUpdateSet({ ...settings, updated_at: sql<Date>`now()` })
           .where(
             sql<boolean>`(channels.name, channels.reservation_priority, channels.ats_buffer_qty, channels.ats_buffer_pct,
-              channels.shortage_policy, channels.webhook_url) is distinct from (excluded.name, excluded.reservation_priority,
-              excluded.ats_buffer_qty, excluded.ats_buffer_pct, excluded.shortage_policy, excluded.webhook_url)`,
+              channels.shortage_policy, channels.webhook_url, channels.min_shelf_life_days) is distinct from (excluded.name,
+              excluded.reservation_priority, excluded.ats_buffer_qty, excluded.ats_buffer_pct, excluded.shortage_policy,
+              excluded.webhook_url, excluded.min_shelf_life_days)`,
           ),
       )
       .returningAll()
@@ -460,4 +466,133 @@ export async function setItemLocations(db: Db, warehouse: string, locations: Ite
     .onConflict((oc) => oc.columns(['warehouse_code', 'sku']).doUpdateSet((eb) => ({ zone: eb.ref('excluded.zone'), bin: eb.ref('excluded.bin') })))
     .execute();
   return { warehouse, updated: locations.length };
+}
+
+// ---------------------------------------------------------------- lifecycle: edits and deactivation
+
+export interface ItemPatch {
+  name?: string;
+  uom?: string;
+  standardCostMinor?: number;
+  requiresInspection?: boolean;
+  lotTracked?: boolean;
+  substitutes?: string[];
+  skuClass?: SkuClass;
+  safetyStock?: number;
+  active?: boolean;
+}
+
+/** The fields of an item a patch may change, as the API names them, with their columns. */
+const itemPatchColumns = {
+  name: 'name',
+  uom: 'uom',
+  standardCostMinor: 'standard_cost_minor',
+  requiresInspection: 'requires_inspection',
+  lotTracked: 'lot_tracked',
+  substitutes: 'substitutes',
+  skuClass: 'sku_class',
+  safetyStock: 'safety_stock',
+  active: 'active',
+} as const satisfies Record<keyof ItemPatch, keyof ItemsTable>;
+
+/** Units of a sku the company holds or has on order anywhere: every stock bucket and inbound. */
+async function unitsHeld(db: Kysely<Database>, sku: string): Promise<{ warehouse: string; bucket: string; qty: number }[]> {
+  return (
+    await db
+      .selectFrom('inventory_balances')
+      .select(['warehouse_code', 'bucket', 'qty'])
+      .where('sku', '=', sku)
+      .where('bucket', 'in', ['available', 'allocated', 'inbound', 'quarantine', 'damaged', 'return_pending', 'in_transit'])
+      .where('qty', '<>', 0)
+      .orderBy('warehouse_code')
+      .orderBy('bucket')
+      .execute()
+  ).map((b) => ({ warehouse: b.warehouse_code, bucket: b.bucket, qty: b.qty }));
+}
+
+/**
+ * Edits an item: the fields given, and `active: false` to deactivate it (no new orders or
+ * purchase orders; its stock and open orders still move). A change of unit of measure or of
+ * lot tracking is refused while any unit is held or on order, with where they are: the
+ * ledger's units and lots would no longer mean what they were booked as. The item row is
+ * locked for the change, which waits for every movement of the sku in flight (each holds a
+ * key-share lock on it) and holds off new ones until the commit.
+ */
+export async function updateItem(db: Db, sku: string, patch: ItemPatch): Promise<{ before: Item; after: Item; changed: string[] } | Refusal> {
+  if (patch.substitutes) {
+    const unknown = await unknownReferences(db, 'sku', patch.substitutes.map((value, index) => ({ path: `substitutes.${index}`, value })));
+    if (unknown) return unknown;
+    if (patch.substitutes.includes(sku)) return refuse.invalid('self_substitute', 'an item cannot substitute itself', [{ path: 'substitutes', message: 'an item cannot substitute itself' }]);
+  }
+  return db.transaction().execute(async (tx) => {
+    const row = await tx.selectFrom('items').selectAll().where('sku', '=', sku).forUpdate().executeTakeFirst();
+    if (!row) return refuse.notFound(`item ${sku}`);
+    const before = itemFromRow(row);
+    const changed = (Object.keys(itemPatchColumns) as (keyof ItemPatch)[]).filter(
+      (field) => patch[field] !== undefined && JSON.stringify(patch[field]) !== JSON.stringify(before[field]),
+    );
+    if (changed.length === 0) return { before, after: before, changed };
+    const modeChanges = changed.filter((field) => field === 'uom' || field === 'lotTracked');
+    if (modeChanges.length) {
+      const held = await unitsHeld(tx, sku);
+      if (held.length) {
+        const where = held.map((h) => `${h.qty} ${h.bucket} at ${h.warehouse}`).join(', ');
+        const message = `${sku} has stock (${where}): its ${modeChanges.map((f) => (f === 'uom' ? 'unit of measure' : 'lot tracking')).join(' and ')} cannot change until none is held or on order`;
+        return refuse.invalid('item_has_stock', message, modeChanges.map((path) => ({ path, message })));
+      }
+    }
+    const values = Object.fromEntries(changed.map((field) => [itemPatchColumns[field], patch[field]]));
+    const updated = await tx
+      .updateTable('items')
+      .set({ ...values, updated_at: new Date() })
+      .where('sku', '=', sku)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const after = itemFromRow(updated);
+    await tx
+      .insertInto('outbox_events')
+      .values({ topic: 'item.updated', key: sku, payload: JSON.stringify({ sku, changed, before: pick(before, changed), after: pick(after, changed) }) })
+      .execute();
+    return { before, after, changed };
+  });
+}
+
+export interface SupplierPatch {
+  name?: string;
+  defaultLeadTimeDays?: number;
+  approved?: boolean;
+  active?: boolean;
+}
+
+export interface SupplierState extends SupplierSummary {
+  active: boolean;
+}
+
+/** Edits a supplier; `active: false` deactivates it (no new purchase orders; open ones still move). */
+export async function updateSupplier(db: Db, id: string, patch: SupplierPatch): Promise<{ before: SupplierState; after: SupplierState; changed: string[] } | Refusal> {
+  return db.transaction().execute(async (tx) => {
+    const row = await tx.selectFrom('suppliers').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
+    if (!row) return refuse.notFound(`supplier ${id}`);
+    const state = (r: typeof row): SupplierState => ({ id: r.id, name: r.name, approved: r.approved, active: r.active, defaultLeadTimeDays: r.default_lead_time_days, createdAt: r.created_at });
+    const before = state(row);
+    const changed = (['name', 'defaultLeadTimeDays', 'approved', 'active'] as const).filter((field) => patch[field] !== undefined && patch[field] !== before[field]);
+    if (changed.length === 0) return { before, after: before, changed };
+    const updated = await tx
+      .updateTable('suppliers')
+      .set({
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.defaultLeadTimeDays !== undefined ? { default_lead_time_days: patch.defaultLeadTimeDays } : {}),
+        ...(patch.approved !== undefined ? { approved: patch.approved } : {}),
+        ...(patch.active !== undefined ? { active: patch.active } : {}),
+        updated_at: new Date(),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { before, after: state(updated), changed };
+  });
+}
+
+function pick<T extends object>(value: T, fields: string[]): Record<string, unknown> {
+  return Object.fromEntries(fields.map((f) => [f, (value as Record<string, unknown>)[f]]));
 }

@@ -4,6 +4,7 @@ export { channelPublisher } from './channel-publisher.js';
 export { channelReconcile } from './channel-reconcile.js';
 export { exceptionSweep } from './exception-sweep.js';
 export { inventoryAdjustment } from './inventory-adjustment.js';
+export { lotExpirySweep } from './lot-expiry.js';
 export { orderImport } from './order-import.js';
 export { orderRelease } from './order-release.js';
 export { purchaseOrder } from './purchase-order.js';

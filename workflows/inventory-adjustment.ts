@@ -117,6 +117,8 @@ class InventoryAdjustment {
         delta,
         reasonCode: input.reasonCode,
         actor: view.decision?.actor ?? input.requestedBy,
+        ...(input.lot ? { lot: input.lot } : {}),
+        ...(input.expiresOn ? { expiresOn: input.expiresOn } : {}),
       });
       view.journalEntryId = posted.journalEntryId;
       await this.setStatus(AdjustmentStatus.posted, { posted: true });

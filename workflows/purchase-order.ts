@@ -285,7 +285,13 @@ class PurchaseOrderProcess {
       const pending = postings.filter((p) => p.lineNo === r.lineNo).reduce((n, p) => n + p.qty, 0);
       const { accepted, excess: over } = splitReceipt({ ordered: target.ordered, received: target.received + pending, cancelled: target.cancelled }, r.qty, this.policy.receiptTolerancePct);
       const landedAccepted = Math.floor((shares[index]! * accepted) / r.qty);
-      const base = { lineNo: r.lineNo, sku: target.sku, into: target.requiresInspection ? ('quarantine' as const) : ('available' as const), unitCostMinor: target.unitCostMinor };
+      const base = {
+        lineNo: r.lineNo,
+        sku: target.sku,
+        into: target.requiresInspection ? ('quarantine' as const) : ('available' as const),
+        unitCostMinor: target.unitCostMinor,
+        ...(r.lot && r.expiresOn ? { lot: { lot: r.lot, expiresOn: r.expiresOn } } : {}),
+      };
       if (accepted > 0) postings.push({ ...base, qty: accepted, fromInbound: 0, landedCostMinor: landedAccepted });
       if (over > 0) excess.push({ ...base, qty: over, fromInbound: 0, landedCostMinor: shares[index]! - landedAccepted });
     });

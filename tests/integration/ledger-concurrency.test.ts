@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../db/connection.js';
 import { checkLedger } from '../../db/ledger-check.js';
 import { consumeReservation, LedgerError, receive, releaseReservations, reserve, type ReserveLine } from '../../db/ledger.js';
-import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
+import { addItem, addWarehouse, balance, daysFromToday, lotBalance, stock, stockLot } from '../support/fixtures.js';
 import { createTestDatabase, uniqueId } from '../support/stack.js';
 
 let db: Db;
@@ -97,6 +97,58 @@ describe('concurrent reservations of one sku', () => {
     const negative = await db.selectFrom('inventory_balances').select('qty').where('sku', '=', sku).where('bucket', 'in', ['available', 'allocated']).where('qty', '<', 0).execute();
     expect(negative).toEqual([]);
     await checkOk();
+  });
+});
+
+describe('concurrent reservations of one lot-tracked sku', () => {
+  it('300 reservations of 1 against two lots of 50: exactly 100 allocated, the earlier expiry first', async () => {
+    const [sku, wh] = [await addItem(db, undefined, { lot_tracked: true }), await addWarehouse(db)];
+    await stockLot(db, sku, wh, 50, 'LATE', daysFromToday(200));
+    await stockLot(db, sku, wh, 50, 'EARLY', daysFromToday(100));
+    const results = await Promise.allSettled(
+      Array.from({ length: 300 }, (_, i) =>
+        reserve(pool, ctx(`lot-${sku}-${i}`), { orderId: `o-${sku}-${i}`, channel: 'dtc', allowPartial: false, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 1 }] }),
+      ),
+    );
+    expect(tally(results)).toEqual({ ok: 100, insufficient_stock: 200 });
+    expect(await balance(db, sku, wh, 'allocated')).toBe(100);
+    expect(await lotBalance(db, sku, wh, 'allocated', 'EARLY')).toBe(50);
+    expect(await lotBalance(db, sku, wh, 'allocated', 'LATE')).toBe(50);
+    expect(await lotBalance(db, sku, wh, 'available', 'EARLY')).toBe(0);
+    // FEFO: every reservation of the earlier lot was made before any of the later one.
+    const held = await db
+      .selectFrom('reservation_lots')
+      .innerJoin('reservations', 'reservations.id', 'reservation_lots.reservation_id')
+      .select(['reservations.id', 'reservation_lots.lot', 'reservation_lots.qty'])
+      .where('reservations.sku', '=', sku)
+      .orderBy('reservations.id')
+      .execute();
+    expect(held).toHaveLength(100);
+    expect(held.slice(0, 50).every((r) => r.lot === 'EARLY')).toBe(true);
+    expect(held.slice(50).every((r) => r.lot === 'LATE')).toBe(true);
+    await checkOk();
+  });
+
+  it('releases and shipments racing reservations of lots keep every lot exact', async () => {
+    const [sku, wh] = [await addItem(db, undefined, { lot_tracked: true }), await addWarehouse(db)];
+    await stockLot(db, sku, wh, 30, 'A', daysFromToday(30));
+    await stockLot(db, sku, wh, 30, 'B', daysFromToday(60));
+    const first = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        reserve(pool, ctx(`lotmix-${sku}-${i}`), { orderId: `o-${sku}-${i}`, channel: 'dtc', allowPartial: true, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 2 }] }),
+      ),
+    );
+    const ids = first.map((r) => r.lines[0]!.reservationId!);
+    await Promise.allSettled([
+      ...ids.slice(0, 10).map((id) => releaseReservations(pool, ctx(`lotrel-${id}`), { reservationIds: [id] })),
+      ...ids.slice(10).map((id) => consumeReservation(pool, ctx(`lotship-${id}`), { reservationId: id, qty: 2 })),
+      ...Array.from({ length: 20 }, (_, i) =>
+        reserve(pool, ctx(`lotmore-${sku}-${i}`), { orderId: `p-${sku}-${i}`, channel: 'dtc', allowPartial: true, lines: [{ lineNo: 1, sku, warehouse: wh, qty: 3 }] }),
+      ),
+    ]);
+    await checkOk();
+    const total = (await balance(db, sku, wh, 'available')) + (await balance(db, sku, wh, 'allocated')) + (await balance(db, sku, wh, 'customer'));
+    expect(total).toBe(60);
   });
 });
 

@@ -14,7 +14,7 @@ import type { AllocationRequest } from '../../contracts/order.js';
 import type { Db } from '../../db/connection.js';
 import { checkLedger } from '../../db/ledger-check.js';
 import { projectRoot } from '../../runtime/config.js';
-import { addItem, addWarehouse, balance, stock } from '../support/fixtures.js';
+import { addItem, addWarehouse, balance, daysFromToday, lotBalance, stock, stockLot } from '../support/fixtures.js';
 import { createTestDatabase, uniqueId } from '../support/stack.js';
 
 const sqlDir = path.join(projectRoot, 'db', 'sql');
@@ -252,5 +252,39 @@ describe('the replay of a reservation, decided by ledger_reserve alone', () => {
     await expect(activities().allocateOrder({ ...request, lines: [{ lineNo: 1, sku, qty: 1 }] })).rejects.toMatchObject({ code: 'idempotency_conflict' });
     const next = await activities().allocateOrder({ ...request, attempt: 2 });
     expect(next.allocations).toEqual([expect.objectContaining({ qty: 2 })]);
+  });
+});
+
+describe('lots, kept by the database itself', () => {
+  /** Calls ledger_apply_legs straight, as a bug in the code would, under a claimed key; answers the SQLSTATE of a refusal. */
+  async function applyDirect(legs: object[]): Promise<string | undefined> {
+    const key = uniqueId('direct-');
+    try {
+      await db.transaction().execute(async (tx) => {
+        await sql`insert into inventory_operations (idempotency_key, kind, payload_hash, actor) values (${key}, 'test', 'x', 'test')`.execute(tx);
+        await sql`select ledger_apply_legs(${key}, ${JSON.stringify(legs)}::jsonb)`.execute(tx);
+      });
+      return undefined;
+    } catch (error) {
+      return (error as { code?: string }).code;
+    }
+  }
+
+  it('refuses a lot-tracked arrival without a lot, a lot on an untracked item, and a lot going below zero', async () => {
+    const [sku, plain, wh] = [await addItem(db, undefined, { lot_tracked: true }), await addItem(db), await addWarehouse(db)];
+    await stockLot(db, sku, wh, 5, 'A', daysFromToday(30));
+    await stockLot(db, sku, wh, 5, 'B', daysFromToday(60));
+    const leg = (qty: number, from: string, to: string, lot?: string) => ({ sku, qty, from: { warehouse: wh, bucket: from }, to: { warehouse: wh, bucket: to }, ...(lot ? { lot } : {}) });
+    expect(await applyDirect([leg(1, 'supplier', 'available')])).toBe('L0004');
+    expect(await applyDirect([{ ...leg(1, 'supplier', 'available', 'A'), sku: plain }])).toBe('L0004');
+    // The bucket has 10, lot A only 5: the lot's own balance refuses.
+    expect(await applyDirect([leg(6, 'available', 'scrap', 'A')])).toBe('L0001');
+    // Expected units carry no lot; units leaving a bucket without one take its lots earliest expiry first.
+    expect(await applyDirect([leg(3, 'supplier', 'inbound')])).toBeUndefined();
+    expect(await applyDirect([leg(7, 'available', 'quarantine')])).toBeUndefined();
+    expect([await lotBalance(db, sku, wh, 'quarantine', 'A'), await lotBalance(db, sku, wh, 'quarantine', 'B')]).toEqual([5, 2]);
+    expect(await balance(db, sku, wh, 'quarantine')).toBe(7);
+    // The table's own check, even past the function.
+    await expect(sql`update inventory_lot_balances set qty = -1 where sku = ${sku} and bucket = 'available' and lot = 'B'`.execute(db)).rejects.toMatchObject({ code: '23514' });
   });
 });

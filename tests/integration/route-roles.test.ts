@@ -79,6 +79,14 @@ describe('every guarded route', () => {
     expect(forbidden).toBeGreaterThan(50);
   });
 
+  it('gives lot trace to every role, lot hold and item edits to ops, supplier edits to buyers and ops', () => {
+    const of = (method: string, url: string) => routeAccess(stack.app).find((route) => route.method === method && route.url === url);
+    expect(of('GET', '/lots/:sku/:lot/trace')?.roles).toBeUndefined();
+    expect(of('POST', '/lots/:sku/:lot/hold')?.roles).toEqual(['ops']);
+    expect(of('PATCH', '/items/:sku')?.roles).toEqual(['ops']);
+    expect(of('PATCH', '/suppliers/:id')?.roles).toEqual(['buyer', 'ops']);
+  });
+
   it('refuses a role before reading a body that would not parse', async () => {
     const response = await stack.app.inject({
       method: 'POST',

@@ -23,7 +23,7 @@ export async function addWarehouse(db: Db, code = uniqueId('W').toUpperCase().sl
 export async function addItem(
   db: Db,
   sku = uniqueId('SKU-').toUpperCase(),
-  overrides: Partial<{ price_minor: number; average_cost_minor: number; requires_inspection: boolean; safety_stock: number; substitutes: string[] }> = {},
+  overrides: Partial<{ price_minor: number; average_cost_minor: number; requires_inspection: boolean; safety_stock: number; substitutes: string[]; lot_tracked: boolean }> = {},
 ) {
   await db
     .insertInto('items')
@@ -36,6 +36,7 @@ export async function addItem(
       requires_inspection: overrides.requires_inspection ?? false,
       safety_stock: overrides.safety_stock ?? 0,
       substitutes: overrides.substitutes ?? [],
+      lot_tracked: overrides.lot_tracked ?? false,
     })
     .execute();
   return sku;
@@ -48,6 +49,33 @@ export async function stock(db: Db, sku: string, warehouse: string, qty: number,
     { key: `opening:${sku}:${warehouse}:${uniqueId()}`, actor: 'test' },
     { sku, warehouse, qty, into: 'available', fromInbound: 0, unitCostMinor, landedCostMinor: 0 },
   );
+}
+
+/** Puts `qty` units of a lot on the shelf by a supplier receipt (a lot-tracked item). */
+export async function stockLot(db: Db, sku: string, warehouse: string, qty: number, lot: string, expiresOn: string, unitCostMinor = 800) {
+  await receive(
+    db,
+    { key: `opening:${sku}:${warehouse}:${lot}:${uniqueId()}`, actor: 'test' },
+    { sku, warehouse, qty, into: 'available', fromInbound: 0, unitCostMinor, landedCostMinor: 0, lot: { lot, expiresOn } },
+  );
+}
+
+/** A lot's balance in one bucket of a warehouse. */
+export async function lotBalance(db: Db, sku: string, warehouse: string, bucket: string, lot: string): Promise<number> {
+  const row = await db
+    .selectFrom('inventory_lot_balances')
+    .select('qty')
+    .where('sku', '=', sku)
+    .where('warehouse_code', '=', warehouse)
+    .where('bucket', '=', bucket)
+    .where('lot', '=', lot)
+    .executeTakeFirst();
+  return row?.qty ?? 0;
+}
+
+/** An ISO date `days` from today (UTC). */
+export function daysFromToday(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 }
 
 export async function balance(db: Db, sku: string, warehouse: string, bucket: string): Promise<number> {

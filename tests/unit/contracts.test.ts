@@ -11,6 +11,7 @@ import type { ChannelOrderPublisherWorkflow } from '../../contracts/channel-orde
 import type { ChannelPublisherWorkflow } from '../../contracts/channel-publishing.js';
 import type { ChannelReconcileWorkflow } from '../../contracts/channel-reconcile.js';
 import type { ExceptionSweepWorkflow } from '../../contracts/exception-sweep.js';
+import type { LotExpiryWorkflow } from '../../contracts/lot-expiry.js';
 import type { OrderReleaseWorkflow } from '../../contracts/order.js';
 import type { OrderImportWorkflow } from '../../contracts/order-import.js';
 import type { PurchaseOrderWorkflow } from '../../contracts/purchase-order.js';
@@ -29,6 +30,7 @@ const signatures: {
   channelPublisher: ChannelPublisherWorkflow;
   channelReconcile: ChannelReconcileWorkflow;
   exceptionSweep: ExceptionSweepWorkflow;
+  lotExpirySweep: LotExpiryWorkflow;
   orderImport: OrderImportWorkflow;
   orderRelease: OrderReleaseWorkflow;
   purchaseOrder: PurchaseOrderWorkflow;
