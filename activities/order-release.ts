@@ -1,9 +1,11 @@
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
+import { functionalCurrency, rateOn, todayUtc } from '../db/fx-rates.js';
+import { convertMinor, minorUnits } from '../domain/currency.js';
 import type { Db } from '../db/connection.js';
 import { LedgerError, releaseReservations, reserve, type ReserveLine } from '../db/ledger.js';
 import { orderTotalMinor, type ChannelName, type OrderInput } from '../domain/order.js';
-import { validateOrder } from '../domain/order-validation.js';
+import { validateOrder, type OrderProblem } from '../domain/order-validation.js';
 import { routeOrder, routingPolicies } from '../domain/routing.js';
 import { ledgerCall } from './failures.js';
 import { ORDER_CANCELLED, ORDER_RELEASED, writeOrderEvent } from '../db/order-events.js';
@@ -98,8 +100,21 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
       ]);
       const catalog = new Map(items.map((i) => [i.sku, { priceMinor: i.price_minor, active: i.active }]));
       const counts = history.rows[0]!;
+      // List prices are in the functional currency: an order in another is compared at today's rate, and refused without one.
+      const functional = await functionalCurrency(db);
+      let priced = order;
+      const currencyProblems: OrderProblem[] = [];
+      if (order.currency !== functional) {
+        const rate = await rateOn(db, order.currency, functional, todayUtc());
+        const digits = minorUnits(order.currency);
+        if (!rate || digits === undefined) {
+          currencyProblems.push({ problem: 'no_fx_rate', detail: `no ${order.currency}→${functional} exchange rate on or before ${todayUtc()}: finance sets one with PUT /fx-rates` });
+        } else {
+          priced = { ...order, lines: order.lines.map((l) => ({ ...l, unitPriceMinor: convertMinor(l.unitPriceMinor, rate.rate, digits, minorUnits(functional)!) })) };
+        }
+      }
       return {
-        problems: validateOrder(order, catalog, priceTolerancePct),
+        problems: [...validateOrder(priced, catalog, priceTolerancePct), ...currencyProblems],
         // The order itself counts toward its customer's velocity.
         facts: { previousOrders: counts.previous, ordersInWindow: counts.recent + 1 },
         shortagePolicy: channel?.shortage_policy ?? 'backorder',

@@ -7,7 +7,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
-import { postEntry } from '../db/journal.js';
+import { postEntry, type JournalLineInput } from '../db/journal.js';
+import { bookedSale } from '../db/fx-rates.js';
+import { atBookedRatio } from '../domain/currency.js';
 import { RETURN_REFUNDED, writeOrderEvent } from '../db/order-events.js';
 import { dispose, returnReceive, type Tx } from '../db/ledger.js';
 import type { Address, ChannelName, OrderInput } from '../domain/order.js';
@@ -393,7 +395,7 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
       return db.transaction().execute(async (tx) => {
         const rma = await returnRow(tx, input.rmaId);
         const breakdown = rma.refund as RefundBreakdown;
-        const lines = refundEntryLines(breakdown, { cashMinor: input.cashMinor, appliedToReceivableMinor: input.appliedMinor });
+        const lines = await inOrderCurrency(tx, rma.order_id, refundEntryLines(breakdown, { cashMinor: input.cashMinor, appliedToReceivableMinor: input.appliedMinor }));
         const entry =
           lines.length >= 2
             ? await postEntry(tx, {
@@ -486,4 +488,21 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
       return Number(row.receivable);
     },
   };
+}
+
+/**
+ * A refund's lines in the order's currency. In the functional currency they change
+ * nothing; in another, what reverses the sale (revenue, discount, tax, freight, fee, the
+ * receivable) is valued at the rate the sale was booked at, and the money paid back at
+ * today's rate: the difference is realized exchange gain or loss.
+ */
+async function inOrderCurrency(tx: Db, orderId: string, lines: JournalLineInput[]): Promise<JournalLineInput[]> {
+  const sale = await bookedSale(tx, orderId);
+  if (!sale) return lines;
+  return lines.map((line) => {
+    const amount = (line.debitMinor ?? 0) + (line.creditMinor ?? 0);
+    return line.account === '1000' || sale.transactionMinor <= 0
+      ? { ...line, currency: sale.currency }
+      : { ...line, currency: sale.currency, functionalMinor: atBookedRatio(amount, sale.functionalMinor, sale.transactionMinor) };
+  });
 }

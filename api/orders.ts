@@ -5,7 +5,8 @@ import { channels, orderTotalMinor, type OrderInput } from '../domain/order.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
-import { businessRule, conflict, notFound } from './errors.js';
+import { businessRule, conflict, notFound, unprocessable } from './errors.js';
+import { functionalCurrency, rateOn, todayUtc } from '../db/fx-rates.js';
 import { liveView, startOnce } from './processes.js';
 import { orderReturnSummary } from './returns.js';
 import { cancelOrderUpdate, holdDecisionUpdate, orderViewQuery, orderWorkflowId, submitOrderUpdate, orderWorkflowType, type OrderReleaseWorkflow } from '../contracts/order.js';
@@ -77,6 +78,14 @@ const submitted = (description: string) =>
     })
     .describe(description);
 
+/** An order in a currency other than the functional one needs a rate for today, or nothing is started (422 no_fx_rate). */
+async function requireRate(db: AppDeps['db'], currency: string): Promise<void> {
+  const functional = await functionalCurrency(db);
+  if (currency === functional || (await rateOn(db, currency, functional, todayUtc()))) return;
+  const message = `no ${currency}→${functional} exchange rate on or before ${todayUtc()}: an order in ${currency} cannot be booked until finance sets one (PUT /fx-rates)`;
+  throw unprocessable('no_fx_rate', message, [{ in: 'body', path: 'currency', message }]);
+}
+
 export const orderRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
   async (app) => {
@@ -97,6 +106,7 @@ export const orderRoutes =
       },
       async (request, reply) => {
         const order = normalize(request.body);
+        await requireRate(db, order.currency);
         const workflowId = orderWorkflowId(order.orderId);
         const { view, created } = await startOnce<OrderReleaseWorkflow>(temporal, {
           workflowType: orderWorkflowType,

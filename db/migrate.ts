@@ -16,6 +16,7 @@ import * as returns from './migrations/0014_returns.js';
 import * as channelPublishing from './migrations/0015_channel_publishing.js';
 import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
+import * as currencies from './migrations/0020_currencies.js';
 import * as channelConnectors from './migrations/0030_channel_connectors.js';
 import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
 import * as channelReconciliations from './migrations/0032_channel_reconciliations.js';
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '0015_channel_publishing': channelPublishing,
   '0016_invoice_decisions': invoiceDecisions,
   '0017_replenishment_failures': replenishmentFailures,
+  '0020_currencies': currencies,
   '0030_channel_connectors': channelConnectors,
   '0031_channel_order_publications': channelOrderPublications,
   '0032_channel_reconciliations': channelReconciliations,

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { Address, ShortagePolicy } from '../domain/order.js';
 import type { PeopleTables } from './schema-people.js';
+import type { CashTables } from './schema-cash.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -221,14 +222,22 @@ export interface JournalEntriesTable {
   reverses_entry_id: number | null;
   actor: string;
   posted_at: CreatedAt;
+  /** The date of the business event (migration 0020): its rate's date. */
+  document_date: ColumnType<Date, string | undefined, never>;
 }
 
 export interface JournalLinesTable {
   entry_id: number;
   line_no: number;
   account_code: string;
+  /** Functional amounts. */
   debit_minor: number;
   credit_minor: number;
+  /** The transaction currency, the amount in it, and the rate to functional (migration 0020); null rate: a functional-only line. */
+  currency: string;
+  txn_debit_minor: number;
+  txn_credit_minor: number;
+  rate: string | null;
 }
 
 export interface TasksTable {
@@ -479,7 +488,7 @@ export interface VendorReturnsTable {
   journal_entry_id: number | null;
 }
 
-export interface Database extends PeopleTables {
+export interface Database extends PeopleTables, CashTables {
   returns: ReturnsTable;
   return_lines: ReturnLinesTable;
   return_receipts: ReturnReceiptsTable;
