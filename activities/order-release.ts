@@ -71,6 +71,17 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
           .onConflict((oc) => oc.column('id').doNothing())
           .returning('id')
           .executeTakeFirst();
+        if (inserted && order.payment) {
+          const p = order.payment;
+          await tx
+            .insertInto('order_payments')
+            .values(
+              p.kind === 'authorization'
+                ? { order_id: order.orderId, kind: 'authorization', gateway: p.gateway, authorization_id: p.authorizationId, currency: p.currency, authorized_minor: p.amountMinor, expires_at: p.expiresAt }
+                : { order_id: order.orderId, kind: 'terms', currency: order.currency, due_date: p.dueDate },
+            )
+            .execute();
+        }
         // A storefront order may arrive without a line it can ship; it is recorded, and rejected.
         if (!inserted || order.lines.length === 0) return;
         await tx

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { containing, listPage } from './lists.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { channels, orderTotalMinor, type OrderInput } from '../domain/order.js';
+import { channels, orderTotalMinor, termsChannels, type OrderInput } from '../domain/order.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
@@ -34,6 +34,20 @@ export const orderBody = z
     billingCountry: z.string().regex(/^[A-Z]{2}$/).optional(),
     freightMinor: minor.default(0),
     promisedBy: dateTime.optional(),
+    payment: z
+      .discriminatedUnion('kind', [
+        z.object({
+          kind: z.literal('authorization'),
+          gateway: z.string().regex(/^[a-z0-9_-]{1,30}$/, 'a gateway name like stripe'),
+          authorizationId: z.string().min(1).max(200),
+          amountMinor: minor.refine((n) => n > 0, 'an authorization holds a positive amount'),
+          currency: currencyCode,
+          expiresAt: dateTime,
+        }),
+        z.object({ kind: z.literal('terms'), dueDate: z.iso.date() }),
+      ])
+      .optional()
+      .describe('an authorization the storefront made (captured per shipment), or terms (wholesale: invoice, paid later); none: paid outside'),
     lines: z
       .array(
         z.object({
@@ -56,8 +70,21 @@ export const orderBody = z
         ctx.addIssue({ code: 'custom', ...businessRule('discount_exceeds_line', 'discount exceeds the line amount', ['lines', index, 'discountMinor']) });
       }
     });
-    if (!Number.isSafeInteger(orderTotalMinor(normalize(order)))) {
+    const total = orderTotalMinor(normalize(order));
+    if (!Number.isSafeInteger(total)) {
       ctx.addIssue({ code: 'custom', path: ['lines'], message: 'order total exceeds 2^53 minor units' });
+    }
+    const payment = order.payment;
+    if (payment?.kind === 'authorization') {
+      if (payment.currency !== order.currency) {
+        ctx.addIssue({ code: 'custom', ...businessRule('payment_currency_mismatch', `the authorization is in ${payment.currency}, the order in ${order.currency}`, ['payment', 'currency']) });
+      }
+      if (payment.amountMinor < total) {
+        ctx.addIssue({ code: 'custom', ...businessRule('authorization_short', `the authorization holds ${payment.amountMinor}, the order comes to ${total}`, ['payment', 'amountMinor']) });
+      }
+    }
+    if (payment?.kind === 'terms' && !termsChannels.includes(order.channel)) {
+      ctx.addIssue({ code: 'custom', ...businessRule('terms_not_allowed', `orders of channel ${order.channel} cannot be on terms (${termsChannels.join(', ')} only)`, ['payment', 'kind']) });
     }
   });
 

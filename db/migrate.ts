@@ -17,6 +17,7 @@ import * as channelPublishing from './migrations/0015_channel_publishing.js';
 import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
 import * as currencies from './migrations/0020_currencies.js';
+import * as payments from './migrations/0021_payments.js';
 import * as channelConnectors from './migrations/0030_channel_connectors.js';
 import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
 import * as channelReconciliations from './migrations/0032_channel_reconciliations.js';
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   '0016_invoice_decisions': invoiceDecisions,
   '0017_replenishment_failures': replenishmentFailures,
   '0020_currencies': currencies,
+  '0021_payments': payments,
   '0030_channel_connectors': channelConnectors,
   '0031_channel_order_publications': channelOrderPublications,
   '0032_channel_reconciliations': channelReconciliations,

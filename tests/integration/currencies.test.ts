@@ -5,6 +5,8 @@
  * balances in every currency and in total.
  */
 import { describe, expect, it } from 'vitest';
+import { createLocalPaymentGateway } from '../../activities/payment-gateway.js';
+import { createPaymentActivities } from '../../activities/payment.js';
 import { journalEntries, trialBalance } from '../../db/journal.js';
 import { addItem, addWarehouse, stock } from '../support/fixtures.js';
 import { COST, orderDriver } from '../support/orders.js';
@@ -134,6 +136,52 @@ describe('orders in other currencies', () => {
     const api = (await stack.app.inject({ method: 'GET', url: '/trial-balance', headers: authAs('viewer') })).json();
     expect(api).toMatchObject({ functionalCurrency: 'USD', balanced: true });
     expect(api.currencies.map((c: { currency: string }) => c.currency)).toEqual(expect.arrayContaining(['EUR', 'USD']));
+  });
+
+  it('a capture at another rate than the sale books the difference; retried after a refusal, it captures once', async () => {
+    expect((await send('PUT', '/fx-rates', { rates: [{ date: day(-2), from: 'CAD', rate: '1.5' }] }, 'finance')).statusCode).toBe(200);
+    const sku = await addItem(stack.db, undefined, { price_minor: 2_000, average_cost_minor: COST });
+    const warehouse = await addWarehouse(stack.db, undefined, { lat: 40.7, lon: -74.1 });
+    await stock(stack.db, sku, warehouse, 1, COST);
+    const gateway = createLocalPaymentGateway(stack.db);
+    const auth = await gateway.authorize({ reference: 'checkout', amountMinor: 1_333, currency: 'CAD', expiresAt: new Date(Date.now() + 86_400_000).toISOString() }, uniqueId('auth-'));
+    const orderId = uniqueId('ord-');
+    const placed = await send(
+      'POST',
+      '/orders',
+      {
+        orderId,
+        channel: 'dtc',
+        customerId: uniqueId('c-'),
+        currency: 'CAD',
+        shipTo: { country: 'US', lat: 40.7, lon: -74 },
+        lines: [{ sku, qty: 1, unitPriceMinor: 1_333 }],
+        payment: { kind: 'authorization', gateway: 'local', authorizationId: auth.authorizationId, amountMinor: 1_333, currency: 'CAD', expiresAt: auth.expiresAt },
+      },
+      'system',
+    );
+    expect(placed.statusCode, placed.body).toBe(201);
+    const [shipmentId] = [...(await shipmentsOf(orderId, 1)).values()];
+    // The first capture is refused: the shipment is booked at 1.5 and the receivable stays open.
+    await stack.db.insertInto('payment_gateway_faults').values({ idempotency_key: `shipment-${shipmentId}:capture`, kind: 'declined', remaining: 1 }).execute();
+    await ship(shipmentId!, 400);
+    await waitForOrder(orderId, 'shipped');
+    await eventually(() => stack.db.selectFrom('payment_capture_failures').selectAll().where('shipment_id', '=', shipmentId!).executeTakeFirst(), 20_000, 'the refused capture');
+
+    // Taken again once the rate is 1.4: 13.33 CAD comes in at 18.66 USD for a receivable booked at 20.00.
+    expect((await send('PUT', '/fx-rates', { rates: [{ date: day(0), from: 'CAD', rate: '1.4' }] }, 'finance')).statusCode).toBe(200);
+    const payments = createPaymentActivities({ db: stack.db, paymentGateway: gateway });
+    const captured = await payments.capturePayment({ shipmentId: shipmentId!, orderId });
+    expect(captured).toMatchObject({ status: 'captured', amountMinor: 1_333, currency: 'CAD' });
+    expect(await payments.capturePayment({ shipmentId: shipmentId!, orderId })).toEqual(captured);
+    const [capture] = (await journalEntries(stack.db, { reference: orderId, limit: 10 })).filter((e) => e.eventType === 'payment.captured');
+    const at = (account: string) => capture!.lines.find((l) => l.account === account)!;
+    expect(at('1010.local')).toMatchObject({ currency: 'CAD', amountDebitMinor: 1_333, debitMinor: 1_866, rate: '1.4' });
+    expect(at('1100')).toMatchObject({ currency: 'CAD', amountCreditMinor: 1_333, creditMinor: 2_000 });
+    expect(at('4900')).toMatchObject({ currency: 'CAD', amountDebitMinor: 0, amountCreditMinor: 0, debitMinor: 134, creditMinor: 0, rate: null });
+    const atGateway = await stack.db.selectFrom('payment_gateway_authorizations').select('captured_minor').where('authorization_id', '=', auth.authorizationId).executeTakeFirstOrThrow();
+    expect(atGateway.captured_minor).toBe(1_333);
+    expect((await trialBalance(stack.db)).balanced).toBe(true);
   });
 
   it('the database refuses an entry that does not balance in its transaction currency', async () => {
