@@ -11,6 +11,7 @@ import { createPurchaseOrderActivities } from './purchase-order.js';
 import { createReplenishmentActivities } from './replenishment.js';
 import { paymentGatewayFromEnv, type PaymentGateway } from './payment-gateway.js';
 import { createPaymentActivities } from './payment.js';
+import { createSettlementActivities } from './settlement.js';
 import { createReturnActivities } from './return.js';
 import { createShipmentActivities } from './shipment.js';
 import { createTaskActivities } from './tasks.js';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
   const paymentGateway = deps.paymentGateway ?? paymentGatewayFromEnv(deps.db);
   return {
     ...createPaymentActivities({ db: deps.db, paymentGateway }),
+    ...createSettlementActivities(deps),
     ...createOrderReleaseActivities(deps),
     ...createShipmentActivities(deps),
     ...createTaskActivities(deps),

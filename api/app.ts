@@ -25,6 +25,7 @@ import { healthRoutes } from './health.js';
 import { inventoryRoutes } from './inventory.js';
 import { journalRoutes } from './journal.js';
 import { fxRateRoutes } from './fx-rates.js';
+import { settlementRoutes } from './settlements.js';
 import { kpiRoutes } from './kpis.js';
 import { kpiSeriesRoutes } from './kpi-series.js';
 import { masterDataRoutes } from './master-data.js';
@@ -157,6 +158,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(eventRoutes(deps));
   await app.register(journalRoutes(deps));
   await app.register(fxRateRoutes(deps));
+  await app.register(settlementRoutes(deps));
   await app.register(inventoryAdjustmentRoutes(deps));
   await app.register(purchaseOrderRoutes(deps));
   await app.register(replenishmentRoutes(deps));

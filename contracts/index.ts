@@ -8,6 +8,7 @@ import { orderImportWorkflowType } from './order-import.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
 import { replenishmentWorkflowType } from './replenishment.js';
 import { returnWorkflowType } from './return.js';
+import { settlementWorkflowType } from './settlement.js';
 import { shipmentWorkflowType } from './shipment.js';
 import { transferWorkflowType } from './transfer.js';
 
@@ -23,6 +24,7 @@ export const workflowTypes = [
   purchaseOrderWorkflowType,
   replenishmentWorkflowType,
   returnWorkflowType,
+  settlementWorkflowType,
   shipmentWorkflowType,
   transferWorkflowType,
 ].sort();

@@ -18,6 +18,7 @@ import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
 import * as currencies from './migrations/0020_currencies.js';
 import * as payments from './migrations/0021_payments.js';
+import * as settlements from './migrations/0022_settlements.js';
 import * as channelConnectors from './migrations/0030_channel_connectors.js';
 import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
 import * as channelReconciliations from './migrations/0032_channel_reconciliations.js';
@@ -48,6 +49,7 @@ const migrations: Record<string, Migration> = {
   '0017_replenishment_failures': replenishmentFailures,
   '0020_currencies': currencies,
   '0021_payments': payments,
+  '0022_settlements': settlements,
   '0030_channel_connectors': channelConnectors,
   '0031_channel_order_publications': channelOrderPublications,
   '0032_channel_reconciliations': channelReconciliations,

@@ -101,7 +101,41 @@ export interface PaymentGatewayVoidsTable {
   created_at: CreatedAt;
 }
 
+export interface SettlementsTable {
+  id: string;
+  gateway: string;
+  payout_id: string;
+  arrival_date: ColumnType<Date, string, string>;
+  amount_minor: number;
+  currency: string;
+  payload_hash: string;
+  status: Generated<'received' | 'reconciled'>;
+  summary: ColumnType<unknown, string | null | undefined, string | null>;
+  journal_entry_id: number | null;
+  received_by: string;
+  created_at: CreatedAt;
+  reconciled_at: Moment;
+}
+
+export interface SettlementLinesTable {
+  settlement_id: string;
+  line_no: number;
+  txn_id: string;
+  type: string;
+  reporting_category: string | null;
+  amount_minor: number;
+  fee_minor: number;
+  net_minor: number;
+  source: string | null;
+  charge: string | null;
+  outcome: string | null;
+  order_id: string | null;
+  difference_minor: number | null;
+}
+
 export interface CashTables {
+  settlements: SettlementsTable;
+  settlement_lines: SettlementLinesTable;
   ledger_settings: LedgerSettingsTable;
   fx_rates: FxRatesTable;
   order_payments: OrderPaymentsTable;

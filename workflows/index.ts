@@ -10,3 +10,4 @@ export { replenishmentPlanner } from './replenishment-planner.js';
 export { returnProcess } from './return.js';
 export { shipment } from './shipment.js';
 export { transfer } from './transfer.js';
+export { settlementReconciliation } from './settlement.js';
