@@ -12,6 +12,7 @@ import { createReplenishmentActivities } from './replenishment.js';
 import { paymentGatewayFromEnv, type PaymentGateway } from './payment-gateway.js';
 import { createPaymentActivities } from './payment.js';
 import { createSettlementActivities } from './settlement.js';
+import { createPeriodCloseActivities } from './period-close.js';
 import { createReturnActivities } from './return.js';
 import { createShipmentActivities } from './shipment.js';
 import { createTaskActivities } from './tasks.js';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPaymentActivities({ db: deps.db, paymentGateway }),
     ...createSettlementActivities(deps),
+    ...createPeriodCloseActivities(deps),
     ...createOrderReleaseActivities(deps),
     ...createShipmentActivities(deps),
     ...createTaskActivities(deps),

@@ -26,6 +26,7 @@ import { inventoryRoutes } from './inventory.js';
 import { journalRoutes } from './journal.js';
 import { fxRateRoutes } from './fx-rates.js';
 import { settlementRoutes } from './settlements.js';
+import { periodRoutes } from './periods.js';
 import { kpiRoutes } from './kpis.js';
 import { kpiSeriesRoutes } from './kpi-series.js';
 import { masterDataRoutes } from './master-data.js';
@@ -159,6 +160,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(journalRoutes(deps));
   await app.register(fxRateRoutes(deps));
   await app.register(settlementRoutes(deps));
+  await app.register(periodRoutes(deps));
   await app.register(inventoryAdjustmentRoutes(deps));
   await app.register(purchaseOrderRoutes(deps));
   await app.register(replenishmentRoutes(deps));

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { normalizeRate } from '../domain/currency.js';
 import { functionalCurrency, listRates, setRates } from '../db/fx-rates.js';
+import { isClosed } from '../db/periods.js';
 import type { AppDeps } from './app.js';
 import { unprocessable } from './errors.js';
 import { currencyCode, pageLimit } from './schemas.js';
@@ -47,6 +48,10 @@ export const fxRateRoutes =
           return [];
         });
         if (problems.length) throw unprocessable('not_functional_currency', problems.map((p) => p.message).join('; '), problems);
+        // A rate for a closed period would not change its books, and says it would: refused.
+        const closed = [];
+        for (const [index, r] of request.body.rates.entries()) if (await isClosed(db, r.date)) closed.push({ in: 'body', path: `rates.${index}.date`, message: `period ${r.date.slice(0, 7)} is closed` });
+        if (closed.length) throw unprocessable('period_closed', closed.map((p) => p.message).join('; '), closed);
         const results = await setRates(
           db,
           request.body.rates.map((r) => ({ from: r.from, to: functional, date: r.date, rate: normalizeRate(r.rate)! })),

@@ -14,6 +14,7 @@ const entry = z.object({
   actor: z.string(),
   postedAt: z.date(),
   documentDate: z.string().describe('the date of the business event, whose rate converted the entry'),
+  postingDate: z.string().describe('the document date, or the first day of the first open period after it when its period was closed'),
   reversesEntryId: z.number().nullable(),
   lines: z.array(
     z.object({
@@ -35,6 +36,7 @@ const balance = z.object({
   totalDebits: z.number(),
   totalCredits: z.number(),
   functionalCurrency: z.string(),
+  asOf: z.string().nullable(),
   balanced: z.boolean().describe('the functional totals agree, and every transaction currency balances in itself'),
   currencies: z.array(
     z.object({
@@ -77,7 +79,13 @@ export const journalRoutes =
 
     app.get(
       '/trial-balance',
-      { schema: { summary: 'Debits and credits per account in the functional currency, and per transaction currency', response: { 200: balance } } },
-      () => trialBalance(db),
+      {
+        schema: {
+          summary: 'Debits and credits per account in the functional currency, and per transaction currency; as of a date by posting date',
+          querystring: z.object({ asOf: z.iso.date().optional().describe('entries posted on or before this date') }),
+          response: { 200: balance },
+        },
+      },
+      (request) => trialBalance(db, request.query.asOf),
     );
   };

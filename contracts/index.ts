@@ -5,6 +5,7 @@ import { channelPublisherWorkflowType } from './channel-publishing.js';
 import { channelReconcileWorkflowType } from './channel-reconcile.js';
 import { orderWorkflowType } from './order.js';
 import { orderImportWorkflowType } from './order-import.js';
+import { periodCloseWorkflowType } from './period-close.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
 import { replenishmentWorkflowType } from './replenishment.js';
 import { returnWorkflowType } from './return.js';
@@ -21,6 +22,7 @@ export const workflowTypes = [
   channelReconcileWorkflowType,
   orderImportWorkflowType,
   orderWorkflowType,
+  periodCloseWorkflowType,
   purchaseOrderWorkflowType,
   replenishmentWorkflowType,
   returnWorkflowType,

@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import { convertCumulative, minorUnits, normalizeRate } from '../domain/currency.js';
 import type { JournalLineInput } from '../domain/postings.js';
 import { functionalCurrency, rateOn, todayUtc } from './fx-rates.js';
+import { postingDateFor } from './periods.js';
 import type { Database } from './schema.js';
 
 export type { JournalLineInput };
@@ -111,6 +112,8 @@ export async function postEntry(db: Kysely<Database>, entry: EntryInput): Promis
         reverses_entry_id: entry.reversesEntryId ?? null,
         actor: entry.actor,
         document_date: documentDate,
+        // An event dated in a closed period is posted in the first open one, its document date kept.
+        posting_date: await postingDateFor(tx, documentDate),
       })
       .onConflict((oc) => oc.column('idempotency_key').doNothing())
       .returning('id')
@@ -245,12 +248,14 @@ export async function reverseEntry(db: Kysely<Database>, entryId: number, key: s
  * functional value. Every entry balances in each transaction currency, so each currency
  * does too; exchange differences are functional only.
  */
-export async function trialBalance(db: Kysely<Database>) {
+export async function trialBalance(db: Kysely<Database>, asOf?: string) {
   const functional = await functionalCurrency(db);
+  // Entries posted on or before asOf (their posting date), or all.
+  const upTo = asOf ? sql`and l.entry_id in (select id from journal_entries where posting_date <= ${asOf}::date)` : sql``;
   const rows = await sql<{ code: string; name: string; type: string; debits: number; credits: number }>`
     select a.code, a.name, a.type,
       coalesce(sum(l.debit_minor), 0)::bigint as debits, coalesce(sum(l.credit_minor), 0)::bigint as credits
-    from accounts a left join journal_lines l on l.account_code = a.code
+    from accounts a left join journal_lines l on l.account_code = a.code ${upTo}
     group by a.code, a.name, a.type order by a.code`.execute(db);
   const accounts = rows.rows.map((r) => ({ ...r, balanceMinor: r.debits - r.credits }));
   const totalDebits = accounts.reduce((sum, a) => sum + a.debits, 0);
@@ -259,7 +264,7 @@ export async function trialBalance(db: Kysely<Database>) {
     select l.currency, l.account_code as code,
       sum(l.txn_debit_minor)::bigint as debits, sum(l.txn_credit_minor)::bigint as credits,
       sum(l.debit_minor)::bigint as functional_debits, sum(l.credit_minor)::bigint as functional_credits
-    from journal_lines l group by l.currency, l.account_code order by l.currency, l.account_code`.execute(db);
+    from journal_lines l where true ${upTo} group by l.currency, l.account_code order by l.currency, l.account_code`.execute(db);
   const currencies = [...new Set(perCurrency.rows.map((r) => r.currency))].map((currency) => {
     const of = perCurrency.rows.filter((r) => r.currency === currency);
     const debits = of.reduce((n, r) => n + r.debits, 0);
@@ -280,11 +285,11 @@ export async function trialBalance(db: Kysely<Database>) {
       balanced: debits === credits,
     };
   });
-  return { functionalCurrency: functional, accounts, totalDebits, totalCredits, balanced: totalDebits === totalCredits && currencies.every((c) => c.balanced), currencies };
+  return { functionalCurrency: functional, asOf: asOf ?? null, accounts, totalDebits, totalCredits, balanced: totalDebits === totalCredits && currencies.every((c) => c.balanced), currencies };
 }
 
 export async function journalEntries(db: Kysely<Database>, filter: { reference?: string; limit: number }) {
-  let query = db.selectFrom('journal_entries').selectAll().select(sql<string>`document_date::text`.as('document_day')).orderBy('id', 'desc').limit(filter.limit);
+  let query = db.selectFrom('journal_entries').selectAll().select([sql<string>`document_date::text`.as('document_day'), sql<string>`posting_date::text`.as('posting_day')]).orderBy('id', 'desc').limit(filter.limit);
   if (filter.reference) query = query.where('reference', '=', filter.reference);
   const entries = await query.execute();
   const lines = entries.length
@@ -299,6 +304,7 @@ export async function journalEntries(db: Kysely<Database>, filter: { reference?:
     actor: e.actor,
     postedAt: e.posted_at,
     documentDate: e.document_day,
+    postingDate: e.posting_day,
     reversesEntryId: e.reverses_entry_id,
     lines: lines
       .filter((l) => l.entry_id === e.id)

@@ -19,6 +19,7 @@ import * as replenishmentFailures from './migrations/0017_replenishment_failures
 import * as currencies from './migrations/0020_currencies.js';
 import * as payments from './migrations/0021_payments.js';
 import * as settlements from './migrations/0022_settlements.js';
+import * as periods from './migrations/0023_periods.js';
 import * as channelConnectors from './migrations/0030_channel_connectors.js';
 import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
 import * as channelReconciliations from './migrations/0032_channel_reconciliations.js';
@@ -50,6 +51,7 @@ const migrations: Record<string, Migration> = {
   '0020_currencies': currencies,
   '0021_payments': payments,
   '0022_settlements': settlements,
+  '0023_periods': periods,
   '0030_channel_connectors': channelConnectors,
   '0031_channel_order_publications': channelOrderPublications,
   '0032_channel_reconciliations': channelReconciliations,

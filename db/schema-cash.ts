@@ -133,7 +133,21 @@ export interface SettlementLinesTable {
   difference_minor: number | null;
 }
 
+export interface AccountingPeriodsTable {
+  /** YYYY-MM. */
+  period: string;
+  status: 'open' | 'closed';
+  closed_at: Moment;
+  closed_by: string | null;
+  reopened_at: Moment;
+  reopened_by: string | null;
+  reopen_reason: string | null;
+  checks: ColumnType<unknown, string | null | undefined, string | null>;
+  updated_at: Stamp;
+}
+
 export interface CashTables {
+  accounting_periods: AccountingPeriodsTable;
   settlements: SettlementsTable;
   settlement_lines: SettlementLinesTable;
   ledger_settings: LedgerSettingsTable;

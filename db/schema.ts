@@ -224,6 +224,8 @@ export interface JournalEntriesTable {
   posted_at: CreatedAt;
   /** The date of the business event (migration 0020): its rate's date. */
   document_date: ColumnType<Date, string | undefined, never>;
+  /** The first day of the first open period on or after the document date (migration 0023). */
+  posting_date: ColumnType<Date, string | undefined, never>;
 }
 
 export interface JournalLinesTable {

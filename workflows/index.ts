@@ -11,3 +11,4 @@ export { returnProcess } from './return.js';
 export { shipment } from './shipment.js';
 export { transfer } from './transfer.js';
 export { settlementReconciliation } from './settlement.js';
+export { periodClose } from './period-close.js';
