@@ -27,6 +27,7 @@ import { journalRoutes } from './journal.js';
 import { fxRateRoutes } from './fx-rates.js';
 import { settlementRoutes } from './settlements.js';
 import { periodRoutes } from './periods.js';
+import { receivableRoutes } from './receivables.js';
 import { kpiRoutes } from './kpis.js';
 import { kpiSeriesRoutes } from './kpi-series.js';
 import { masterDataRoutes } from './master-data.js';
@@ -161,6 +162,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(fxRateRoutes(deps));
   await app.register(settlementRoutes(deps));
   await app.register(periodRoutes(deps));
+  await app.register(receivableRoutes(deps));
   await app.register(inventoryAdjustmentRoutes(deps));
   await app.register(purchaseOrderRoutes(deps));
   await app.register(replenishmentRoutes(deps));

@@ -20,6 +20,7 @@ import * as currencies from './migrations/0020_currencies.js';
 import * as payments from './migrations/0021_payments.js';
 import * as settlements from './migrations/0022_settlements.js';
 import * as periods from './migrations/0023_periods.js';
+import * as customerPayments from './migrations/0024_customer_payments.js';
 import * as channelConnectors from './migrations/0030_channel_connectors.js';
 import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
 import * as channelReconciliations from './migrations/0032_channel_reconciliations.js';
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   '0021_payments': payments,
   '0022_settlements': settlements,
   '0023_periods': periods,
+  '0024_customer_payments': customerPayments,
   '0030_channel_connectors': channelConnectors,
   '0031_channel_order_publications': channelOrderPublications,
   '0032_channel_reconciliations': channelReconciliations,

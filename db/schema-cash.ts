@@ -146,7 +146,30 @@ export interface AccountingPeriodsTable {
   updated_at: Stamp;
 }
 
+export interface CustomerPaymentsTable {
+  id: string;
+  customer_id: string;
+  received_on: ColumnType<Date, string, string>;
+  amount_minor: number;
+  currency: string;
+  payload_hash: string;
+  unapplied_minor: number;
+  journal_entry_id: number | null;
+  recorded_by: string;
+  created_at: CreatedAt;
+}
+
+export interface CustomerPaymentAllocationsTable {
+  payment_id: string;
+  /** The order the payment was applied in. */
+  seq: number;
+  order_id: string;
+  amount_minor: number;
+}
+
 export interface CashTables {
+  customer_payments: CustomerPaymentsTable;
+  customer_payment_allocations: CustomerPaymentAllocationsTable;
   accounting_periods: AccountingPeriodsTable;
   settlements: SettlementsTable;
   settlement_lines: SettlementLinesTable;
