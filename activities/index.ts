@@ -12,7 +12,10 @@ import { createOrderReleaseActivities } from './order-release.js';
 import { createPurchaseOrderActivities } from './purchase-order.js';
 import { createReplenishmentActivities } from './replenishment.js';
 import { createAnomalyScanActivities } from './anomaly-scan.js';
-import type { PaymentGateway } from './payment-gateway.js';
+import { paymentGatewayFromEnv, type PaymentGateway } from './payment-gateway.js';
+import { createPaymentActivities } from './payment.js';
+import { createSettlementActivities } from './settlement.js';
+import { createPeriodCloseActivities } from './period-close.js';
 import { createReturnActivities } from './return.js';
 import { createShipmentActivities } from './shipment.js';
 import { createTaskActivities } from './tasks.js';
@@ -22,13 +25,17 @@ export interface ActivityDeps {
   db: Db;
   /** For activities that nudge other processes (stock arrived for backorders). */
   temporal?: Client;
-  /** Where refunds go; the local fake gateway (or PAYMENT_GATEWAY_URL's) when not given. */
+  /** Where captures, voids and refunds go; the local fake gateway (or PAYMENT_GATEWAY_URL's) when not given. */
   paymentGateway?: PaymentGateway;
 }
 
 /** Every activity the worker registers, built from its dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  const paymentGateway = deps.paymentGateway ?? paymentGatewayFromEnv(deps.db);
   return {
+    ...createPaymentActivities({ db: deps.db, paymentGateway }),
+    ...createSettlementActivities(deps),
+    ...createPeriodCloseActivities(deps),
     ...createOrderReleaseActivities(deps),
     ...createShipmentActivities(deps),
     ...createTaskActivities(deps),
@@ -37,7 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReplenishmentActivities(deps),
     ...createAnomalyScanActivities(deps),
     ...createTransferActivities(deps),
-    ...createReturnActivities(deps),
+    ...createReturnActivities({ ...deps, paymentGateway }),
     ...createChannelPublishingActivities(deps),
     ...createChannelOrderActivities(deps),
     ...createChannelOrderPublishingActivities(deps),

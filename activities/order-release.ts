@@ -1,9 +1,11 @@
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
+import { functionalCurrency, rateOn, todayUtc } from '../db/fx-rates.js';
+import { convertMinor, minorUnits } from '../domain/currency.js';
 import type { Db } from '../db/connection.js';
 import { LedgerError, releaseReservations, reserve, type ReserveLine } from '../db/ledger.js';
 import { orderTotalMinor, type ChannelName, type OrderInput } from '../domain/order.js';
-import { validateOrder } from '../domain/order-validation.js';
+import { validateOrder, type OrderProblem } from '../domain/order-validation.js';
 import { distanceKm, routeOrder, routingPolicies, transitDays } from '../domain/routing.js';
 import { ledgerCall } from './failures.js';
 import { ORDER_CANCELLED, ORDER_RELEASED, writeOrderEvent } from '../db/order-events.js';
@@ -69,6 +71,17 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
           .onConflict((oc) => oc.column('id').doNothing())
           .returning('id')
           .executeTakeFirst();
+        if (inserted && order.payment) {
+          const p = order.payment;
+          await tx
+            .insertInto('order_payments')
+            .values(
+              p.kind === 'authorization'
+                ? { order_id: order.orderId, kind: 'authorization', gateway: p.gateway, authorization_id: p.authorizationId, currency: p.currency, authorized_minor: p.amountMinor, expires_at: p.expiresAt }
+                : { order_id: order.orderId, kind: 'terms', currency: order.currency, due_date: p.dueDate },
+            )
+            .execute();
+        }
         // A storefront order may arrive without a line it can ship; it is recorded, and rejected.
         if (!inserted || order.lines.length === 0) return;
         await tx
@@ -98,8 +111,21 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
       ]);
       const catalog = new Map(items.map((i) => [i.sku, { priceMinor: i.price_minor, active: i.active }]));
       const counts = history.rows[0]!;
+      // List prices are in the functional currency: an order in another is compared at today's rate, and refused without one.
+      const functional = await functionalCurrency(db);
+      let priced = order;
+      const currencyProblems: OrderProblem[] = [];
+      if (order.currency !== functional) {
+        const rate = await rateOn(db, order.currency, functional, todayUtc());
+        const digits = minorUnits(order.currency);
+        if (!rate || digits === undefined) {
+          currencyProblems.push({ problem: 'no_fx_rate', detail: `no ${order.currency}→${functional} exchange rate on or before ${todayUtc()}: finance sets one with PUT /fx-rates` });
+        } else {
+          priced = { ...order, lines: order.lines.map((l) => ({ ...l, unitPriceMinor: convertMinor(l.unitPriceMinor, rate.rate, digits, minorUnits(functional)!) })) };
+        }
+      }
       return {
-        problems: validateOrder(order, catalog, priceTolerancePct),
+        problems: [...validateOrder(priced, catalog, priceTolerancePct), ...currencyProblems],
         // The order itself counts toward its customer's velocity.
         facts: { previousOrders: counts.previous, ordersInWindow: counts.recent + 1 },
         shortagePolicy: channel?.shortage_policy ?? 'backorder',

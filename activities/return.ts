@@ -7,7 +7,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
-import { postEntry } from '../db/journal.js';
+import { postEntry, type JournalLineInput } from '../db/journal.js';
+import { bookedSale } from '../db/fx-rates.js';
+import { atBookedRatio } from '../domain/currency.js';
 import { RETURN_REFUNDED, writeOrderEvent } from '../db/order-events.js';
 import { dispose, returnReceive, type Tx } from '../db/ledger.js';
 import type { Address, ChannelName, OrderInput } from '../domain/order.js';
@@ -15,6 +17,7 @@ import { computeRefund, refundEntryLines, returnedCostMinor, shareByWeight, type
 import type { ReturnDisposition, ReturnReason } from '../domain/return-rules.js';
 import { ledgerCall } from './failures.js';
 import { PaymentGatewayError, paymentGatewayFromEnv, type PaymentGateway } from './payment-gateway.js';
+import { ensureClearingAccount } from './payment.js';
 import { type InspectedUnit, type ParcelLine, replacementOrderId, type ReturnStateUpdate, returnWorkflowId, type ReturnActivities } from '../contracts/return.js';
 
 /**
@@ -407,7 +410,25 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
      */
     async issueRefund(input: { rmaId: string; key: string; amountMinor: number; currency: string }): Promise<{ refundId: string; replayed: boolean }> {
       try {
-        const refund = await gateway.refund({ reference: input.rmaId, amountMinor: input.amountMinor, currency: input.currency, memo: `return ${input.rmaId}` }, input.key);
+        const rma = await returnRow(db, input.rmaId);
+        const payment = await db.selectFrom('order_payments').select(['kind', 'gateway']).where('order_id', '=', rma.order_id).executeTakeFirst();
+        // An order paid outside this system: the refund goes out whole, as it always did.
+        if (!payment) {
+          const refund = await gateway.refund({ reference: input.rmaId, amountMinor: input.amountMinor, currency: input.currency, memo: `return ${input.rmaId}` }, input.key);
+          await db.updateTable('returns').set({ gateway_refund_id: refund.refundId, updated_at: new Date() }).where('id', '=', input.rmaId).execute();
+          return { refundId: refund.refundId, replayed: refund.replayed };
+        }
+        // Never more than was captured on the order: what was not captured reverses the receivable instead.
+        const share = await claimRefund(db, { key: input.key, orderId: rma.order_id, rmaId: input.rmaId, amountMinor: input.amountMinor, currency: input.currency });
+        if (share.cashMinor === 0) return { refundId: share.refundId ?? 'none: nothing captured, the receivable is reversed', replayed: share.replayed };
+        let refund;
+        try {
+          refund = await gateway.refund({ reference: input.rmaId, amountMinor: share.cashMinor, currency: input.currency, memo: `return ${input.rmaId}` }, input.key);
+        } catch (error) {
+          if (error instanceof PaymentGatewayError && !error.retryable) await releaseRefundClaim(db, input.key);
+          throw error;
+        }
+        await db.updateTable('payment_refunds').set({ refund_id: refund.refundId }).where('idempotency_key', '=', input.key).execute();
         await db.updateTable('returns').set({ gateway_refund_id: refund.refundId, updated_at: new Date() }).where('id', '=', input.rmaId).execute();
         return { refundId: refund.refundId, replayed: refund.replayed };
       } catch (error) {
@@ -425,7 +446,19 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
       return db.transaction().execute(async (tx) => {
         const rma = await returnRow(tx, input.rmaId);
         const breakdown = rma.refund as RefundBreakdown;
-        const lines = refundEntryLines(breakdown, { cashMinor: input.cashMinor, appliedToReceivableMinor: input.appliedMinor });
+        // With a payment on the order, the money paid is what its captures allowed (the rest reverses the receivable), through the gateway's clearing.
+        const payment = await tx.selectFrom('order_payments').select(['gateway']).where('order_id', '=', rma.order_id).executeTakeFirst();
+        const claimed = payment
+          ? await tx.selectFrom('payment_refunds').selectAll().where('idempotency_key', '=', `${returnWorkflowId(input.rmaId)}:refund`).executeTakeFirst()
+          : undefined;
+        const cashMinor = claimed ? claimed.amount_minor : input.cashMinor;
+        const appliedMinor = input.appliedMinor + (claimed ? claimed.uncaptured_minor : 0);
+        const clearing = payment?.gateway ? await ensureClearingAccount(tx, payment.gateway) : undefined;
+        const lines = await inOrderCurrency(
+          tx,
+          rma.order_id,
+          refundEntryLines(breakdown, { cashMinor, appliedToReceivableMinor: appliedMinor }).map((l) => (l.account === '1000' && clearing ? { ...l, account: clearing } : l)),
+        );
         const entry =
           lines.length >= 2
             ? await postEntry(tx, {
@@ -440,7 +473,7 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
         await tx
           .updateTable('returns')
           .set({
-            refund_minor: input.cashMinor,
+            refund_minor: cashMinor,
             credit_minor: input.appliedMinor,
             journal_entry_id: entry?.entryId ?? null,
             refunded_at: sql`coalesce(refunded_at, now())`,
@@ -449,11 +482,11 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
           .where('id', '=', input.rmaId)
           .execute();
         // Money given back goes to the storefront as its refund record, once.
-        if (!rma.refunded_at && input.cashMinor > 0) {
+        if (!rma.refunded_at && cashMinor > 0) {
           const refunded = await tx.selectFrom('return_lines').select(['line_no', 'sku', 'refunded_qty']).where('return_id', '=', input.rmaId).orderBy('line_no').execute();
           await writeOrderEvent(tx, RETURN_REFUNDED, rma.order_id, {
             returnId: input.rmaId,
-            amountMinor: input.cashMinor,
+            amountMinor: cashMinor,
             currency: rma.currency,
             reasonCode: rma.reason_code,
             lines: refunded.filter((l) => Number(l.refunded_qty) > 0).map((l) => ({ lineNo: l.line_no, sku: l.sku, qty: Number(l.refunded_qty) })),
@@ -518,4 +551,58 @@ export function createReturnActivities({ db, paymentGateway }: { db: Db; payment
       return Number(row.receivable);
     },
   };
+}
+
+/**
+ * A refund's lines in the order's currency. In the functional currency they change
+ * nothing; in another, what reverses the sale (revenue, discount, tax, freight, fee, the
+ * receivable) is valued at the rate the sale was booked at, and the money paid back at
+ * today's rate: the difference is realized exchange gain or loss.
+ */
+async function inOrderCurrency(tx: Db, orderId: string, lines: JournalLineInput[]): Promise<JournalLineInput[]> {
+  const sale = await bookedSale(tx, orderId);
+  if (!sale) return lines;
+  return lines.map((line) => {
+    const amount = (line.debitMinor ?? 0) + (line.creditMinor ?? 0);
+    return line.account === '1000' || line.account.startsWith('1010.') || sale.transactionMinor <= 0
+      ? { ...line, currency: sale.currency }
+      : { ...line, currency: sale.currency, functionalMinor: atBookedRatio(amount, sale.functionalMinor, sale.transactionMinor) };
+  });
+}
+
+/**
+ * Claims a refund's share of the order's captures, once per key: the money that may go back
+ * (what was captured and not yet refunded) and the rest, which reverses the receivable. The
+ * database refuses refunds above the captures whatever the code says.
+ */
+async function claimRefund(db: Db, claim: { key: string; orderId: string; rmaId: string; amountMinor: number; currency: string }) {
+  return db.transaction().execute(async (tx) => {
+    const first = await tx.selectFrom('payment_refunds').selectAll().where('idempotency_key', '=', claim.key).executeTakeFirst();
+    if (first) return { cashMinor: first.amount_minor, refundId: first.refund_id, replayed: true };
+    const payment = await tx.selectFrom('order_payments').selectAll().where('order_id', '=', claim.orderId).forUpdate().executeTakeFirstOrThrow();
+    const cashMinor = Math.min(claim.amountMinor, payment.captured_minor - payment.refunded_minor);
+    await tx
+      .insertInto('payment_refunds')
+      .values({ idempotency_key: claim.key, order_id: claim.orderId, return_id: claim.rmaId, amount_minor: cashMinor, uncaptured_minor: claim.amountMinor - cashMinor, currency: claim.currency })
+      .execute();
+    await tx
+      .updateTable('order_payments')
+      .set((eb) => ({ refunded_minor: eb('refunded_minor', '+', cashMinor), updated_at: new Date() }))
+      .where('order_id', '=', claim.orderId)
+      .execute();
+    return { cashMinor, refundId: null, replayed: false };
+  });
+}
+
+/** The gateway refused the refund: its claim on the captures is given back. */
+async function releaseRefundClaim(db: Db, key: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const claim = await tx.deleteFrom('payment_refunds').where('idempotency_key', '=', key).where('refund_id', 'is', null).returningAll().executeTakeFirst();
+    if (!claim) return;
+    await tx
+      .updateTable('order_payments')
+      .set((eb) => ({ refunded_minor: eb('refunded_minor', '-', claim.amount_minor), updated_at: new Date() }))
+      .where('order_id', '=', claim.order_id)
+      .execute();
+  });
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { postEntry } from '../db/journal.js';
+import { functionalCurrency } from '../db/fx-rates.js';
 import { consumeReservation, releaseReservations } from '../db/ledger.js';
 import { cumulativeShare, shipmentAmounts, shipmentEntryLines, type ShipmentAmounts } from '../domain/postings.js';
 import { ledgerCall } from './failures.js';
@@ -157,7 +158,8 @@ export function createShipmentActivities({ db }: { db: Db }): ShipmentActivities
 
         // Serialize the shipments of one order, so each takes its shares after the ones before.
         const orderLines = await tx.selectFrom('order_lines').selectAll().where('order_id', '=', request.orderId).orderBy('line_no').forUpdate().execute();
-        const order = await tx.selectFrom('orders').select('freight_minor').where('id', '=', request.orderId).executeTakeFirstOrThrow();
+        const order = await tx.selectFrom('orders').select(['freight_minor', 'currency']).where('id', '=', request.orderId).executeTakeFirstOrThrow();
+        const functional = await functionalCurrency(tx);
         const before = await sql<{ line_no: number; shipped: number }>`
           select l.line_no, coalesce(sum(l.shipped_qty), 0)::bigint as shipped
           from shipment_lines l join shipments s on s.id = l.shipment_id
@@ -192,7 +194,7 @@ export function createShipmentActivities({ db }: { db: Db }): ShipmentActivities
           reference: request.orderId,
           memo: `shipment ${request.shipmentId} via ${request.carrier} ${request.tracking}`,
           actor: 'wms',
-          lines: shipmentEntryLines(amounts),
+          lines: shipmentEntryLines(amounts, order.currency === functional ? undefined : { sale: order.currency, cost: functional }),
         });
         for (const s of shipped) {
           await tx

@@ -13,8 +13,20 @@ const entry = z.object({
   memo: z.string().nullable(),
   actor: z.string(),
   postedAt: z.date(),
+  documentDate: z.string().describe('the date of the business event, whose rate converted the entry'),
+  postingDate: z.string().describe('the document date, or the first day of the first open period after it when its period was closed'),
   reversesEntryId: z.number().nullable(),
-  lines: z.array(z.object({ account: z.string(), debitMinor: z.number(), creditMinor: z.number() })),
+  lines: z.array(
+    z.object({
+      account: z.string(),
+      debitMinor: z.number().describe('functional amount'),
+      creditMinor: z.number().describe('functional amount'),
+      currency: z.string().describe('the transaction currency'),
+      amountDebitMinor: z.number().describe('in the transaction currency'),
+      amountCreditMinor: z.number().describe('in the transaction currency'),
+      rate: z.string().nullable().describe('to the functional currency; null on an exchange difference, which is functional only'),
+    }),
+  ),
 });
 
 const balance = z.object({
@@ -23,7 +35,28 @@ const balance = z.object({
   ),
   totalDebits: z.number(),
   totalCredits: z.number(),
-  balanced: z.boolean(),
+  functionalCurrency: z.string(),
+  asOf: z.string().nullable(),
+  balanced: z.boolean().describe('the functional totals agree, and every transaction currency balances in itself'),
+  currencies: z.array(
+    z.object({
+      currency: z.string(),
+      accounts: z.array(
+        z.object({
+          code: z.string(),
+          debits: z.number(),
+          credits: z.number(),
+          balanceMinor: z.number(),
+          functionalDebits: z.number(),
+          functionalCredits: z.number(),
+          functionalBalanceMinor: z.number(),
+        }),
+      ),
+      totalDebits: z.number(),
+      totalCredits: z.number(),
+      balanced: z.boolean(),
+    }),
+  ),
 });
 
 export const journalRoutes =
@@ -46,7 +79,13 @@ export const journalRoutes =
 
     app.get(
       '/trial-balance',
-      { schema: { summary: 'Debits and credits per account; balanced when the totals agree', response: { 200: balance } } },
-      () => trialBalance(db),
+      {
+        schema: {
+          summary: 'Debits and credits per account in the functional currency, and per transaction currency; as of a date by posting date',
+          querystring: z.object({ asOf: z.iso.date().optional().describe('entries posted on or before this date') }),
+          response: { 200: balance },
+        },
+      },
+      (request) => trialBalance(db, request.query.asOf),
     );
   };

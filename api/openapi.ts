@@ -46,6 +46,11 @@ type ErrorStatus = keyof typeof errorAnswers;
  */
 export const handlerRefusals: Record<string, readonly (401 | 403 | 404 | 409 | 422)[]> = {
   'POST /orders': [409, 422],
+  'PUT /fx-rates': [422],
+  'POST /payments/received': [409, 422],
+  'POST /settlements': [409, 422],
+  'POST /periods/:period/close': [409, 422],
+  'POST /periods/:period/reopen': [409, 422],
   'POST /orders/:id/hold-decision': [409],
   'POST /orders/:id/cancel': [409],
   'POST /orders/import': [409],

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { containing, listPage } from './lists.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { channels, orderTotalMinor, type OrderInput } from '../domain/order.js';
+import { channels, orderTotalMinor, termsChannels, type OrderInput } from '../domain/order.js';
 import type { AppDeps } from './app.js';
 import { audited } from './audit.js';
 import { sendDecision } from './decisions.js';
-import { businessRule, conflict, notFound } from './errors.js';
+import { businessRule, conflict, notFound, unprocessable } from './errors.js';
+import { functionalCurrency, rateOn, todayUtc } from '../db/fx-rates.js';
 import { liveView, startOnce } from './processes.js';
 import { orderReturnSummary } from './returns.js';
 import { cancelOrderUpdate, holdDecisionUpdate, orderViewQuery, orderWorkflowId, submitOrderUpdate, orderWorkflowType, type OrderReleaseWorkflow } from '../contracts/order.js';
@@ -33,6 +34,20 @@ export const orderBody = z
     billingCountry: z.string().regex(/^[A-Z]{2}$/).optional(),
     freightMinor: minor.default(0),
     promisedBy: dateTime.optional(),
+    payment: z
+      .discriminatedUnion('kind', [
+        z.object({
+          kind: z.literal('authorization'),
+          gateway: z.string().regex(/^[a-z0-9_-]{1,30}$/, 'a gateway name like stripe'),
+          authorizationId: z.string().min(1).max(200),
+          amountMinor: minor.refine((n) => n > 0, 'an authorization holds a positive amount'),
+          currency: currencyCode,
+          expiresAt: dateTime,
+        }),
+        z.object({ kind: z.literal('terms'), dueDate: z.iso.date() }),
+      ])
+      .optional()
+      .describe('an authorization the storefront made (captured per shipment), or terms (wholesale: invoice, paid later); none: paid outside'),
     lines: z
       .array(
         z.object({
@@ -55,8 +70,21 @@ export const orderBody = z
         ctx.addIssue({ code: 'custom', ...businessRule('discount_exceeds_line', 'discount exceeds the line amount', ['lines', index, 'discountMinor']) });
       }
     });
-    if (!Number.isSafeInteger(orderTotalMinor(normalize(order)))) {
+    const total = orderTotalMinor(normalize(order));
+    if (!Number.isSafeInteger(total)) {
       ctx.addIssue({ code: 'custom', path: ['lines'], message: 'order total exceeds 2^53 minor units' });
+    }
+    const payment = order.payment;
+    if (payment?.kind === 'authorization') {
+      if (payment.currency !== order.currency) {
+        ctx.addIssue({ code: 'custom', ...businessRule('payment_currency_mismatch', `the authorization is in ${payment.currency}, the order in ${order.currency}`, ['payment', 'currency']) });
+      }
+      if (payment.amountMinor < total) {
+        ctx.addIssue({ code: 'custom', ...businessRule('authorization_short', `the authorization holds ${payment.amountMinor}, the order comes to ${total}`, ['payment', 'amountMinor']) });
+      }
+    }
+    if (payment?.kind === 'terms' && !termsChannels.includes(order.channel)) {
+      ctx.addIssue({ code: 'custom', ...businessRule('terms_not_allowed', `orders of channel ${order.channel} cannot be on terms (${termsChannels.join(', ')} only)`, ['payment', 'kind']) });
     }
   });
 
@@ -76,6 +104,14 @@ const submitted = (description: string) =>
       created: z.boolean(),
     })
     .describe(description);
+
+/** An order in a currency other than the functional one needs a rate for today, or nothing is started (422 no_fx_rate). */
+async function requireRate(db: AppDeps['db'], currency: string): Promise<void> {
+  const functional = await functionalCurrency(db);
+  if (currency === functional || (await rateOn(db, currency, functional, todayUtc()))) return;
+  const message = `no ${currency}→${functional} exchange rate on or before ${todayUtc()}: an order in ${currency} cannot be booked until finance sets one (PUT /fx-rates)`;
+  throw unprocessable('no_fx_rate', message, [{ in: 'body', path: 'currency', message }]);
+}
 
 export const orderRoutes =
   ({ db, temporal, config }: AppDeps): FastifyPluginAsyncZod =>
@@ -97,6 +133,7 @@ export const orderRoutes =
       },
       async (request, reply) => {
         const order = normalize(request.body);
+        await requireRate(db, order.currency);
         const workflowId = orderWorkflowId(order.orderId);
         const { view, created } = await startOnce<OrderReleaseWorkflow>(temporal, {
           workflowType: orderWorkflowType,

@@ -8,6 +8,7 @@
  * is one a reader can see and choose, not two copies drifting apart.
  */
 import { z } from 'zod';
+import { isIsoCurrency } from '../domain/currency.js';
 import { businessRule } from './errors.js';
 
 // ---------------------------------------------------------------- ids
@@ -67,8 +68,11 @@ export const webhookUrlPlainMessage = z.url({ protocol: /^https?$/ }).max(2_000)
 
 /** Money in integer minor units of its currency, 0 to 2^53 − 1. */
 export const minor = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-/** An ISO 4217 currency code. */
-export const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code like USD');
+/** An ISO 4217 currency code, checked against the ISO table (domain/currency.ts). */
+export const currencyCode = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'ISO 4217 code like USD')
+  .refine(isIsoCurrency, { message: 'not an ISO 4217 currency' });
 
 /** Units on an order line, and on a return of one: 1 to 100,000. */
 export const lineQty = z.number().int().min(1).max(100_000);

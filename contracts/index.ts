@@ -8,9 +8,11 @@ import { exceptionSweepWorkflowType } from './exception-sweep.js';
 import { lotExpiryWorkflowType } from './lot-expiry.js';
 import { orderWorkflowType } from './order.js';
 import { orderImportWorkflowType } from './order-import.js';
+import { periodCloseWorkflowType } from './period-close.js';
 import { purchaseOrderWorkflowType } from './purchase-order.js';
 import { replenishmentWorkflowType } from './replenishment.js';
 import { returnWorkflowType } from './return.js';
+import { settlementWorkflowType } from './settlement.js';
 import { shipmentWorkflowType } from './shipment.js';
 import { transferWorkflowType } from './transfer.js';
 
@@ -26,9 +28,11 @@ export const workflowTypes = [
   lotExpiryWorkflowType,
   orderImportWorkflowType,
   orderWorkflowType,
+  periodCloseWorkflowType,
   purchaseOrderWorkflowType,
   replenishmentWorkflowType,
   returnWorkflowType,
+  settlementWorkflowType,
   shipmentWorkflowType,
   transferWorkflowType,
 ].sort();

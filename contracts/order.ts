@@ -6,6 +6,7 @@ import type { OrderProblem } from '../domain/order-validation.js';
 import type { Address, OrderInput, OrderLineInput, ShortagePolicy } from '../domain/order.js';
 import type { RiskFacts, RiskFlag, RiskRules } from '../domain/risk.js';
 import type { RoutePlan } from '../domain/routing.js';
+import type { VoidOutcome } from './payment.js';
 import type { CancelRequest, Decision, TimelineEntry } from './shared.js';
 
 export type { OrderInput } from '../domain/order.js';
@@ -23,6 +24,8 @@ export const orderPatches = {
   localActivities: 'local-activities',
   /** Amendments (a storefront's address or line change before release) recorded on the order. */
   amendments: 'amendments',
+  /** What is left of the order's payment authorization is voided when it closes. */
+  paymentVoid: 'payment-void',
 } as const;
 
 export const OrderStatus = {
@@ -98,6 +101,8 @@ export interface OrderView {
   cancellation?: CancelRequest & { at: string };
   shipments: { shipmentId: string; warehouse: string; status: 'open' | 'shipped' | 'cancelled' }[];
   timeline: TimelineEntry<OrderStatus>[];
+  /** What was left of the payment authorization and released when the order closed. */
+  payment?: VoidOutcome;
   /** Changes of address or lines taken before release, with who asked and why. */
   amendments?: { at: string; actor: string; reason: string; changed: ('address' | 'lines')[] }[];
 }

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ShipmentAmounts } from '../domain/postings.js';
+import type { CaptureOutcome } from './payment.js';
 import type { CancelRequest, TimelineEntry } from './shared.js';
 
 /** The workflow type the worker registers, and its signature: clients start it by name with this type. */
@@ -16,6 +17,8 @@ export const shipmentIdOf = (orderId: string, n: number) => `${orderId}-${n}`;
 export const shipmentPatches = {
   /** Database steps as local activities. */
   localActivities: 'local-activities',
+  /** The order's authorization captured for the shipment's share once it is confirmed. */
+  paymentCapture: 'payment-capture',
 } as const;
 
 export const ShipmentStatus = {
@@ -66,6 +69,8 @@ export interface ShipmentView {
   carrier?: string;
   tracking?: string;
   journalEntryId?: number;
+  /** The capture of the order's authorization for this shipment, once confirmed. */
+  payment?: CaptureOutcome;
   missing: UnitsOfLine[];
   timeline: TimelineEntry<ShipmentStatus>[];
 }

@@ -16,6 +16,11 @@ import * as returns from './migrations/0014_returns.js';
 import * as channelPublishing from './migrations/0015_channel_publishing.js';
 import * as invoiceDecisions from './migrations/0016_invoice_decisions.js';
 import * as replenishmentFailures from './migrations/0017_replenishment_failures.js';
+import * as currencies from './migrations/0020_currencies.js';
+import * as payments from './migrations/0021_payments.js';
+import * as settlements from './migrations/0022_settlements.js';
+import * as periods from './migrations/0023_periods.js';
+import * as customerPayments from './migrations/0024_customer_payments.js';
 import * as channelConnectors from './migrations/0030_channel_connectors.js';
 import * as channelOrderPublications from './migrations/0031_channel_order_publications.js';
 import * as channelReconciliations from './migrations/0032_channel_reconciliations.js';
@@ -49,6 +54,11 @@ const migrations: Record<string, Migration> = {
   '0015_channel_publishing': channelPublishing,
   '0016_invoice_decisions': invoiceDecisions,
   '0017_replenishment_failures': replenishmentFailures,
+  '0020_currencies': currencies,
+  '0021_payments': payments,
+  '0022_settlements': settlements,
+  '0023_periods': periods,
+  '0024_customer_payments': customerPayments,
   '0030_channel_connectors': channelConnectors,
   '0031_channel_order_publications': channelOrderPublications,
   '0032_channel_reconciliations': channelReconciliations,

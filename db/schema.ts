@@ -3,6 +3,7 @@ import type { Address, ShortagePolicy } from '../domain/order.js';
 import type { PeopleTables } from './schema-people.js';
 import type { AutomationTables, ReplenishmentForecastColumns } from './schema-automation.js';
 import type { LotTables } from './schema-lots.js';
+import type { CashTables } from './schema-cash.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -230,14 +231,24 @@ export interface JournalEntriesTable {
   reverses_entry_id: number | null;
   actor: string;
   posted_at: CreatedAt;
+  /** The date of the business event (migration 0020): its rate's date. */
+  document_date: ColumnType<Date, string | undefined, never>;
+  /** The first day of the first open period on or after the document date (migration 0023). */
+  posting_date: ColumnType<Date, string | undefined, never>;
 }
 
 export interface JournalLinesTable {
   entry_id: number;
   line_no: number;
   account_code: string;
+  /** Functional amounts. */
   debit_minor: number;
   credit_minor: number;
+  /** The transaction currency, the amount in it, and the rate to functional (migration 0020); null rate: a functional-only line. */
+  currency: string;
+  txn_debit_minor: number;
+  txn_credit_minor: number;
+  rate: string | null;
 }
 
 export interface TasksTable {
@@ -488,7 +499,7 @@ export interface VendorReturnsTable {
   journal_entry_id: number | null;
 }
 
-export interface Database extends PeopleTables, AutomationTables, LotTables {
+export interface Database extends PeopleTables, AutomationTables, LotTables, CashTables {
   returns: ReturnsTable;
   return_lines: ReturnLinesTable;
   return_receipts: ReturnReceiptsTable;

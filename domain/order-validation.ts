@@ -17,7 +17,9 @@ export interface OrderProblem {
     | 'missing_sku'
     | 'negative_amount'
     | 'unsupported_currency'
-    | 'missing_address';
+    | 'missing_address'
+    // The order's currency has no exchange rate into the functional currency for its date.
+    | 'no_fx_rate';
   detail: string;
 }
 

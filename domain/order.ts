@@ -41,7 +41,21 @@ export interface OrderInput {
   freightMinor: number;
   promisedBy?: string;
   lines: OrderLineInput[];
+  /** How the order is paid: an authorization the storefront made, or terms (invoice later). None: paid outside this system. */
+  payment?: OrderPayment;
 }
+
+/**
+ * An order's payment. `authorization`: held at the gateway by the storefront, captured per
+ * shipment, the rest voided on cancel. `terms`: the receivable stays open until the customer
+ * pays, by the due date.
+ */
+export type OrderPayment =
+  | { kind: 'authorization'; gateway: string; authorizationId: string; amountMinor: number; currency: string; expiresAt: string }
+  | { kind: 'terms'; dueDate: string };
+
+/** Channels whose orders may be on terms (invoice later). */
+export const termsChannels: readonly ChannelName[] = ['wholesale'];
 
 /** Units of a line not yet allocated, cancelled or shipped: what still needs stock (negative when over-covered). */
 export function unplaced(line: { ordered: number; allocated: number; cancelled: number; shipped: number }): number {

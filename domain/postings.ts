@@ -4,11 +4,22 @@
  * of units n+1..n+k is floor(total × (n+k) / all) − floor(total × n / all), so the
  * shipments of an order add up to the total to the minor unit, whatever the split.
  */
-/** One line of a journal entry: an account and a debit or a credit, in minor units. */
+/**
+ * One line of a journal entry: an account and a debit or a credit, in minor units of the
+ * line's transaction currency (the entry's currency unless the line names its own).
+ */
 export interface JournalLineInput {
   account: string;
   debitMinor?: number;
   creditMinor?: number;
+  /** ISO 4217; default: the entry's currency. */
+  currency?: string;
+  /**
+   * The functional amount when the line settles a balance booked at another rate (a
+   * capture crediting the receivable at the revenue's rate); else it is converted at the
+   * entry's rate. The difference this leaves is realized exchange gain or loss.
+   */
+  functionalMinor?: number;
 }
 
 export function cumulativeShare(total: number, before: number, now: number, whole: number): number {
@@ -52,19 +63,25 @@ export const postedLines = (lines: JournalLineInput[]): JournalLineInput[] => li
  * Receivable against revenue, tax payable and freight revenue (discount as a contra
  * revenue); cost of goods against inventory at average cost; the carrier's freight
  * cost against payables. Lines with nothing to post are left out.
+ *
+ * When the order is in a currency other than the functional one, `currencies` says so:
+ * the sale's lines are in the order's currency, the costs (average cost, the carrier's
+ * bill) in the functional currency; each side balances in its own currency.
  */
-export function shipmentEntryLines(a: ShipmentAmounts): JournalLineInput[] {
+export function shipmentEntryLines(a: ShipmentAmounts, currencies?: { sale: string; cost: string }): JournalLineInput[] {
   const receivable = a.revenueMinor - a.discountMinor + a.taxMinor + a.freightChargedMinor;
+  const sale = currencies ? { currency: currencies.sale } : {};
+  const cost = currencies ? { currency: currencies.cost } : {};
   const lines: JournalLineInput[] = [
-    { account: '1100', debitMinor: receivable },
-    { account: '4200', debitMinor: a.discountMinor },
-    { account: '4000', creditMinor: a.revenueMinor },
-    { account: '2200', creditMinor: a.taxMinor },
-    { account: '4100', creditMinor: a.freightChargedMinor },
-    { account: '5000', debitMinor: a.cogsMinor },
-    { account: '1300', creditMinor: a.cogsMinor },
-    { account: '5100', debitMinor: a.freightCostMinor },
-    { account: '2000', creditMinor: a.freightCostMinor },
+    { account: '1100', debitMinor: receivable, ...sale },
+    { account: '4200', debitMinor: a.discountMinor, ...sale },
+    { account: '4000', creditMinor: a.revenueMinor, ...sale },
+    { account: '2200', creditMinor: a.taxMinor, ...sale },
+    { account: '4100', creditMinor: a.freightChargedMinor, ...sale },
+    { account: '5000', debitMinor: a.cogsMinor, ...cost },
+    { account: '1300', creditMinor: a.cogsMinor, ...cost },
+    { account: '5100', debitMinor: a.freightCostMinor, ...cost },
+    { account: '2000', creditMinor: a.freightCostMinor, ...cost },
   ];
   return postedLines(lines);
 }

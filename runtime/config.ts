@@ -9,6 +9,7 @@ import type { ReturnPolicy } from '../domain/refund.js';
 import { returnReasons, type ReturnReason } from '../domain/return-rules.js';
 import { channels, type ChannelName } from '../domain/order.js';
 import { durationMs } from '../domain/duration.js';
+import { minorUnits } from '../domain/currency.js';
 import type { OrderPolicy } from '../contracts/order.js';
 import type { PurchaseOrderPolicy } from '../contracts/purchase-order.js';
 import type { ChannelPublishingPolicy } from '../contracts/channel-publishing.js';
@@ -64,6 +65,8 @@ export interface Config {
   supervisor: { maxRestarts: number; windowMs: number };
   /** A stop drains: how long the API finishes requests in flight, and the worker its tasks. */
   shutdown: { apiGraceMs: number; workerGraceMs: number };
+  /** The currency the books are kept in (ISO 4217), fixed when the database is first migrated. */
+  functionalCurrency: string;
   policies: Policies;
 }
 
@@ -248,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiGraceMs: durationMs(duration(env, 'API_SHUTDOWN_GRACE', '10s')),
       workerGraceMs: durationMs(duration(env, 'WORKER_SHUTDOWN_GRACE', '10s')),
     },
+    functionalCurrency: functionalCurrencyFrom(env),
     policies: {
       order: {
         risk: {
@@ -288,6 +292,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
   };
+}
+
+function functionalCurrencyFrom(env: NodeJS.ProcessEnv): string {
+  const value = env.FUNCTIONAL_CURRENCY || 'USD';
+  if (minorUnits(value) === undefined) throw invalid('FUNCTIONAL_CURRENCY', `FUNCTIONAL_CURRENCY must be an ISO 4217 currency code like USD, got "${value}"`);
+  return value;
 }
 
 /** `dtc:30,wholesale:14,...`: days per channel; a channel left out keeps its default. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { createDb } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { functionalCurrency } from '../db/fx-rates.js';
 import type { Config } from './config.js';
 import { choosePort } from './ports.js';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from './postgres.js';
@@ -130,7 +131,7 @@ export async function startServices(config: Config, log: Log): Promise<Services>
       databaseUrl = withDatabase(pg.serverUrl, 'ops');
       started.push(`PostgreSQL (embedded, data in ${pg.dir}) ${redact(databaseUrl)}`);
     }
-    await migrate(databaseUrl);
+    await migrate(databaseUrl, config.functionalCurrency);
 
     let temporalAddress = config.temporalAddress;
     let temporalUiUrl = config.temporalUiUrl;
@@ -181,10 +182,18 @@ export async function startServices(config: Config, log: Log): Promise<Services>
   }
 }
 
-async function migrate(databaseUrl: string): Promise<void> {
+async function migrate(databaseUrl: string, functional: string): Promise<void> {
   const db = createDb(databaseUrl, 2);
   try {
     await migrateToLatest(db);
+    // The books are kept in the currency they were first migrated with; another would misstate every balance.
+    const kept = await functionalCurrency(db);
+    if (kept !== functional) {
+      throw new StartupError(
+        `FUNCTIONAL_CURRENCY is ${functional}, but the books at ${redact(databaseUrl)} are kept in ${kept}`,
+        `set FUNCTIONAL_CURRENCY=${kept} (the functional currency cannot change once the books are started)`,
+      );
+    }
   } catch (error) {
     const message = (error as Error).message;
     if (/corrupted migrations/i.test(message)) {

@@ -13,3 +13,5 @@ export { anomalyScan } from './anomaly-scan.js';
 export { returnProcess } from './return.js';
 export { shipment } from './shipment.js';
 export { transfer } from './transfer.js';
+export { settlementReconciliation } from './settlement.js';
+export { periodClose } from './period-close.js';

@@ -33,6 +33,7 @@ import {
 } from '../contracts/order.js';
 import { HoldReason, Warehouses } from '../contracts/search-attributes.js';
 import type { CancelRequest, TaskActivities } from '../contracts/shared.js';
+import type { PaymentActivities } from '../contracts/payment.js';
 import { cancelShipmentSignal, shipmentIdOf, shipmentReportSignal, shipmentWorkflowId, type ShipmentReport } from '../contracts/shipment.js';
 import { durationMs } from '../domain/duration.js';
 import { orderTotalMinor, unplaced, type OrderInput } from '../domain/order.js';
@@ -44,6 +45,10 @@ import { localStepOptions, remoteStepOptions } from './step-options.js';
 type Activities = OrderReleaseActivities & TaskActivities;
 const remoteActivities = proxyActivities<Activities>(remoteStepOptions);
 const localActivities = proxyLocalActivities<Activities>(localStepOptions);
+const payments = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
 
 /** An order from capture to its last shipment: `order-<orderId>`, started by `POST /orders`. */
 export async function orderRelease(order: OrderInput, policy: OrderPolicy): Promise<OrderView> {
@@ -285,6 +290,7 @@ class OrderRelease {
     moveTo(this.view, OrderStatus.rejected, this.captured.problems.map((p) => p.detail).join('; '));
     this.screened = true;
     await this.record({ reason: this.lastNote(), problems: this.view.problems, lines: this.lineStates(), closed: true });
+    await this.voidPayment({ reason: 'the order was rejected', actor: 'system' });
     return this.view;
   }
 
@@ -324,6 +330,7 @@ class OrderRelease {
       for (const line of view.lines) line.cancelled = line.ordered;
       await this.record({ status: OrderStatus.rejected, reason: decision.reason, hold: view.hold, lines: this.lineStates(), closed: true });
       moveTo(view, OrderStatus.rejected, `hold rejected by ${decision.actor}: ${decision.reason}`);
+      await this.voidPayment({ reason: decision.reason, actor: decision.actor });
       return 'rejected';
     }
     await this.record({ status: OrderStatus.allocating, reason: `hold approved: ${decision.reason}`, hold: view.hold });
@@ -544,6 +551,7 @@ class OrderRelease {
     }
     for (const line of view.lines) line.backordered = 0;
     const final = view.lines.every((l) => l.shipped === l.ordered) ? OrderStatus.shipped : view.lines.some((l) => l.shipped > 0) ? OrderStatus.partiallyShipped : OrderStatus.cancelled;
+    if (final !== OrderStatus.shipped) await this.voidPayment({ reason: 'the order closed with units not shipped', actor: 'system' });
     await this.record({ status: final, lines: this.lineStates(), routing: view.routing, closed: true });
     moveTo(view, final);
     return view;
@@ -618,10 +626,18 @@ class OrderRelease {
     // A hold still waiting (or decided but not yet acted on) ends with the order.
     if (view.hold && !this.holdTaskClosed) await this.activities.closeTask(`${workflowId}:hold`, request.actor, 'cancelled');
     const final = view.lines.some((l) => l.shipped > 0) ? OrderStatus.partiallyShipped : OrderStatus.cancelled;
+    // Every shipment has answered (and captured its share): what is left of the authorization goes back.
+    await this.voidPayment(request);
     // The record is written before the status moves, so whoever waited for the cancel reads it done.
     await this.record({ status: final, reason: request.reason, lines: this.lineStates(), hold: view.hold, closed: true });
     moveTo(view, final, request.reason);
     return view;
+  }
+
+  /** Releases what is left of the order's payment authorization (orders without one: nothing to do). */
+  private async voidPayment(request: CancelRequest): Promise<void> {
+    if (this.order.payment?.kind !== 'authorization' || !patched(orderPatches.paymentVoid)) return;
+    this.view.payment = await payments.voidPayment({ orderId: this.order.orderId, reason: request.reason, actor: request.actor });
   }
 
   private lineStates(): OrderLineState[] {

@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { Warehouses } from '../contracts/search-attributes.js';
+import type { PaymentActivities } from '../contracts/payment.js';
 import type { CancelRequest, TaskActivities } from '../contracts/shared.js';
 import {
   cancelShipmentSignal,
@@ -30,6 +31,11 @@ import { localStepOptions, remoteStepOptions } from './step-options.js';
 
 type Activities = ShipmentActivities & TaskActivities;
 const remoteActivities = proxyActivities<Activities>(remoteStepOptions);
+/** The gateway: retried with one key; the activity itself gives up after its attempts and asks finance. */
+const payments = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
 const localActivities = proxyLocalActivities<Activities>(localStepOptions);
 
 /** Which state each event moves a shipment to, and from which states it may come. */
@@ -169,6 +175,10 @@ class Shipment {
     });
     Object.assign(view, { carrier: event.carrier, tracking: event.tracking, journalEntryId: confirmed.journalEntryId });
     for (const line of view.lines) line.shipped = confirmed.shipped.find((s) => s.lineNo === line.lineNo && s.sku === line.sku)?.qty ?? 0;
+    // The money follows the goods: the shipment's share of the authorization; a failure leaves the postings standing.
+    if (patched(shipmentPatches.paymentCapture)) {
+      view.payment = await payments.capturePayment({ shipmentId: input.shipmentId, orderId: input.orderId });
+    }
     moveTo(view, ShipmentStatus.shipped, `${event.carrier} ${event.tracking}`);
     await this.report({ shipmentId: input.shipmentId, type: 'shipped', shipped: confirmed.shipped.filter((s) => s.qty > 0) });
   }

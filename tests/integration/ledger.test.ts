@@ -206,7 +206,14 @@ describe('financial journal', () => {
     expect(entries.map((e) => e.eventType).sort()).toEqual(['test.sale', 'test.sale.reversed']);
     const reversed = entries.find((e) => e.id === reversal.entryId)!;
     expect(reversed.reversesEntryId).toBe(first.entryId);
-    expect(reversed.lines).toEqual(lines.map((l) => (l.debitMinor ? { account: l.account, debitMinor: 0, creditMinor: l.debitMinor } : { account: l.account, debitMinor: l.creditMinor, creditMinor: 0 })));
+    // In the functional currency at rate 1, the amount in it equal to the functional amount.
+    expect(reversed.lines).toEqual(
+      lines.map((l) =>
+        l.debitMinor
+          ? { account: l.account, debitMinor: 0, creditMinor: l.debitMinor, currency: 'USD', amountDebitMinor: 0, amountCreditMinor: l.debitMinor, rate: '1' }
+          : { account: l.account, debitMinor: l.creditMinor, creditMinor: 0, currency: 'USD', amountDebitMinor: l.creditMinor, amountCreditMinor: 0, rate: '1' },
+      ),
+    );
     const net = new Map<string, number>();
     for (const entry of entries) for (const l of entry.lines) net.set(l.account, (net.get(l.account) ?? 0) + l.debitMinor - l.creditMinor);
     expect([...net.values()].every((v) => v === 0)).toBe(true);
