@@ -185,8 +185,8 @@ function sessionSecretFrom(env: NodeJS.ProcessEnv): string | undefined {
 
 /**
  * Defaults for a small box (2 cores, a few GB): 500 cached runs keep the worker's memory
- * bounded (a cached order run with its sandbox is about half a megabyte) while an order stays
- * cached from its start to its release under any load the box can carry; 20 workflow tasks at
+ * bounded (about half a megabyte per cached run, estimated from 1.36 GB at 2,000 cached) while
+ * an order and its shipment stay cached from its start to its release at the rates the box carries; 20 workflow tasks at
  * once keep two cores busy without queueing long behind the single workflow thread; 50
  * activities and 50 local activities at once are more than the database pool (10) serves,
  * so a slow outbound call (a webhook, the gateway) does not hold up the database steps.
