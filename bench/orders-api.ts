@@ -4,7 +4,7 @@
  * this process on this machine). Its own process so its RSS is measured apart.
  *
  * Env: BENCH_DATABASE_URL, BENCH_TEMPORAL_ADDRESS, BENCH_TASK_QUEUE, BENCH_API_KEY,
- * BENCH_API_PORT, BENCH_BARE_PORT.
+ * BENCH_API_PORT, BENCH_BARE_PORT (optional).
  */
 import Fastify from 'fastify';
 import { Client, Connection } from '@temporalio/client';
@@ -25,16 +25,19 @@ const temporal = new Client({ connection });
 const app = await buildApp({ db, temporal, config, keys: [{ role: 'system', key: env('BENCH_API_KEY') }], logger: false });
 await app.listen({ port: Number(env('BENCH_API_PORT')), host: '127.0.0.1' });
 
-const bare = Fastify({ logger: false });
-bare.get('/bare', async () => ({ ok: true }));
-await bare.listen({ port: Number(env('BENCH_BARE_PORT')), host: '127.0.0.1' });
+// The first API of a run carries the bare route; a second one (--apis 2) does not.
+const bare = process.env.BENCH_BARE_PORT ? Fastify({ logger: false }) : undefined;
+if (bare) {
+  bare.get('/bare', async () => ({ ok: true }));
+  await bare.listen({ port: Number(process.env.BENCH_BARE_PORT), host: '127.0.0.1' });
+}
 
 process.send?.({ type: 'ready', pid: process.pid });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void (async () => {
-      await bare.close();
+      await bare?.close();
       await app.close();
       await connection.close();
       await db.destroy();

@@ -58,6 +58,7 @@ await runEntryPoint('start', async () => {
         deps: { db, temporal },
         bundle,
         shutdownGraceMs: config.shutdown.workerGraceMs,
+        limits: config.worker,
       }),
     describeExit: (_worker, error) => `failed (${error})`,
     log,

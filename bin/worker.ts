@@ -65,6 +65,7 @@ const created = await createWorker({
   taskQueue: config.taskQueue,
   deps: { db, temporal },
   shutdownGraceMs: config.shutdown.workerGraceMs,
+  limits: config.worker,
 });
 worker = created.worker;
 console.log(`[worker] polling task queue ${config.taskQueue} on ${address} (namespace ${config.temporalNamespace})`);

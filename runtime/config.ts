@@ -67,7 +67,21 @@ export interface Config {
   shutdown: { apiGraceMs: number; workerGraceMs: number };
   /** The currency the books are kept in (ISO 4217), fixed when the database is first migrated. */
   functionalCurrency: string;
+  /** How much the worker holds and runs at once (`WORKER_MAX_*`): bounds its memory. */
+  worker: WorkerLimits;
   policies: Policies;
+}
+
+/** The worker's cache and concurrency, from `WORKER_MAX_*` (see docs/configuration.md). */
+export interface WorkerLimits {
+  /** Workflow runs kept in memory between their tasks; one evicted is replayed from history on its next task. */
+  maxCachedWorkflows: number;
+  /** Workflow tasks worked on at once. */
+  maxConcurrentWorkflowTasks: number;
+  /** Activities (remote) running at once. */
+  maxConcurrentActivities: number;
+  /** Local activities running at once. */
+  maxConcurrentLocalActivities: number;
 }
 
 export interface Resilience {
@@ -172,6 +186,36 @@ function sessionSecretFrom(env: NodeJS.ProcessEnv): string | undefined {
   return value;
 }
 
+/**
+ * Defaults for a small box (2 cores, a few GB): 500 cached runs keep the worker's memory
+ * bounded (about half a megabyte per cached run, estimated from 1.36 GB at 2,000 cached) while
+ * an order and its shipment stay cached from its start to its release at the rates the box carries; 20 workflow tasks at
+ * once keep two cores busy without queueing long behind the single workflow thread; 50
+ * activities and 50 local activities at once are more than the database pool (10) serves,
+ * so a slow outbound call (a webhook, the gateway) does not hold up the database steps.
+ */
+export function workerLimitsFrom(env: NodeJS.ProcessEnv = process.env): WorkerLimits {
+  const atLeastOne = (name: string, fallback: number) => {
+    const value = intFrom(env, name, fallback);
+    if (value < 1) throw invalid(name, `${name} must be at least 1, got "${env[name]}"`);
+    return value;
+  };
+  const limits = {
+    maxCachedWorkflows: intFrom(env, 'WORKER_MAX_CACHED_WORKFLOWS', 500),
+    maxConcurrentWorkflowTasks: atLeastOne('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 20),
+    maxConcurrentActivities: atLeastOne('WORKER_MAX_CONCURRENT_ACTIVITIES', 50),
+    maxConcurrentLocalActivities: atLeastOne('WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES', 50),
+  };
+  // The SDK refuses more concurrent workflow tasks than cached runs (with a cache at all).
+  if (limits.maxCachedWorkflows > 0 && limits.maxConcurrentWorkflowTasks > limits.maxCachedWorkflows) {
+    throw invalid(
+      'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS',
+      `WORKER_MAX_CONCURRENT_WORKFLOW_TASKS (${limits.maxConcurrentWorkflowTasks}) must not exceed WORKER_MAX_CACHED_WORKFLOWS (${limits.maxCachedWorkflows})`,
+    );
+  }
+  return limits;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(projectRoot, env.DATA_DIR ?? '.data');
   const temporal = temporalSettings(env);
@@ -252,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       workerGraceMs: durationMs(duration(env, 'WORKER_SHUTDOWN_GRACE', '10s')),
     },
     functionalCurrency: functionalCurrencyFrom(env),
+    worker: workerLimitsFrom(env),
     policies: {
       order: {
         risk: {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import type { TemporalConnectionExtras } from './config.js';
+import { workerLimitsFrom, type TemporalConnectionExtras, type WorkerLimits } from './config.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -35,9 +35,12 @@ export interface WorkerOptions {
    * activities are cancelled (and retried elsewhere). A stop ends for sure 5 s after.
    */
   shutdownGraceMs?: number;
+  /** Cache and concurrency; from the `WORKER_MAX_*` variables when omitted. */
+  limits?: WorkerLimits;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const limits = options.limits ?? workerLimitsFrom(process.env);
   const connection = await NativeConnection.connect({ address: options.address, ...options.connection });
   const worker = await Worker.create({
     connection,
@@ -45,7 +48,10 @@ export async function createWorker(options: WorkerOptions): Promise<{ worker: Wo
     taskQueue: options.taskQueue,
     workflowBundle: options.bundle ?? (await bundleWorkflows()),
     activities: { ...createActivities(options.deps), ...options.extraActivities },
-    maxCachedWorkflows: 2_000,
+    maxCachedWorkflows: limits.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: limits.maxConcurrentWorkflowTasks,
+    maxConcurrentActivityTaskExecutions: limits.maxConcurrentActivities,
+    maxConcurrentLocalActivityExecutions: limits.maxConcurrentLocalActivities,
     ...(options.shutdownGraceMs !== undefined && { shutdownGraceTime: options.shutdownGraceMs, shutdownForceTime: options.shutdownGraceMs + 5_000 }),
   });
   return { worker, connection };
