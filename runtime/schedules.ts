@@ -196,7 +196,10 @@ export async function ensureSchedules(client: Client, config: Config, env: NodeJ
     ],
     [
       'exception-sweep',
-      await ensureExceptionSweepSchedule(client, { taskQueue, schedule: config.exceptionSweepSchedule, returnSla: config.policies.returns.sla,
+      await ensureExceptionSweepSchedule(client, {
+        taskQueue,
+        schedule: config.exceptionSweepSchedule,
+        returnSla: config.policies.returns.sla,
         returnSlaMs: durationMs(config.policies.returns.sla),
         authExpiryLeadMs: durationMs(config.policies.payments.authExpiryLead),
         settlementPayoutDays: config.policies.payments.settlementPayoutDays,
