@@ -11,7 +11,13 @@ export function createExceptionSweepActivities({ db }: ActivityDeps): ExceptionS
      * ones whose condition has gone. A retry after a crash does the same again.
      */
     async sweepDerivedExceptions(input) {
-      const found = await derivedExceptions(db, { now: new Date(input.now), returnSlaMs: input.returnSlaMs, returnSla: input.returnSla });
+      const found = await derivedExceptions(db, {
+        now: new Date(input.now),
+        returnSlaMs: input.returnSlaMs,
+        returnSla: input.returnSla,
+        authExpiryLeadMs: input.authExpiryLeadMs,
+        settlementPayoutDays: input.settlementPayoutDays,
+      });
       const ids = found.map((e) => e.id);
       const known = new Set(ids.length ? (await db.selectFrom('exceptions').select('id').where('id', 'in', ids).execute()).map((r) => r.id) : []);
       for (const exception of found) {

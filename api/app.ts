@@ -29,6 +29,7 @@ import { fxRateRoutes } from './fx-rates.js';
 import { settlementRoutes } from './settlements.js';
 import { periodRoutes } from './periods.js';
 import { receivableRoutes } from './receivables.js';
+import { reportRoutes } from './reports.js';
 import { kpiRoutes } from './kpis.js';
 import { kpiSeriesRoutes } from './kpi-series.js';
 import { masterDataRoutes } from './master-data.js';
@@ -167,6 +168,7 @@ export async function buildApp(given: AppDeps): Promise<App> {
   await app.register(settlementRoutes(deps));
   await app.register(periodRoutes(deps));
   await app.register(receivableRoutes(deps));
+  await app.register(reportRoutes(deps));
   await app.register(inventoryAdjustmentRoutes(deps));
   await app.register(purchaseOrderRoutes(deps));
   await app.register(replenishmentRoutes(deps));

@@ -13,6 +13,7 @@ import { leadTimeAdherence, purchaseOrderFill, purchaseOrderPerformance } from '
 import { returnKpis } from '../db/return-kpis.js';
 import { agedStock, atpAccuracy, turnsAndDaysOnHand } from '../db/inventory-kpis.js';
 import { dimensions, kpisBy } from '../db/kpi-dimensions.js';
+import { cashKpis } from '../db/cash-kpis.js';
 import type { AppDeps } from './app.js';
 import { badRequest } from './errors.js';
 import { instant } from './schemas.js';
@@ -122,6 +123,14 @@ const kpisResponse = z.object({
       buckets: z.array(z.object({ label: z.string(), returns: z.number() })),
       definition: z.string(),
     }),
+    // Order to cash (db/cash-kpis.ts).
+    daysSalesOutstanding: ratio.extend({
+      numerator: z.number().describe('receivable open at the end of the range, functional minor units'),
+      denominator: z.number().describe('sales booked to the receivable in the range, functional minor units'),
+      days: z.number(),
+    }),
+    cashConversion: ratio.extend({ value: z.number().nullable().describe('mean days from order to payout'), numerator: z.number().describe('days summed'), denominator: z.number().describe('captures paid out') }),
+    paymentFeeRate: ratio.extend({ numerator: z.number().describe('fees, functional minor units'), denominator: z.number().describe('charges paid out, functional minor units'), settlements: z.number() }),
   }),
 });
 
@@ -213,9 +222,10 @@ export async function computeKpis(db: Db, from: Date, to: Date, now = new Date()
   const [atp, turns, aged] = await Promise.all([atpAccuracy(db, from, to), turnsAndDaysOnHand(db, from, to), agedStock(db, to)]);
   const adherence = leadTimeAdherence(receivedPos);
 
-  const returnFigures = await returnKpis(db, from, to, now);
+  const [returnFigures, cash] = await Promise.all([returnKpis(db, from, to, now), cashKpis(db, from, to)]);
   return {
     ...returnFigures,
+    ...cash,
     orderCycleTime: {
       p50Hours: c.p50 === null ? null : round(c.p50, 2),
       p90Hours: c.p90 === null ? null : round(c.p90, 2),

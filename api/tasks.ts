@@ -87,7 +87,14 @@ export const taskRoutes =
         const now = new Date();
         const [raised, derived] = await Promise.all([
           db.selectFrom('exceptions').selectAll().where('status', '=', 'open').orderBy('raised_at').limit(request.query.limit).execute(),
-          derivedExceptions(db, { now, returnSlaMs: durationMs(config.policies.returns.sla), returnSla: config.policies.returns.sla, limit: request.query.limit }),
+          derivedExceptions(db, {
+            now,
+            returnSlaMs: durationMs(config.policies.returns.sla),
+            returnSla: config.policies.returns.sla,
+            authExpiryLeadMs: durationMs(config.policies.payments.authExpiryLead),
+            settlementPayoutDays: config.policies.payments.settlementPayoutDays,
+            limit: request.query.limit,
+          }),
         ]);
         // Raised exceptions are worked as cases (api/exceptions.ts): a snoozed one waits out of the list.
         const cases = await caseStates(db, raised.map((e) => e.id));

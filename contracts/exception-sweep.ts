@@ -1,7 +1,7 @@
 /**
  * The exception sweep (`exception-sweep-…`): every EXCEPTION_SWEEP_EVERY the
  * `exception-sweep` schedule raises the conditions found by looking at the records (stale
- * allocations, ledger refusals, receipts over tolerance, returns past their SLA) as
+ * allocations, ledger refusals, receipts over tolerance, returns past their SLA, authorizations about to expire, captures not paid out) as
  * exceptions, so each is worked as a case, and resolves those whose condition has gone.
  */
 export const exceptionSweepWorkflowType = 'exceptionSweep';
@@ -13,6 +13,10 @@ export interface ExceptionSweepInput {
   /** The returns SLA (RETURN_SLA), as written and in milliseconds. */
   returnSla: string;
   returnSlaMs: number;
+  /** An authorization expiring within this (PAYMENT_AUTH_EXPIRY_LEAD) before its order has shipped is raised; default 48h. */
+  authExpiryLeadMs?: number;
+  /** A capture no settlement line matched after this many days (SETTLEMENT_PAYOUT_DAYS) is raised; default 7. */
+  settlementPayoutDays?: number;
 }
 
 export interface ExceptionSweepReport {

@@ -24,6 +24,8 @@ export const causesByKind: Record<string, readonly string[]> = {
   receipt_over_tolerance: ['supplier_over_shipped', 'wrong_po', 'tolerance_too_tight'],
   return_past_sla: ['understaffed', 'awaiting_inspection', 'awaiting_refund_approval', 'customer_unreachable'],
   lot_expired: ['slow_sales', 'over_ordered', 'short_dated_receipt'],
+  authorization_expiring: ['fulfilment_delay', 'backorder', 'short_authorization_window', 'reauthorization_needed'],
+  capture_not_paid_out: ['gateway_payout_delay', 'settlement_not_imported', 'settlement_line_unmatched', 'capture_reversed'],
 };
 
 /** The causes a person may resolve an exception of this kind with. */
@@ -50,6 +52,8 @@ export const slaByKind: Record<string, number> = {
   negative_inventory_refused: 24 * hour,
   receipt_over_tolerance: 24 * hour,
   return_past_sla: 24 * hour,
+  authorization_expiring: 8 * hour,
+  capture_not_paid_out: 48 * hour,
 };
 export const defaultSlaMs = 24 * hour;
 export const slaMsFor = (kind: string) => slaByKind[kind] ?? defaultSlaMs;

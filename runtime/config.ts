@@ -28,6 +28,12 @@ export interface Policies {
   transferTransitDeadline: string;
   /** Return windows, receipt expiry, refund approval limit, restocking fee and freight refund by reason, SLA. */
   returns: ReturnPolicy;
+  payments: {
+    /** An authorization expiring within this before its order has shipped is an exception (PAYMENT_AUTH_EXPIRY_LEAD). */
+    authExpiryLead: string;
+    /** A capture no payout has matched after this many days is an exception (SETTLEMENT_PAYOUT_DAYS). */
+    settlementPayoutDays: number;
+  };
 }
 
 export interface Config {
@@ -334,6 +340,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         restockingFeeReasons: reasonList(env, 'RESTOCKING_FEE_REASONS', 'changed_mind,wrong_size'),
         freightRefundReasons: reasonList(env, 'FREIGHT_REFUND_REASONS', 'damaged_in_transit,defective,wrong_item,not_as_described'),
         sla: duration(env, 'RETURN_SLA', '5d'),
+      },
+      payments: {
+        authExpiryLead: duration(env, 'PAYMENT_AUTH_EXPIRY_LEAD', '48h'),
+        settlementPayoutDays: Math.max(1, intFrom(env, 'SETTLEMENT_PAYOUT_DAYS', 7)),
       },
     },
   };

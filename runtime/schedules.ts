@@ -129,7 +129,7 @@ export async function ensureAnomalyScanSchedule(client: Client, options: { taskQ
 }
 
 /** Creates the `exception-sweep` schedule (every 15 minutes by default), or brings it up to date. */
-export async function ensureExceptionSweepSchedule(client: Client, options: { taskQueue: string; schedule: string; returnSla: string; returnSlaMs: number }): Promise<'created' | 'updated'> {
+export async function ensureExceptionSweepSchedule(client: Client, options: { taskQueue: string; schedule: string; returnSla: string; returnSlaMs: number; authExpiryLeadMs?: number; settlementPayoutDays?: number }): Promise<'created' | 'updated'> {
   const spec = replenishmentScheduleSpec(options.schedule);
   const action: ScheduleOptionsStartWorkflowAction<ExceptionSweepWorkflow> = {
     type: 'startWorkflow',
@@ -137,7 +137,7 @@ export async function ensureExceptionSweepSchedule(client: Client, options: { ta
     // Temporal appends the scheduled time: `exception-sweep-2025-01-31T04:15:00Z`.
     workflowId: EXCEPTION_SWEEP_PREFIX.slice(0, -1),
     taskQueue: options.taskQueue,
-    args: [{ returnSla: options.returnSla, returnSlaMs: options.returnSlaMs }],
+    args: [{ returnSla: options.returnSla, returnSlaMs: options.returnSlaMs, authExpiryLeadMs: options.authExpiryLeadMs, settlementPayoutDays: options.settlementPayoutDays }],
     workflowExecutionTimeout: '30m',
   };
   return keepSchedule(client, EXCEPTION_SWEEP_SCHEDULE_ID, spec, action, { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '15m' });
@@ -196,7 +196,14 @@ export async function ensureSchedules(client: Client, config: Config, env: NodeJ
     ],
     [
       'exception-sweep',
-      await ensureExceptionSweepSchedule(client, { taskQueue, schedule: config.exceptionSweepSchedule, returnSla: config.policies.returns.sla, returnSlaMs: durationMs(config.policies.returns.sla) }),
+      await ensureExceptionSweepSchedule(client, {
+        taskQueue,
+        schedule: config.exceptionSweepSchedule,
+        returnSla: config.policies.returns.sla,
+        returnSlaMs: durationMs(config.policies.returns.sla),
+        authExpiryLeadMs: durationMs(config.policies.payments.authExpiryLead),
+        settlementPayoutDays: config.policies.payments.settlementPayoutDays,
+      }),
     ],
     ['anomaly-scan', await ensureAnomalyScanSchedule(client, { taskQueue, schedule: env.ANOMALY_SCAN_SCHEDULE_CRON, thresholds: anomalyThresholdsFrom(env.ANOMALY_THRESHOLDS) })],
     ['lot-expiry', await ensureLotExpirySchedule(client, { taskQueue, schedule: env.LOT_EXPIRY_SCHEDULE_CRON, horizonDays: lotExpiryHorizonDays(env.LOT_EXPIRY_HORIZON_DAYS) })],

@@ -87,6 +87,12 @@ describe('every guarded route', () => {
     expect(of('PATCH', '/suppliers/:id')?.roles).toEqual(['buyer', 'ops']);
   });
 
+  it('gives the financial statements to finance and viewers', () => {
+    const of = (method: string, url: string) => routeAccess(stack.app).find((route) => route.method === method && route.url === url);
+    expect(of('GET', '/reports/income-statement')?.roles).toEqual(['finance', 'viewer']);
+    expect(of('GET', '/reports/balance-sheet')?.roles).toEqual(['finance', 'viewer']);
+  });
+
   it('refuses a role before reading a body that would not parse', async () => {
     const response = await stack.app.inject({
       method: 'POST',
