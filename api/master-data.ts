@@ -336,7 +336,7 @@ export const masterDataRoutes =
       {
         config: { roles: ['buyer', 'ops'] },
         schema: {
-          summary: 'Edit a supplier; active:false deactivates it (no new purchase orders, open ones still move); audited with before and after',
+          summary: 'Edit a supplier; active:false deactivates it (no new purchase orders, open ones still move); items sets per item its purchase unit and price (422 unknown_supplier_item, unknown_unit, fractional_unit_cost); audited with before and after',
           params: z.object({ id: recordId }),
           body: supplierPatch,
           response: { 200: z.object({ before: supplierState, after: supplierState, changed: z.array(z.string()) }) },
