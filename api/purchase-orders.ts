@@ -298,10 +298,11 @@ export const purchaseOrderRoutes =
       const { view: process, state: processState } = await liveView(temporal, purchaseOrderWorkflowId(poId), purchaseOrderViewQuery, config.resilience.temporal.queryTimeoutMs);
       if (!record && processState === 'not_found') throw notFound(`purchase order ${poId}`);
       if (!record && !process) throw new DependencyUnavailable({ dependency: 'temporal', reason: 'unavailable' }, `Temporal is unavailable and purchase order ${poId} has no record yet`);
-      const [lines, receipts, invoices] = await Promise.all([
+      const [lines, receipts, invoices, units] = await Promise.all([
         db.selectFrom('purchase_order_lines').selectAll().where('po_id', '=', poId).orderBy('line_no').execute(),
         db.selectFrom('purchase_order_receipts').selectAll().where('po_id', '=', poId).orderBy('received_at').execute(),
         db.selectFrom('supplier_invoices').selectAll().where('po_id', '=', poId).orderBy('received_at').execute(),
+        db.selectFrom('purchase_unit_quantities').selectAll().where('po_id', '=', poId).orderBy('recorded_at').orderBy('entry').orderBy('line_no').execute(),
       ]);
       return {
         poId,
@@ -326,6 +327,8 @@ export const purchaseOrderRoutes =
           invoiced: l.invoiced_qty,
         })),
         receipts: receipts.map((r) => ({ receiptId: r.receipt_id, lineNo: r.line_no, sku: r.sku, qty: r.qty, into: r.into_bucket, unitCostMinor: r.unit_cost_minor, landedCostMinor: r.landed_cost_minor, journalEntryId: r.journal_entry_id, receivedAt: r.received_at })),
+        // Lines given in a unit other than the base unit: 'order' for the PO's lines, else the receipt id (docs/units.md).
+        unitQuantities: units.map((u) => ({ entry: u.entry, lineNo: u.line_no, sku: u.sku, unit: u.unit, unitQty: Number(u.unit_qty), unitsPerUnit: u.units_per_unit, baseQty: u.base_qty })),
         invoices: invoices.map((i) => ({
           invoiceId: i.invoice_id,
           status: i.status,

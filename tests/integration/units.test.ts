@@ -116,6 +116,12 @@ describe('units of measure', () => {
       { entry: 'r1', line_no: 1, unit: 'case', unit_qty: 1, units_per_unit: 12, base_qty: 12 },
       { entry: 'r2', line_no: 1, unit: 'case', unit_qty: 0.25, units_per_unit: 12, base_qty: 3 },
     ]);
+    const detail = await send('GET', `/purchase-orders/${poId}`, 'buyer');
+    expect(detail.json().unitQuantities).toEqual([
+      { entry: 'order', lineNo: 1, sku, unit: 'case', unitQty: 1.5, unitsPerUnit: 12, baseQty: 18 },
+      { entry: 'r1', lineNo: 1, sku, unit: 'case', unitQty: 1, unitsPerUnit: 12, baseQty: 12 },
+      { entry: 'r2', lineNo: 1, sku, unit: 'case', unitQty: 0.25, unitsPerUnit: 12, baseQty: 3 },
+    ]);
     expect((await checkLedger(stack.db)).problems).toEqual([]);
   });
 
