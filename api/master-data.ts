@@ -48,7 +48,13 @@ const itemBody = z
   })
   .refine((item) => !item.substitutes.includes(item.sku), businessRule('self_substitute', 'an item cannot substitute itself', ['substitutes']));
 
+/** A unit of measure's name: letters, digits, dashes, underscores and dots, up to 20. */
+const unitName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$/, 'letters, digits, dashes, underscores and dots, up to 20');
+/** Other units of an item: unit name → whole base units in one (a case of 12 is { case: 12 }). */
+const conversions = z.record(unitName, z.number().int().min(1, 'a conversion is a whole number of base units, at least 1').max(1_000_000)).refine((c) => Object.keys(c).length <= 20, 'at most 20 units');
+
 const itemView = z.object({
+  conversions: z.record(z.string(), z.number()).describe('other units: unit name → base units in one'),
   sku: z.string(),
   name: z.string(),
   uom: z.string(),
@@ -76,6 +82,7 @@ const itemPatch = z
     skuClass: z.enum(['A', 'B', 'C']).optional(),
     safetyStock: minor.optional(),
     active: z.boolean().optional().describe('false deactivates the item'),
+    conversions: conversions.optional().describe('the whole set of other units (unit name → whole base units in one); {} removes them'),
     reason: reason.optional(),
   })
   .refine((patch) => Object.entries(patch).some(([field, value]) => field !== 'reason' && value !== undefined), { message: 'name at least one field to change' });
@@ -133,18 +140,29 @@ const supplierSummary = z.object({
   defaultLeadTimeDays: z.number(),
   createdAt: z.date(),
 });
+const supplierItemView = z.object({ sku: z.string(), unitCostMinor: z.number(), moq: z.number(), packSize: z.number(), purchaseUnit: z.string().optional().describe('when set, packSize is its conversion') });
 const supplierView = supplierSummary.extend({
-  items: z.array(z.object({ sku: z.string(), unitCostMinor: z.number(), moq: z.number(), packSize: z.number() })),
+  items: z.array(supplierItemView),
   lanes: z.array(z.object({ warehouse: z.string(), leadTimeDays: z.number() })),
 });
 const createdSupplier = supplierView.extend({ created: z.boolean() });
-const supplierState = supplierSummary.extend({ active: z.boolean() });
+const supplierState = supplierSummary.extend({ active: z.boolean(), items: z.array(supplierItemView) });
+const supplierItemPatch = z
+  .object({
+    sku,
+    purchaseUnit: unitName.nullable().optional().describe("one of the item's units (its conversion becomes the pack the planner rounds to); null or the base unit to buy in base units"),
+    unitCostMinor: minor.optional().describe('the price per costUnit; kept per base unit, so it must divide into whole minor units'),
+    costUnit: unitName.optional().describe("the unit unitCostMinor is per (default the item's base unit)"),
+  })
+  .refine((entry) => entry.purchaseUnit !== undefined || entry.unitCostMinor !== undefined, { message: 'name purchaseUnit or unitCostMinor' })
+  .refine((entry) => entry.costUnit === undefined || entry.unitCostMinor !== undefined, { message: 'costUnit goes with unitCostMinor', path: ['costUnit'] });
 const supplierPatch = z
   .object({
     name: name.optional(),
     defaultLeadTimeDays: int32.min(1).optional(),
     approved: z.boolean().optional(),
     active: z.boolean().optional().describe('false deactivates the supplier'),
+    items: z.array(supplierItemPatch).min(1).max(5_000).refine(distinct((i: { sku: string }) => i.sku), businessRule('repeated_sku', 'each sku once')).optional().describe("per item: the supplier's purchase unit and price"),
     reason: reason.optional(),
   })
   .refine((patch) => Object.entries(patch).some(([field, value]) => field !== 'reason' && value !== undefined), { message: 'name at least one field to change' });
@@ -318,7 +336,7 @@ export const masterDataRoutes =
       {
         config: { roles: ['buyer', 'ops'] },
         schema: {
-          summary: 'Edit a supplier; active:false deactivates it (no new purchase orders, open ones still move); audited with before and after',
+          summary: 'Edit a supplier; active:false deactivates it (no new purchase orders, open ones still move); items sets per item its purchase unit and price (422 unknown_supplier_item, unknown_unit, fractional_unit_cost); audited with before and after',
           params: z.object({ id: recordId }),
           body: supplierPatch,
           response: { 200: z.object({ before: supplierState, after: supplierState, changed: z.array(z.string()) }) },

@@ -67,7 +67,7 @@ export const handlerRefusals: Record<string, readonly (401 | 403 | 404 | 409 | 4
   'POST /items': [409, 422],
   'PUT /items/:sku/price': [],
   'PATCH /items/:sku': [422],
-  'PATCH /suppliers/:id': [],
+  'PATCH /suppliers/:id': [422],
   'POST /warehouses': [409, 422],
   'POST /suppliers': [409, 422],
   'POST /channels': [],

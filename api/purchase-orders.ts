@@ -14,9 +14,15 @@ import { sendDecision } from './decisions.js';
 import { ApiError, badRequest, businessRule, notFound, unprocessable } from './errors.js';
 import { liveView, startOnce } from './processes.js';
 import { lotLineProblems } from '../services/lots.js';
+import { recordUnitQuantities, toBaseLines, type UnitProblem } from '../services/units.js';
 import { cancelBody, currencyCode, expiryDate, lotCode, dateOrDateTime, decisionBody, distinctLineNumbers, lineNo, minor, reason, recordId, runId, sku, stockQty, stockQtyOrNone, warehouseText } from './schemas.js';
 import { acknowledgePurchaseOrderUpdate, approvePurchaseOrderUpdate, cancelPurchaseOrderUpdate, decideExcessUpdate, decideInvoiceUpdate, extendPurchaseOrderUpdate, inspectPurchaseOrderUpdate, invoicePurchaseOrderUpdate, type PurchaseOrderView, purchaseOrderViewQuery, purchaseOrderWorkflowId, receivePurchaseOrderUpdate, submitPurchaseOrderUpdate, purchaseOrderWorkflowType, type PurchaseOrderWorkflow } from '../contracts/purchase-order.js';
 import { DependencyUnavailable } from './dependencies.js';
+
+/** A quantity in `unit` when one is named, else in base units; either way it must come to whole base units. */
+const unitQty = z.number().gt(0).max(1_000_000).describe("in unit when one is named (1.5 cases of 12 is 18), else whole base units; it must come to whole base units");
+/** One of the item's units (its base unit or a conversion, docs/units.md). */
+const unitOf = z.string().min(1).max(20).describe("one of the item's units: its base unit or a conversion (a case, a pallet)");
 
 const draftBody = z
   .object({
@@ -31,9 +37,10 @@ const draftBody = z
         z.object({
           lineNo: lineNo.optional(),
           sku,
-          qty: stockQty,
+          qty: unitQty,
+          unit: unitOf.optional(),
           /** Defaults to the supplier's price for the item. */
-          unitCostMinor: minor.optional(),
+          unitCostMinor: minor.optional().describe("per unit when one is named; must divide into whole minor units per base unit. Defaults to the supplier's price"),
         }),
       )
       .min(1, 'a purchase order needs at least one line')
@@ -62,7 +69,7 @@ const receiptBody = z
   .object({
     receiptId: recordId,
     lines: z
-      .array(z.object({ lineNo, qty: stockQty, lot: lotCode.optional().describe('required for a lot-tracked item'), expiresOn: expiryDate.optional().describe('required for a lot-tracked item') }))
+      .array(z.object({ lineNo, qty: unitQty, unit: unitOf.optional(), lot: lotCode.optional().describe('required for a lot-tracked item'), expiresOn: expiryDate.optional().describe('required for a lot-tracked item') }))
       .min(1)
       .max(500),
     landedCostMinor: minor.default(0),
@@ -88,6 +95,11 @@ const invoiceBody = z
     chargesMinor: minor.default(0),
   })
   .superRefine((body, ctx) => distinctLineNumbers(body.lines, ctx));
+/** Problems converting lines to base units: 400 naming each field. */
+function throwUnitProblems(problems: UnitProblem[]): void {
+  if (problems.length) throw badRequest(`invalid body: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`, problems.map((p) => ({ in: 'body', ...p })));
+}
+
 const extendBody = z.object({ expectedAt: dateOrDateTime, reason });
 const params = z.object({ id: recordId });
 
@@ -138,7 +150,10 @@ export const purchaseOrderRoutes =
      * settled: the one path for a draft by hand and a draft from planner suggestions.
      */
     async function startDraft(request: FastifyRequest, reply: FastifyReply, body: DraftBody) {
-      const lines = body.lines.map((l, index) => ({ lineNo: l.lineNo ?? index + 1, sku: l.sku, qty: l.qty, unitCostMinor: l.unitCostMinor }));
+      // Lines given in a unit go to base units here: the process and the ledger know base units only.
+      const converted = await toBaseLines(db, body.lines.map((l, index) => ({ path: ['lines', index], lineNo: l.lineNo ?? index + 1, sku: l.sku, qty: l.qty, unit: l.unit, unitCostMinor: l.unitCostMinor })));
+      throwUnitProblems(converted.problems);
+      const lines = converted.lines;
       const problems = await purchaseOrderProblems(db, { supplierId: body.supplierId, warehouse: body.warehouse, lines: lines.map((l) => ({ ...l, unitCostMinor: 0 })) });
       if (problems.length) {
         throw unprocessable(draftProblemCode(problems[0]!), problems.map((p) => p.message).join('; '), problems.map((p) => ({ ...p, code: draftProblemCode(p) })));
@@ -184,6 +199,7 @@ export const purchaseOrderRoutes =
         content: body,
         duplicate: { code: 'duplicate_purchase_order', message: `purchase order ${body.poId} was already submitted with different content` },
       });
+      await recordUnitQuantities(db, body.poId, 'order', converted.records);
       return reply.code(view.status === 'awaiting_approval' ? 202 : 200).send({ ...view, workflowId });
     }
 
@@ -282,10 +298,11 @@ export const purchaseOrderRoutes =
       const { view: process, state: processState } = await liveView(temporal, purchaseOrderWorkflowId(poId), purchaseOrderViewQuery, config.resilience.temporal.queryTimeoutMs);
       if (!record && processState === 'not_found') throw notFound(`purchase order ${poId}`);
       if (!record && !process) throw new DependencyUnavailable({ dependency: 'temporal', reason: 'unavailable' }, `Temporal is unavailable and purchase order ${poId} has no record yet`);
-      const [lines, receipts, invoices] = await Promise.all([
+      const [lines, receipts, invoices, units] = await Promise.all([
         db.selectFrom('purchase_order_lines').selectAll().where('po_id', '=', poId).orderBy('line_no').execute(),
         db.selectFrom('purchase_order_receipts').selectAll().where('po_id', '=', poId).orderBy('received_at').execute(),
         db.selectFrom('supplier_invoices').selectAll().where('po_id', '=', poId).orderBy('received_at').execute(),
+        db.selectFrom('purchase_unit_quantities').selectAll().where('po_id', '=', poId).orderBy('recorded_at').orderBy('entry').orderBy('line_no').execute(),
       ]);
       return {
         poId,
@@ -310,6 +327,8 @@ export const purchaseOrderRoutes =
           invoiced: l.invoiced_qty,
         })),
         receipts: receipts.map((r) => ({ receiptId: r.receipt_id, lineNo: r.line_no, sku: r.sku, qty: r.qty, into: r.into_bucket, unitCostMinor: r.unit_cost_minor, landedCostMinor: r.landed_cost_minor, journalEntryId: r.journal_entry_id, receivedAt: r.received_at })),
+        // Lines given in a unit other than the base unit: 'order' for the PO's lines, else the receipt id (docs/units.md).
+        unitQuantities: units.map((u) => ({ entry: u.entry, lineNo: u.line_no, sku: u.sku, unit: u.unit, unitQty: Number(u.unit_qty), unitsPerUnit: u.units_per_unit, baseQty: u.base_qty })),
         invoices: invoices.map((i) => ({
           invoiceId: i.invoice_id,
           status: i.status,
@@ -381,7 +400,16 @@ export const purchaseOrderRoutes =
           }),
         );
         if (problems.length) throw badRequest(`invalid body: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`, problems.map((p) => ({ in: 'body', ...p })));
-        return send(request.params.id, receivePurchaseOrderUpdate, [{ ...request.body, actor: request.actor! }]);
+        // Quantities in a unit go to base units; short of a pack is a short receipt like any other.
+        const converted = await toBaseLines(
+          db,
+          request.body.lines.map((l, index) => ({ path: ['lines', index], lineNo: l.lineNo, sku: poLines.find((p) => p.line_no === l.lineNo)?.sku ?? '', qty: l.qty, unit: l.unit })),
+        );
+        throwUnitProblems(converted.problems);
+        const lines = request.body.lines.map(({ unit: _unit, ...l }, index) => ({ ...l, qty: converted.lines[index]!.qty }));
+        const view = await send(request.params.id, receivePurchaseOrderUpdate, [{ ...request.body, lines, actor: request.actor! }]);
+        await recordUnitQuantities(db, request.params.id, request.body.receiptId, converted.records);
+        return view;
       },
     );
 

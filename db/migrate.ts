@@ -28,6 +28,7 @@ import * as orderImports from './migrations/0033_order_imports.js';
 import * as lots from './migrations/0040_lots.js';
 import * as supplierActive from './migrations/0041_supplier_active.js';
 import * as shipmentPickedLots from './migrations/0042_shipment_picked_lots.js';
+import * as unitsOfMeasure from './migrations/0043_units_of_measure.js';
 import * as users from './migrations/0050_users.js';
 import * as exceptionCases from './migrations/0051_exception_cases.js';
 import * as deliveries from './migrations/0052_deliveries.js';
@@ -66,6 +67,7 @@ const migrations: Record<string, Migration> = {
   '0040_lots': lots,
   '0041_supplier_active': supplierActive,
   '0042_shipment_picked_lots': shipmentPickedLots,
+  '0043_units_of_measure': unitsOfMeasure,
   '0050_users': users,
   '0051_exception_cases': exceptionCases,
   '0052_deliveries': deliveries,

@@ -60,12 +60,15 @@ export async function computeReplenishment(db: Db, params: ReplenishmentParams, 
       from inventory_movements m
       where m.from_bucket = 'allocated' and m.to_bucket = 'customer' and m.created_at >= ${since}
       group by 1, 2, 3`.execute(db),
-    // The cheapest approved item of an approved supplier, with its lane's stated lead time.
+    // The cheapest approved item of an approved supplier, with its lane's stated lead time. Its
+    // pack is the supplier's purchase unit in base units when it has one (docs/units.md).
     sql<{ sku: string; warehouse: string | null; supplier_id: string; unit_cost_minor: number; moq: number; pack_size: number; lead_time_days: number }>`
-      select distinct on (si.sku, l.warehouse_code) si.sku, l.warehouse_code as warehouse, si.supplier_id, si.unit_cost_minor, si.moq, si.pack_size,
+      select distinct on (si.sku, l.warehouse_code) si.sku, l.warehouse_code as warehouse, si.supplier_id, si.unit_cost_minor, si.moq,
+        coalesce((i.unit_conversions ->> si.purchase_unit)::int, si.pack_size) as pack_size,
         coalesce(l.lead_time_days, s.default_lead_time_days) as lead_time_days
       from supplier_items si
       join suppliers s on s.id = si.supplier_id and s.approved
+      join items i on i.sku = si.sku
       left join supplier_lanes l on l.supplier_id = si.supplier_id
       where si.approved
       order by si.sku, l.warehouse_code, si.unit_cost_minor, si.supplier_id`.execute(db),

@@ -3,6 +3,7 @@ import type { Address, ShortagePolicy } from '../domain/order.js';
 import type { PeopleTables } from './schema-people.js';
 import type { AutomationTables, ReplenishmentForecastColumns } from './schema-automation.js';
 import type { LotTables } from './schema-lots.js';
+import type { UnitTables } from './schema-units.js';
 import type { CashTables } from './schema-cash.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -76,6 +77,8 @@ export interface ItemsTable {
   active: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** Units of measure (migration 0043): unit name → whole base units in one. */
+  unit_conversions: ColumnType<Record<string, number>, string | undefined, string>;
 }
 
 export interface Zone {
@@ -114,6 +117,8 @@ export interface SupplierItemsTable {
   moq: Generated<number>;
   pack_size: Generated<number>;
   approved: Generated<boolean>;
+  /** The unit this supplier sells the item in (migration 0043); its conversion is then the pack size. */
+  purchase_unit: Generated<string | null>;
 }
 
 export interface SupplierLanesTable {
@@ -499,7 +504,7 @@ export interface VendorReturnsTable {
   journal_entry_id: number | null;
 }
 
-export interface Database extends PeopleTables, AutomationTables, LotTables, CashTables {
+export interface Database extends PeopleTables, AutomationTables, LotTables, CashTables, UnitTables {
   returns: ReturnsTable;
   return_lines: ReturnLinesTable;
   return_receipts: ReturnReceiptsTable;

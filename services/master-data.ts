@@ -10,6 +10,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { ChannelsTable, Database, ItemsTable, ShortagePolicy, WarehousesTable, Zone } from '../db/schema.js';
 import type { ChannelName } from '../domain/order.js';
+import { toBaseUnitCost, unitsPerUnit } from '../domain/units.js';
 import * as refuse from './refusal.js';
 import type { Refusal } from './refusal.js';
 
@@ -29,6 +30,8 @@ export interface NewItem {
 }
 
 export interface Item extends NewItem {
+  /** Other units of measure: unit name → whole base units in one (docs/units.md). */
+  conversions: Record<string, number>;
   averageCostMinor: number;
   active: boolean;
   createdAt: Date;
@@ -56,6 +59,8 @@ export interface SupplierItem {
   unitCostMinor: number;
   moq: number;
   packSize: number;
+  /** Shown only when set: the unit the supplier sells the item in; its conversion is then the pack size. */
+  purchaseUnit?: string;
 }
 
 export interface SupplierLane {
@@ -118,7 +123,13 @@ const itemFromRow = (row: Selectable<ItemsTable>): Item => ({
   active: row.active,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
+  conversions: sortedConversions(row.unit_conversions),
 });
+
+/** Conversions by unit name, so two equal sets compare equal whatever order jsonb kept. */
+function sortedConversions(conversions: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(conversions ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+}
 
 const warehouseFromRow = (row: Selectable<WarehousesTable>): Warehouse => ({
   code: row.code,
@@ -364,7 +375,7 @@ export async function findSupplier(db: Db, id: string): Promise<Supplier | undef
   const row = await db.selectFrom('suppliers').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) return undefined;
   const [items, lanes] = await Promise.all([
-    db.selectFrom('supplier_items').selectAll().where('supplier_id', '=', id).where('approved', '=', true).execute(),
+    approvedItems(db, id),
     db.selectFrom('supplier_lanes').selectAll().where('supplier_id', '=', id).execute(),
   ]);
   return {
@@ -373,11 +384,27 @@ export async function findSupplier(db: Db, id: string): Promise<Supplier | undef
     approved: row.approved,
     defaultLeadTimeDays: row.default_lead_time_days,
     createdAt: row.created_at,
-    items: items
-      .map((i) => ({ sku: i.sku, unitCostMinor: i.unit_cost_minor, moq: i.moq, packSize: i.pack_size }))
-      .sort(bySku),
+    items,
     lanes: lanes.map((l) => ({ warehouse: l.warehouse_code, leadTimeDays: l.lead_time_days })).sort(byWarehouse),
   };
+}
+
+/** A supplier's approved items with their terms, by sku. */
+async function approvedItems(db: Kysely<Database>, id: string): Promise<SupplierItem[]> {
+  const rows = await db
+    .selectFrom('supplier_items as si')
+    .innerJoin('items as i', 'i.sku', 'si.sku')
+    .select(['si.sku', 'si.unit_cost_minor', 'si.moq', 'si.pack_size', 'si.purchase_unit', 'i.uom', 'i.unit_conversions'])
+    .where('si.supplier_id', '=', id)
+    .where('si.approved', '=', true)
+    .execute();
+  return rows.map((i) => ({ sku: i.sku, unitCostMinor: i.unit_cost_minor, moq: i.moq, ...supplierPack(i) })).sort(bySku);
+}
+
+/** The pack a supplier sells an item in: its purchase unit's conversion when it has one, else the pack size it was given. */
+function supplierPack(row: { pack_size: number; purchase_unit: string | null; uom: string; unit_conversions: Record<string, number> }): { packSize: number; purchaseUnit?: string } {
+  if (row.purchase_unit === null) return { packSize: row.pack_size };
+  return { packSize: unitsPerUnit(row.uom, row.unit_conversions, row.purchase_unit) ?? row.pack_size, purchaseUnit: row.purchase_unit };
 }
 
 // ---------------------------------------------------------------- channels
@@ -480,6 +507,8 @@ export interface ItemPatch {
   skuClass?: SkuClass;
   safetyStock?: number;
   active?: boolean;
+  /** The whole set of other units: unit name → base units in one (each a whole number ≥ 1). */
+  conversions?: Record<string, number>;
 }
 
 /** The fields of an item a patch may change, as the API names them, with their columns. */
@@ -493,6 +522,7 @@ const itemPatchColumns = {
   skuClass: 'sku_class',
   safetyStock: 'safety_stock',
   active: 'active',
+  conversions: 'unit_conversions',
 } as const satisfies Record<keyof ItemPatch, keyof ItemsTable>;
 
 /** Units of a sku the company holds or has on order anywhere: every stock bucket and inbound. */
@@ -524,6 +554,7 @@ export async function updateItem(db: Db, sku: string, patch: ItemPatch): Promise
     if (unknown) return unknown;
     if (patch.substitutes.includes(sku)) return refuse.invalid('self_substitute', 'an item cannot substitute itself', [{ path: 'substitutes', message: 'an item cannot substitute itself' }]);
   }
+  if (patch.conversions) patch = { ...patch, conversions: sortedConversions(patch.conversions) };
   return db.transaction().execute(async (tx) => {
     const row = await tx.selectFrom('items').selectAll().where('sku', '=', sku).forUpdate().executeTakeFirst();
     if (!row) return refuse.notFound(`item ${sku}`);
@@ -532,6 +563,8 @@ export async function updateItem(db: Db, sku: string, patch: ItemPatch): Promise
       (field) => patch[field] !== undefined && JSON.stringify(patch[field]) !== JSON.stringify(before[field]),
     );
     if (changed.length === 0) return { before, after: before, changed };
+    const conversionProblem = await conversionProblems(tx, sku, patch.uom ?? before.uom, patch.conversions ?? before.conversions);
+    if (conversionProblem) return conversionProblem;
     const modeChanges = changed.filter((field) => field === 'uom' || field === 'lotTracked');
     if (modeChanges.length) {
       const held = await unitsHeld(tx, sku);
@@ -541,7 +574,7 @@ export async function updateItem(db: Db, sku: string, patch: ItemPatch): Promise
         return refuse.invalid('item_has_stock', message, modeChanges.map((path) => ({ path, message })));
       }
     }
-    const values = Object.fromEntries(changed.map((field) => [itemPatchColumns[field], patch[field]]));
+    const values = Object.fromEntries(changed.map((field) => [itemPatchColumns[field], field === 'conversions' ? JSON.stringify(patch[field]) : patch[field]]));
     const updated = await tx
       .updateTable('items')
       .set({ ...values, updated_at: new Date() })
@@ -557,25 +590,65 @@ export async function updateItem(db: Db, sku: string, patch: ItemPatch): Promise
   });
 }
 
+/**
+ * A unit named like the base unit is refused (it would mean two sizes), and so is dropping a
+ * unit a supplier buys the item in (its purchase unit would lose its size).
+ */
+async function conversionProblems(db: Kysely<Database>, sku: string, uom: string, conversions: Record<string, number>): Promise<Refusal | undefined> {
+  if (Object.prototype.hasOwnProperty.call(conversions, uom)) {
+    const message = `${uom} is the base unit of ${sku}: it cannot also be a conversion`;
+    return refuse.invalid('base_unit_converted', message, [{ path: `conversions.${uom}`, message }]);
+  }
+  const used = await db.selectFrom('supplier_items').select(['supplier_id', 'purchase_unit']).where('sku', '=', sku).where('purchase_unit', 'is not', null).execute();
+  const lost = used.filter((u) => unitsPerUnit(uom, conversions, u.purchase_unit!) === undefined);
+  if (lost.length) {
+    const message = lost.map((u) => `supplier ${u.supplier_id} buys ${sku} in ${u.purchase_unit}`).join('; ');
+    return refuse.invalid('unit_in_use', `${message}: that unit cannot be dropped`, lost.map((u) => ({ path: `conversions.${u.purchase_unit}`, message })));
+  }
+  return undefined;
+}
+
+/** A supplier's terms for one item: its purchase unit (null to buy in the base unit again) and its price, per `costUnit` (the base unit by default). */
+export interface SupplierItemPatch {
+  sku: string;
+  purchaseUnit?: string | null;
+  unitCostMinor?: number;
+  costUnit?: string;
+}
+
 export interface SupplierPatch {
   name?: string;
   defaultLeadTimeDays?: number;
   approved?: boolean;
   active?: boolean;
+  items?: SupplierItemPatch[];
 }
 
 export interface SupplierState extends SupplierSummary {
   active: boolean;
+  /** Its approved items with their terms. */
+  items: SupplierItem[];
 }
 
-/** Edits a supplier; `active: false` deactivates it (no new purchase orders; open ones still move). */
+/**
+ * Edits a supplier; `active: false` deactivates it (no new purchase orders; open ones still
+ * move). `items` sets, per item it supplies, the purchase unit (one of the item's units; its
+ * conversion is then the pack the planner rounds to) and the price, given per `costUnit` and
+ * kept per base unit: a price that does not divide into whole minor units per base unit is refused.
+ */
 export async function updateSupplier(db: Db, id: string, patch: SupplierPatch): Promise<{ before: SupplierState; after: SupplierState; changed: string[] } | Refusal> {
   return db.transaction().execute(async (tx) => {
     const row = await tx.selectFrom('suppliers').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
     if (!row) return refuse.notFound(`supplier ${id}`);
-    const state = (r: typeof row): SupplierState => ({ id: r.id, name: r.name, approved: r.approved, active: r.active, defaultLeadTimeDays: r.default_lead_time_days, createdAt: r.created_at });
-    const before = state(row);
-    const changed = (['name', 'defaultLeadTimeDays', 'approved', 'active'] as const).filter((field) => patch[field] !== undefined && patch[field] !== before[field]);
+    const state = async (r: typeof row): Promise<SupplierState> => ({ id: r.id, name: r.name, approved: r.approved, active: r.active, defaultLeadTimeDays: r.default_lead_time_days, createdAt: r.created_at, items: await approvedItems(tx, id) });
+    const before = await state(row);
+    const changed: string[] = (['name', 'defaultLeadTimeDays', 'approved', 'active'] as const).filter((field) => patch[field] !== undefined && patch[field] !== before[field]);
+    const itemChanges = await supplierItemChanges(tx, id, patch.items ?? []);
+    if (refuse.isRefusal(itemChanges)) return itemChanges;
+    for (const change of itemChanges) {
+      await tx.updateTable('supplier_items').set(change.set).where('supplier_id', '=', id).where('sku', '=', change.sku).execute();
+      changed.push(...change.fields.map((f) => `items.${change.sku}.${f}`));
+    }
     if (changed.length === 0) return { before, after: before, changed };
     const updated = await tx
       .updateTable('suppliers')
@@ -589,8 +662,66 @@ export async function updateSupplier(db: Db, id: string, patch: SupplierPatch): 
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    return { before, after: state(updated), changed };
+    return { before, after: await state(updated), changed };
   });
+}
+
+/** What each item entry of a supplier patch changes, checked against the item's units; a refusal names the entry's field. */
+async function supplierItemChanges(
+  db: Kysely<Database>,
+  supplierId: string,
+  entries: SupplierItemPatch[],
+): Promise<{ sku: string; fields: string[]; set: { purchase_unit?: string | null; unit_cost_minor?: number } }[] | Refusal> {
+  if (entries.length === 0) return [];
+  const rows = await db
+    .selectFrom('supplier_items as si')
+    .innerJoin('items as i', 'i.sku', 'si.sku')
+    .select(['si.sku', 'si.unit_cost_minor', 'si.purchase_unit', 'i.uom', 'i.unit_conversions'])
+    .where('si.supplier_id', '=', supplierId)
+    .where(
+      'si.sku',
+      'in',
+      entries.map((e) => e.sku),
+    )
+    .execute();
+  const changes = [];
+  for (const [index, entry] of entries.entries()) {
+    const row = rows.find((r) => r.sku === entry.sku);
+    if (!row) {
+      const message = `supplier ${supplierId} does not supply ${entry.sku}`;
+      return refuse.invalid('unknown_supplier_item', message, [{ path: `items.${index}.sku`, message }]);
+    }
+    const unitProblem = (unit: string, field: string) => {
+      const message = `${entry.sku} has no unit ${unit} (its base unit is ${row.uom}; others: ${Object.keys(row.unit_conversions).join(', ') || 'none'})`;
+      return refuse.invalid('unknown_unit', message, [{ path: `items.${index}.${field}`, message }]);
+    };
+    const set: { purchase_unit?: string | null; unit_cost_minor?: number } = {};
+    const fields: string[] = [];
+    if (entry.purchaseUnit !== undefined) {
+      const unit = entry.purchaseUnit === row.uom ? null : entry.purchaseUnit;
+      if (unit !== null && unitsPerUnit(row.uom, row.unit_conversions, unit) === undefined) return unitProblem(unit, 'purchaseUnit');
+      if (unit !== row.purchase_unit) {
+        set.purchase_unit = unit;
+        fields.push('purchaseUnit');
+      }
+    }
+    if (entry.unitCostMinor !== undefined) {
+      const costUnit = entry.costUnit ?? row.uom;
+      const perUnit = unitsPerUnit(row.uom, row.unit_conversions, costUnit);
+      if (perUnit === undefined) return unitProblem(costUnit, 'costUnit');
+      const cost = toBaseUnitCost(entry.unitCostMinor, perUnit);
+      if (cost === undefined) {
+        const message = `${entry.unitCostMinor} minor units per ${costUnit} of ${perUnit} is not a whole number of minor units per ${row.uom}`;
+        return refuse.invalid('fractional_unit_cost', message, [{ path: `items.${index}.unitCostMinor`, message }]);
+      }
+      if (cost !== row.unit_cost_minor) {
+        set.unit_cost_minor = cost;
+        fields.push('unitCostMinor');
+      }
+    }
+    if (fields.length) changes.push({ sku: entry.sku, fields, set });
+  }
+  return changes;
 }
 
 function pick<T extends object>(value: T, fields: string[]): Record<string, unknown> {
