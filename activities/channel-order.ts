@@ -9,10 +9,9 @@ import { ApplicationFailure, WithStartWorkflowOperation, WorkflowExecutionAlread
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { ChannelOrderSnapshot } from '../domain/channel-orders.js';
-import { orderTotalMinor } from '../domain/order.js';
 import type { ChannelOrderActivities, ProcessAnswer } from '../contracts/channel-order.js';
 import { amendOrderUpdate, cancelOrderUpdate, orderViewQuery, orderWorkflowId, orderWorkflowType, submitOrderUpdate, type OrderReleaseWorkflow, type OrderView } from '../contracts/order.js';
-import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
+import { orderStartSearchAttributes } from '../contracts/search-attributes.js';
 import { createTaskActivities } from './tasks.js';
 
 export function createChannelOrderActivities({ db, temporal }: { db: Db; temporal?: Client }): ChannelOrderActivities {
@@ -79,13 +78,7 @@ export function createChannelOrderActivities({ db, temporal }: { db: Db; tempora
         memo: { requestHash: createHash('sha256').update(JSON.stringify(order)).digest('hex'), requestId: `channel-intake:${orderId}` },
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: ProcessStatus, value: 'received' },
-          { key: Channel, value: order.channel },
-          { key: CustomerId, value: order.customerId },
-          { key: SkuCount, value: new Set(order.lines.map((l) => l.sku)).size },
-          { key: ValueMinor, value: orderTotalMinor(order) },
-        ],
+        typedSearchAttributes: orderStartSearchAttributes(order),
       });
       let view: OrderView;
       try {

@@ -8,10 +8,10 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
-import { orderTotalMinor, type OrderInput } from '../domain/order.js';
+import type { OrderInput } from '../domain/order.js';
 import { orderViewQuery, orderWorkflowId, orderWorkflowType, submitOrderUpdate, type OrderReleaseWorkflow, type OrderView } from '../contracts/order.js';
 import type { ImportedOrderOutcome, OrderImportActivities } from '../contracts/order-import.js';
-import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
+import { orderStartSearchAttributes } from '../contracts/search-attributes.js';
 
 export function createOrderImportActivities({ db, temporal }: { db: Db; temporal?: Client }): OrderImportActivities {
   async function start(order: OrderInput, policy: Parameters<OrderImportActivities['startImportedOrder']>[0]['policy']): Promise<{ view: OrderView } | { refused: string }> {
@@ -35,13 +35,7 @@ export function createOrderImportActivities({ db, temporal }: { db: Db; temporal
       memo: { requestHash, requestId: `import:${order.orderId}` },
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: ProcessStatus, value: 'received' },
-        { key: Channel, value: order.channel },
-        { key: CustomerId, value: order.customerId },
-        { key: SkuCount, value: new Set(order.lines.map((l) => l.sku)).size },
-        { key: ValueMinor, value: orderTotalMinor(order) },
-      ],
+      typedSearchAttributes: orderStartSearchAttributes(order),
     });
     try {
       const view = await temporal.workflow.executeUpdateWithStart(submitOrderUpdate, { startWorkflowOperation: operation });

@@ -4,7 +4,7 @@ import { functionalCurrency, rateOn, todayUtc } from '../db/fx-rates.js';
 import { convertMinor, minorUnits } from '../domain/currency.js';
 import type { Db } from '../db/connection.js';
 import { LedgerError, releaseReservations, reserve, type ReserveLine } from '../db/ledger.js';
-import { orderTotalMinor, type ChannelName, type OrderInput } from '../domain/order.js';
+import { orderTotalMinor, type ChannelName, type OrderInput, type OrderLineInput } from '../domain/order.js';
 import { validateOrder, type OrderProblem } from '../domain/order-validation.js';
 import { distanceKm, routeOrder, routingPolicies, transitDays } from '../domain/routing.js';
 import { ledgerCall } from './failures.js';
@@ -87,15 +87,7 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
         await tx
           .insertInto('order_lines')
           .values(
-            order.lines.map((line) => ({
-              order_id: order.orderId,
-              line_no: line.lineNo,
-              sku: line.sku,
-              qty: line.qty,
-              unit_price_minor: line.unitPriceMinor,
-              discount_minor: line.discountMinor,
-              tax_minor: line.taxMinor,
-            })),
+            lineRows(order.orderId, order.lines),
           )
           .execute();
       });
@@ -293,15 +285,7 @@ export function createOrderReleaseActivities({ db, temporal }: { db: Db; tempora
         await tx
           .insertInto('order_lines')
           .values(
-            amendment.lines.map((line) => ({
-              order_id: amendment.orderId,
-              line_no: line.lineNo,
-              sku: line.sku,
-              qty: line.qty,
-              unit_price_minor: line.unitPriceMinor,
-              discount_minor: line.discountMinor,
-              tax_minor: line.taxMinor,
-            })),
+            lineRows(amendment.orderId, amendment.lines),
           )
           .execute();
       });
@@ -359,3 +343,15 @@ function toAllocationResult(stored: StoredAllocation): AllocationResult {
     routing: stored.annotation,
   };
 }
+
+/** An order's lines as `order_lines` rows. */
+const lineRows = (orderId: string, lines: readonly OrderLineInput[]) =>
+  lines.map((line) => ({
+    order_id: orderId,
+    line_no: line.lineNo,
+    sku: line.sku,
+    qty: line.qty,
+    unit_price_minor: line.unitPriceMinor,
+    discount_minor: line.discountMinor,
+    tax_minor: line.taxMinor,
+  }));

@@ -11,7 +11,7 @@ import { liveView, startOnce } from './processes.js';
 import { orderReturnSummary } from './returns.js';
 import { cancelOrderUpdate, holdDecisionUpdate, orderViewQuery, orderWorkflowId, submitOrderUpdate, orderWorkflowType, type OrderReleaseWorkflow } from '../contracts/order.js';
 import { cancelBody, currencyCode, dateTime, decisionBody, lineNo, lineNumbersOnce, lineQty, minor, recordId, sku } from './schemas.js';
-import { Channel, CustomerId, ProcessStatus, SkuCount, ValueMinor } from '../contracts/search-attributes.js';
+import { orderStartSearchAttributes } from '../contracts/search-attributes.js';
 import { DependencyUnavailable } from './dependencies.js';
 import { channelOrderOf } from '../services/channel-connectors.js';
 
@@ -141,13 +141,7 @@ export const orderRoutes =
             workflowId,
             taskQueue: config.taskQueue,
             args: [order, config.policies.order],
-            typedSearchAttributes: [
-              { key: ProcessStatus, value: 'received' },
-              { key: Channel, value: order.channel },
-              { key: CustomerId, value: order.customerId },
-              { key: SkuCount, value: new Set(order.lines.map((l) => l.sku)).size },
-              { key: ValueMinor, value: orderTotalMinor(order) },
-            ],
+            typedSearchAttributes: orderStartSearchAttributes(order),
           },
           submit: submitOrderUpdate,
           view: orderViewQuery,

@@ -1,4 +1,5 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import { orderTotalMinor, type OrderInput } from '../domain/order.js';
 
 /** Custom search attributes every process sets, so the Temporal UI finds it by business facts. */
 export const ProcessStatus = defineSearchAttributeKey('ProcessStatus', SearchAttributeType.KEYWORD);
@@ -10,3 +11,12 @@ export const ValueMinor = defineSearchAttributeKey('ValueMinor', SearchAttribute
 export const HoldReason = defineSearchAttributeKey('HoldReason', SearchAttributeType.KEYWORD);
 
 export const allSearchAttributes = [ProcessStatus, Channel, CustomerId, Warehouses, SkuCount, ValueMinor, HoldReason];
+
+/** What an order process starts with, however the order came (API, storefront, CSV import). */
+export const orderStartSearchAttributes = (order: OrderInput): SearchAttributePair[] => [
+  { key: ProcessStatus, value: 'received' },
+  { key: Channel, value: order.channel },
+  { key: CustomerId, value: order.customerId },
+  { key: SkuCount, value: new Set(order.lines.map((l) => l.sku)).size },
+  { key: ValueMinor, value: orderTotalMinor(order) },
+];
